@@ -1,0 +1,136 @@
+import { randomUUID } from 'node:crypto';
+import { z } from 'zod';
+import { ErrorCode, KokexError } from '../errors.js';
+
+/**
+ * Every message on the bus is an envelope: the message type and its schema version, a message id
+ * (also the JetStream de-duplication id), the correlation id that links candle → forecast →
+ * decision → verdict → order → fill, the id of the message that caused this one, the producer and
+ * the producer's clock. The payload sits in `data` and is validated by the contract's own schema.
+ */
+export interface Envelope<T> {
+  type: string;
+  v: number;
+  id: string;
+  correlationId: string;
+  causationId?: string;
+  time: number;
+  source: string;
+  data: T;
+}
+
+export interface EnvelopeMeta {
+  /** Message id; the de-duplication key. Default: a random UUID. */
+  id?: string;
+  /** Default: the message id (a message that starts a chain correlates to itself). */
+  correlationId?: string;
+  causationId?: string;
+  /** Default: Date.now(). */
+  time?: number;
+  /** Default: 'unknown'. */
+  source?: string;
+}
+
+const envelopeHead = z.object({
+  type: z.string().min(1),
+  v: z.number().int().positive(),
+  id: z.string().min(1),
+  correlationId: z.string().min(1),
+  causationId: z.string().min(1).optional(),
+  time: z.number(),
+  source: z.string(),
+  data: z.unknown(),
+});
+
+export interface Contract<T> {
+  readonly type: string;
+  readonly version: number;
+  readonly schema: z.ZodType<T, z.ZodTypeDef, unknown>;
+  /** Validates `data` and wraps it in an envelope. */
+  envelope(data: T, meta?: EnvelopeMeta): Envelope<T>;
+  encode(data: T, meta?: EnvelopeMeta): { envelope: Envelope<T>; bytes: Uint8Array };
+  /** Parses and validates bytes from the bus; throws InvalidMessageError or SchemaVersionError. */
+  decode(bytes: Uint8Array | string): Envelope<T>;
+  /** Validates an already-parsed object. */
+  parse(value: unknown): Envelope<T>;
+}
+
+export class InvalidMessageError extends KokexError {
+  constructor(type: string, detail: string, data: Record<string, unknown> = {}) {
+    super(ErrorCode.InvalidMessage, `invalid ${type} message: ${detail}`, { data: { type, ...data } });
+  }
+}
+
+export class SchemaVersionError extends KokexError {
+  constructor(type: string, expected: number, found: number) {
+    super(
+      ErrorCode.SchemaVersion,
+      `${type} message has schema version ${found}; this build reads version ${expected}`,
+      { data: { type, expected, found } },
+    );
+  }
+}
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+function describeZodError(err: z.ZodError): string {
+  return err.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
+}
+
+/** Declares one versioned message type. One contract per message type, kept in `core`. */
+export function defineContract<S extends z.ZodTypeAny>(def: {
+  type: string;
+  version: number;
+  schema: S;
+}): Contract<z.output<S>> {
+  type T = z.output<S>;
+  const { type, version, schema } = def;
+  const envelope = (data: T, meta: EnvelopeMeta = {}): Envelope<T> => {
+    const checked = schema.safeParse(data);
+    if (!checked.success) throw new InvalidMessageError(type, describeZodError(checked.error));
+    const id = meta.id ?? randomUUID();
+    const env: Envelope<T> = {
+      type,
+      v: version,
+      id,
+      correlationId: meta.correlationId ?? id,
+      time: meta.time ?? Date.now(),
+      source: meta.source ?? 'unknown',
+      data: checked.data,
+    };
+    if (meta.causationId) env.causationId = meta.causationId;
+    return env;
+  };
+  const parse = (value: unknown): Envelope<T> => {
+    const head = envelopeHead.safeParse(value);
+    if (!head.success) throw new InvalidMessageError(type, describeZodError(head.error));
+    if (head.data.type !== type) {
+      throw new InvalidMessageError(type, `type is ${head.data.type}`, { found: head.data.type });
+    }
+    if (head.data.v !== version) throw new SchemaVersionError(type, version, head.data.v);
+    const body = schema.safeParse(head.data.data);
+    if (!body.success) throw new InvalidMessageError(type, describeZodError(body.error), { id: head.data.id });
+    return { ...(head.data as Omit<Envelope<T>, 'data'>), data: body.data };
+  };
+  return {
+    type,
+    version,
+    schema,
+    envelope,
+    encode(data, meta) {
+      const env = envelope(data, meta);
+      return { envelope: env, bytes: encoder.encode(JSON.stringify(env)) };
+    },
+    decode(bytes) {
+      let value: unknown;
+      try {
+        value = JSON.parse(typeof bytes === 'string' ? bytes : decoder.decode(bytes));
+      } catch (err) {
+        throw new InvalidMessageError(type, `not JSON (${(err as Error).message})`);
+      }
+      return parse(value);
+    },
+    parse,
+  };
+}
