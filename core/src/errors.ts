@@ -34,6 +34,19 @@ export class KokexError extends Error {
   }
 }
 
+/**
+ * True for any KOKEX error, also one created by another copy of core (a hot-reloaded plugin gets
+ * its own module graph, so `instanceof` is not enough across that boundary).
+ */
+export function isKokexError(err: unknown): err is KokexError {
+  return (
+    err instanceof KokexError ||
+    (err instanceof Error &&
+      typeof (err as Partial<KokexError>).code === 'string' &&
+      typeof (err as Partial<KokexError>).retryable === 'boolean')
+  );
+}
+
 /** Rebuilds an error that arrived over the bus; unknown shapes become KOKEX_REMOTE. */
 export function errorFromWire(wire: unknown): KokexError {
   if (wire && typeof wire === 'object' && typeof (wire as WireError).code === 'string') {
@@ -48,7 +61,7 @@ export function errorFromWire(wire: unknown): KokexError {
 
 /** Any thrown value as a wire error, keeping the code of a KokexError. */
 export function toWireError(err: unknown): WireError {
-  if (err instanceof KokexError) return err.toWire();
+  if (isKokexError(err)) return { code: err.code, message: err.message, retryable: err.retryable, data: err.data ?? {} };
   if (err instanceof Error) return { code: ErrorCode.Internal, message: err.message, retryable: true };
   return { code: ErrorCode.Internal, message: String(err), retryable: true };
 }
@@ -75,6 +88,7 @@ export const ErrorCode = {
   ActorConfig: 'KOKEX_ACTOR_CONFIG',
   LifecycleTransition: 'KOKEX_LIFECYCLE_TRANSITION',
   HandlerFailed: 'KOKEX_HANDLER_FAILED',
+  DeliveryExhausted: 'KOKEX_DELIVERY_EXHAUSTED',
   Timeout: 'KOKEX_TIMEOUT',
   CliUsage: 'KOKEX_CLI_USAGE',
 } as const;

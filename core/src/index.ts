@@ -1,7 +1,11 @@
 // Public face of @kokex/core. Explicit exports only: values first, then types.
-export { KokexError, ErrorCode, errorFromWire, toWireError } from './errors.js';
+
+// errors
+export { KokexError, ErrorCode, errorFromWire, isKokexError, toWireError } from './errors.js';
+// contracts
 export { defineContract, InvalidMessageError, SchemaVersionError } from './contracts/envelope.js';
 export { candleSchema, CandleContract } from './contracts/market.js';
+export { ClockTickContract, DeadLetterContract, PlanChangedContract } from './contracts/system.js';
 export {
   TOKEN_PATTERN,
   describeTokenProblem,
@@ -10,6 +14,7 @@ export {
   planToken,
   timeframeToken,
 } from './contracts/tokens.js';
+// time
 export {
   TIMEFRAMES,
   UnknownTimeframeError,
@@ -19,8 +24,60 @@ export {
   barOpen,
   nextBarOpen,
 } from './time/timeframe.js';
+export { ManualClock, systemClock } from './time/clock.js';
+// configuration
+export { DEFAULT_NATS_URL, kokexHome, natsUrlFile, resolveNatsUrl } from './config.js';
+// bus
+export { connectBus, NatsUnreachableError } from './bus/bus.js';
+export { NatsServerMissingError, NatsServerProcess, freePort, isPortFree, natsServerAvailable } from './bus/nats-server.js';
+export {
+  SUBJECT_FAMILIES,
+  InvalidSubjectError,
+  InvalidSubjectTokenError,
+  candleMessageId,
+  parseSubject,
+  subject,
+  subjectFilter,
+} from './bus/subjects.js';
+export { ACTOR_STATUS_TTL_MS, Buckets, KOKEX_TOPOLOGY, ObjectStores, Streams } from './bus/topology.js';
+export { ProvisionError, provision, provisionKv, provisionObjectStore, provisionStream } from './bus/provision.js';
+export { DurableWorker, consumerConfig, ensureConsumer } from './bus/consumer.js';
+// logging and DI
+export { REDACTED, createLogger, isSecretKey, redactSecrets } from './log/logger.js';
+export { AdapterPort, Tokens } from './di/tokens.js';
+export { createHostContainer } from './di/container.js';
+// actors and host
+export { consume, defineActorKind } from './host/actor.js';
+export { LifecycleState, lifecycleMachine, restartDelay } from './host/lifecycle.js';
+export { ActorInstance, newInstanceId } from './host/instance.js';
+export { ActorHost } from './host/host.js';
+export { addControlEndpoint, controlSubject } from './host/control.js';
+// plugins
+export { HOST_VERSION, PluginManifestError, definePlugin, pluginManifestSchema, readPluginPackage, satisfiesRange } from './plugin/manifest.js';
+export { PluginLoadError, PluginRegistry, discoverPlugins, loadPlugin } from './plugin/loader.js';
+// plans
+export { applyPlan, changedSections, deletePlan, getStoredPlan, listPlans } from './plan/store.js';
 
 export type { WireError, KokexErrorOptions } from './errors.js';
 export type { Contract, Envelope, EnvelopeMeta } from './contracts/envelope.js';
 export type { Candle } from './contracts/market.js';
+export type { ClockTick, DeadLetter, PlanChanged } from './contracts/system.js';
 export type { Timeframe } from './time/timeframe.js';
+export type { Clock } from './time/clock.js';
+export type { ResolvedNatsUrl } from './config.js';
+export type { Bus, ConnectBusOptions, PublishResult } from './bus/bus.js';
+export type { NatsServerOptions } from './bus/nats-server.js';
+export type { ParsedSubject, SubjectFamily, SubjectFilterKey, SubjectKey } from './bus/subjects.js';
+export type { KvSpec, ObjectStoreSpec, StreamSpec, Topology } from './bus/topology.js';
+export type { ProvisionResult } from './bus/provision.js';
+export type { ConsumerStats, DurableConsumerOptions, DurableWorkerEvents, MessageHandler } from './bus/consumer.js';
+export type { Logger, LoggerOptions } from './log/logger.js';
+export type { ActorContext, ActorKind, ActorLogic, ConsumerBinding } from './host/actor.js';
+export type { LifecycleContext, LifecycleEvent, LifecycleOptions } from './host/lifecycle.js';
+export type { ActorInstanceOptions, ActorStatus } from './host/instance.js';
+export type { ActorHostOptions, ReloadResult } from './host/host.js';
+export type { ControlHandler } from './host/control.js';
+export type { AdapterDefinition, PluginDefinition, PluginManifest, PluginPackage } from './plugin/manifest.js';
+export type { LoadedPlugin } from './plugin/loader.js';
+export type { ApplyResult, StoredPlan } from './plan/store.js';
+export type { Plan } from './plan/schema.js';

@@ -1,0 +1,137 @@
+import { hostname } from 'node:os';
+import { type JetStreamClient, type JetStreamManager, type PubAck, jetstream, jetstreamManager } from '@nats-io/jetstream';
+import { type KV, Kvm } from '@nats-io/kv';
+import { type ObjectStore, Objm } from '@nats-io/obj';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { resolveNatsUrl } from '../config.js';
+import type { Contract, Envelope, EnvelopeMeta } from '../contracts/envelope.js';
+import { ErrorCode, KokexError } from '../errors.js';
+import { type ProvisionResult, provision } from './provision.js';
+import { KOKEX_TOPOLOGY, type Topology } from './topology.js';
+
+export class NatsUnreachableError extends KokexError {
+  constructor(url: string, cause: unknown) {
+    super(
+      ErrorCode.NatsUnreachable,
+      `cannot reach NATS at ${url} (${(cause as Error)?.message ?? cause}); start the runtime with \`npx kokex up\` or set NATS_URL to a server with JetStream`,
+      { retryable: true, cause, data: { url } },
+    );
+  }
+}
+
+export interface PublishResult<T> {
+  envelope: Envelope<T>;
+  stream: string;
+  seq: number;
+  /** True when JetStream already held a message with this id (nothing was stored twice). */
+  duplicate: boolean;
+}
+
+/** The connection every actor, CLI command and test uses: core NATS, JetStream, KV and object store. */
+export interface Bus {
+  readonly nc: NatsConnection;
+  readonly js: JetStreamClient;
+  readonly jsm: JetStreamManager;
+  readonly url: string;
+  /** Publishes to JetStream with the envelope id as the de-duplication id. */
+  publish<T>(contract: Contract<T>, subject: string, data: T, meta?: EnvelopeMeta): Promise<PublishResult<T>>;
+  /** Publishes on core NATS (no stream): live candle updates, streamed tokens. */
+  emit<T>(contract: Contract<T>, subject: string, data: T, meta?: EnvelopeMeta): Envelope<T>;
+  kv(bucket: string): Promise<KV>;
+  objectStore(bucket: string): Promise<ObjectStore>;
+  provision(topology?: Topology): Promise<ProvisionResult[]>;
+  /** Drains subscriptions and closes the connection. */
+  close(): Promise<void>;
+}
+
+export interface ConnectBusOptions {
+  /** Default: NATS_URL, else the embedded server's URL file, else nats://127.0.0.1:4222. */
+  url?: string;
+  /** Connection name shown in `nats server report connections`. Default: kokex@hostname. */
+  name?: string;
+  /** Default: 3000 ms. */
+  timeoutMs?: number;
+  /** Keep reconnecting after a lost connection. Default: true. */
+  reconnect?: boolean;
+}
+
+class BusImpl implements Bus {
+  readonly js: JetStreamClient;
+  #kv = new Map<string, Promise<KV>>();
+  #obj = new Map<string, Promise<ObjectStore>>();
+
+  constructor(
+    readonly nc: NatsConnection,
+    readonly jsm: JetStreamManager,
+    readonly url: string,
+  ) {
+    this.js = jetstream(nc);
+  }
+
+  async publish<T>(contract: Contract<T>, subject: string, data: T, meta?: EnvelopeMeta): Promise<PublishResult<T>> {
+    const { envelope, bytes } = contract.encode(data, meta);
+    const ack: PubAck = await this.js.publish(subject, bytes, { msgID: envelope.id });
+    return { envelope, stream: ack.stream, seq: ack.seq, duplicate: ack.duplicate };
+  }
+
+  emit<T>(contract: Contract<T>, subject: string, data: T, meta?: EnvelopeMeta): Envelope<T> {
+    const { envelope, bytes } = contract.encode(data, meta);
+    this.nc.publish(subject, bytes);
+    return envelope;
+  }
+
+  kv(bucket: string): Promise<KV> {
+    let kv = this.#kv.get(bucket);
+    if (!kv) {
+      kv = new Kvm(this.js).open(bucket);
+      this.#kv.set(bucket, kv);
+      kv.catch(() => this.#kv.delete(bucket));
+    }
+    return kv;
+  }
+
+  objectStore(bucket: string): Promise<ObjectStore> {
+    let os = this.#obj.get(bucket);
+    if (!os) {
+      os = new Objm(this.js).open(bucket);
+      this.#obj.set(bucket, os);
+      os.catch(() => this.#obj.delete(bucket));
+    }
+    return os;
+  }
+
+  provision(topology: Topology = KOKEX_TOPOLOGY): Promise<ProvisionResult[]> {
+    return provision(this.nc, this.jsm, topology);
+  }
+
+  async close(): Promise<void> {
+    if (this.nc.isClosed()) return;
+    await this.nc.drain().catch(() => this.nc.close());
+  }
+}
+
+export async function connectBus(options: ConnectBusOptions = {}): Promise<Bus> {
+  const url = options.url ?? resolveNatsUrl().url;
+  let nc: NatsConnection;
+  try {
+    nc = await connect({
+      servers: url,
+      name: options.name ?? `kokex@${hostname()}`,
+      timeout: options.timeoutMs ?? 3000,
+      reconnect: options.reconnect ?? true,
+      maxReconnectAttempts: -1,
+    });
+  } catch (err) {
+    throw new NatsUnreachableError(url, err);
+  }
+  try {
+    const jsm = await jetstreamManager(nc, { timeout: options.timeoutMs ?? 3000 });
+    return new BusImpl(nc, jsm, url);
+  } catch (err) {
+    await nc.close();
+    throw new KokexError(ErrorCode.NatsUnreachable, `NATS at ${url} has no JetStream (${(err as Error).message}); start nats-server with -js`, {
+      cause: err,
+      data: { url },
+    });
+  }
+}

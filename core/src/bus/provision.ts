@@ -1,0 +1,148 @@
+import { DiscardPolicy, type JetStreamManager, RetentionPolicy, StorageType, type StreamConfig } from '@nats-io/jetstream';
+import { Kvm } from '@nats-io/kv';
+import { Objm } from '@nats-io/obj';
+import { nanos, type NatsConnection } from '@nats-io/transport-node';
+import { ErrorCode, KokexError } from '../errors.js';
+import type { KvSpec, ObjectStoreSpec, StreamSpec, Topology } from './topology.js';
+
+export interface ProvisionResult {
+  kind: 'stream' | 'kv' | 'object-store';
+  name: string;
+  action: 'created' | 'updated' | 'unchanged';
+  /** Fields that differed, for `updated`. */
+  changes: string[];
+}
+
+export class ProvisionError extends KokexError {
+  constructor(kind: string, name: string, cause: unknown) {
+    super(ErrorCode.Provision, `cannot provision ${kind} ${name}: ${(cause as Error)?.message ?? cause}`, {
+      cause,
+      data: { kind, name },
+    });
+  }
+}
+
+/** The fields we manage, in the server's units, so a spec compares field by field with StreamInfo. */
+interface ManagedFields {
+  subjects?: string[];
+  max_age: number;
+  duplicate_window?: number;
+  max_bytes: number;
+  max_msgs_per_subject: number;
+  description?: string;
+}
+
+function streamFields(spec: StreamSpec): ManagedFields {
+  return {
+    subjects: [...spec.subjects].sort(),
+    max_age: nanos(spec.maxAgeMs ?? 0),
+    duplicate_window: nanos(spec.duplicateWindowMs ?? 120_000),
+    max_bytes: spec.maxBytes ?? -1,
+    max_msgs_per_subject: spec.maxMsgsPerSubject ?? -1,
+    description: spec.description ?? '',
+  };
+}
+
+function diff(want: ManagedFields, have: Partial<StreamConfig>): string[] {
+  const changes: string[] = [];
+  for (const [key, value] of Object.entries(want)) {
+    let current = (have as Record<string, unknown>)[key];
+    if (key === 'subjects' && Array.isArray(current)) current = [...current].sort();
+    if (key === 'description') current = current ?? '';
+    if (JSON.stringify(current) !== JSON.stringify(value)) changes.push(key);
+  }
+  return changes;
+}
+
+async function streamConfig(jsm: JetStreamManager, name: string): Promise<StreamConfig | undefined> {
+  try {
+    return (await jsm.streams.info(name)).config;
+  } catch (err) {
+    if ((err as { code?: number; api_error?: { err_code?: number } }).api_error?.err_code === 10059) return undefined;
+    if (/stream not found/i.test((err as Error).message)) return undefined;
+    throw err;
+  }
+}
+
+async function reconcile(
+  jsm: JetStreamManager,
+  kind: ProvisionResult['kind'],
+  name: string,
+  streamName: string,
+  want: ManagedFields,
+  create: () => Promise<unknown>,
+): Promise<ProvisionResult> {
+  try {
+    const have = await streamConfig(jsm, streamName);
+    if (!have) {
+      await create();
+      // Creation helpers (KV, object store) set their own defaults; bring the rest in line too.
+      const created = await streamConfig(jsm, streamName);
+      if (created && diff(want, created).length > 0) await jsm.streams.update(streamName, { ...created, ...want });
+      return { kind, name, action: 'created', changes: [] };
+    }
+    const changes = diff(want, have);
+    if (changes.length === 0) return { kind, name, action: 'unchanged', changes };
+    await jsm.streams.update(streamName, { ...have, ...want });
+    return { kind, name, action: 'updated', changes };
+  } catch (err) {
+    throw err instanceof ProvisionError ? err : new ProvisionError(kind, name, err);
+  }
+}
+
+export async function provisionStream(jsm: JetStreamManager, spec: StreamSpec): Promise<ProvisionResult> {
+  const want = streamFields(spec);
+  return reconcile(jsm, 'stream', spec.name, spec.name, want, () =>
+    jsm.streams.add({
+      name: spec.name,
+      ...want,
+      subjects: spec.subjects,
+      retention: RetentionPolicy.Limits,
+      storage: spec.storage === 'memory' ? StorageType.Memory : StorageType.File,
+      discard: DiscardPolicy.Old,
+      num_replicas: 1,
+    }),
+  );
+}
+
+export async function provisionKv(nc: NatsConnection, jsm: JetStreamManager, spec: KvSpec): Promise<ProvisionResult> {
+  const want: ManagedFields = {
+    max_age: nanos(spec.ttlMs ?? 0),
+    max_bytes: spec.maxBytes ?? -1,
+    max_msgs_per_subject: spec.history ?? 1,
+    description: spec.description ?? '',
+  };
+  return reconcile(jsm, 'kv', spec.bucket, `KV_${spec.bucket}`, want, () =>
+    new Kvm(nc).create(spec.bucket, {
+      history: spec.history ?? 1,
+      ttl: spec.ttlMs ?? 0,
+      description: spec.description,
+      ...(spec.maxBytes ? { max_bytes: spec.maxBytes } : {}),
+    }),
+  );
+}
+
+export async function provisionObjectStore(
+  nc: NatsConnection,
+  jsm: JetStreamManager,
+  spec: ObjectStoreSpec,
+): Promise<ProvisionResult> {
+  const want: ManagedFields = {
+    max_age: nanos(spec.ttlMs ?? 0),
+    max_bytes: spec.maxBytes ?? -1,
+    max_msgs_per_subject: -1,
+    description: spec.description ?? '',
+  };
+  return reconcile(jsm, 'object-store', spec.bucket, `OBJ_${spec.bucket}`, want, () =>
+    new Objm(nc).create(spec.bucket, { description: spec.description }),
+  );
+}
+
+/** Makes the server hold exactly what `topology` describes; safe to run on every start. */
+export async function provision(nc: NatsConnection, jsm: JetStreamManager, topology: Topology): Promise<ProvisionResult[]> {
+  const results: ProvisionResult[] = [];
+  for (const s of topology.streams) results.push(await provisionStream(jsm, s));
+  for (const k of topology.kv) results.push(await provisionKv(nc, jsm, k));
+  for (const o of topology.objectStores) results.push(await provisionObjectStore(nc, jsm, o));
+  return results;
+}

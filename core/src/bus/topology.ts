@@ -1,0 +1,99 @@
+/**
+ * Declarative description of what the bus must hold: streams, KV buckets and object stores.
+ * `provision()` makes the server match it; running it twice changes nothing.
+ */
+export interface StreamSpec {
+  name: string;
+  subjects: string[];
+  description?: string;
+  /** Default: 0 (keep forever). */
+  maxAgeMs?: number;
+  /** JetStream de-duplication window for message ids. Default: 2 minutes. */
+  duplicateWindowMs?: number;
+  /** Default: -1 (unlimited). */
+  maxBytes?: number;
+  /** Default: -1 (unlimited). */
+  maxMsgsPerSubject?: number;
+  /** Default: 'file'. */
+  storage?: 'file' | 'memory';
+}
+
+export interface KvSpec {
+  bucket: string;
+  description?: string;
+  /** Values kept per key. Default: 1. */
+  history?: number;
+  /** Entries expire after this long. Default: 0 (never). */
+  ttlMs?: number;
+  maxBytes?: number;
+}
+
+export interface ObjectStoreSpec {
+  bucket: string;
+  description?: string;
+  ttlMs?: number;
+  maxBytes?: number;
+}
+
+export interface Topology {
+  streams: StreamSpec[];
+  kv: KvSpec[];
+  objectStores: ObjectStoreSpec[];
+}
+
+const MINUTE = 60_000;
+const HOUR = 60 * MINUTE;
+const DAY = 24 * HOUR;
+
+/** Names of the KV buckets and object stores KOKEX uses. */
+export const Buckets = {
+  plans: 'kokex-plans',
+  actors: 'kokex-actors',
+  models: 'kokex-models',
+  risk: 'kokex-risk',
+  positions: 'kokex-positions',
+  leases: 'kokex-leases',
+} as const;
+export type Buckets = (typeof Buckets)[keyof typeof Buckets];
+
+export const ObjectStores = { artifacts: 'kokex-artifacts' } as const;
+export type ObjectStores = (typeof ObjectStores)[keyof typeof ObjectStores];
+
+export const Streams = {
+  candles: 'MD_CANDLES',
+  quality: 'MD_QUALITY',
+  models: 'MODELS',
+  forecasts: 'FORECASTS',
+  agent: 'AGENT',
+  orders: 'ORDERS',
+  clock: 'CLOCK',
+  plans: 'PLAN_EVENTS',
+  deadLetters: 'DEAD_LETTERS',
+} as const;
+export type Streams = (typeof Streams)[keyof typeof Streams];
+
+/** Actor heartbeats are rewritten every few seconds; an entry older than this is a dead actor. */
+export const ACTOR_STATUS_TTL_MS = 30_000;
+
+export const KOKEX_TOPOLOGY: Topology = {
+  streams: [
+    { name: Streams.candles, subjects: ['kokex.md.candle.>'], description: 'closed candles', duplicateWindowMs: HOUR },
+    { name: Streams.quality, subjects: ['kokex.md.quality.>'], description: 'validator reports', maxAgeMs: 30 * DAY },
+    { name: Streams.models, subjects: ['kokex.model.>'], description: 'training progress and new model versions', maxAgeMs: 30 * DAY },
+    { name: Streams.forecasts, subjects: ['kokex.forecast.>'], description: 'forecasts with skill summary' },
+    { name: Streams.agent, subjects: ['kokex.agent.turn.>'], description: 'agent turns, tool calls and results' },
+    { name: Streams.orders, subjects: ['kokex.order.>'], description: 'intents, verdicts, approvals and venue events', duplicateWindowMs: DAY },
+    { name: Streams.clock, subjects: ['kokex.clock.>'], description: 'bar-boundary ticks', maxAgeMs: DAY, duplicateWindowMs: 10 * MINUTE },
+    { name: Streams.plans, subjects: ['kokex.plan.>'], description: 'plan change notices', maxAgeMs: 30 * DAY },
+    { name: Streams.deadLetters, subjects: ['kokex.dlq.>'], description: 'messages that failed every delivery, with the error', maxAgeMs: 30 * DAY },
+  ],
+  kv: [
+    { bucket: Buckets.plans, description: 'applied plans by name', history: 10 },
+    { bucket: Buckets.actors, description: 'actor status and heartbeats', ttlMs: ACTOR_STATUS_TTL_MS },
+    { bucket: Buckets.models, description: 'model registry', history: 5 },
+    { bucket: Buckets.risk, description: 'kill switch and trading state per plan', history: 20 },
+    { bucket: Buckets.positions, description: 'positions per plan and instrument', history: 5 },
+    { bucket: Buckets.leases, description: 'leases that keep replicas from doing the same work twice', ttlMs: MINUTE },
+  ],
+  objectStores: [{ bucket: ObjectStores.artifacts, description: 'model artifacts (ONNX graphs and cards)' }],
+};

@@ -1,0 +1,56 @@
+import { z } from 'zod';
+import { defineContract } from './envelope.js';
+
+const wireErrorSchema = z.object({
+  code: z.string(),
+  message: z.string(),
+  retryable: z.boolean(),
+  data: z.record(z.unknown()).optional(),
+});
+
+/** What lands on `kokex.dlq.{stream}.{consumer}` after a message failed every allowed delivery. */
+export const DeadLetterContract = defineContract({
+  type: 'sys.dead-letter',
+  version: 1,
+  schema: z.object({
+    stream: z.string(),
+    consumer: z.string(),
+    subject: z.string(),
+    streamSeq: z.number().int(),
+    deliveries: z.number().int(),
+    error: wireErrorSchema,
+    /** The original payload as UTF-8 text (envelopes are JSON). */
+    payload: z.string(),
+  }),
+});
+export type DeadLetter = z.infer<typeof DeadLetterContract.schema>;
+
+/** One tick per bar boundary: the bar that opened at `barOpen` closed at `boundary`. */
+export const ClockTickContract = defineContract({
+  type: 'clock.tick',
+  version: 1,
+  schema: z.object({
+    tf: z.string(),
+    /** Open time of the bar that just closed (ms). */
+    barOpen: z.number().int(),
+    /** The boundary itself: the close of that bar and the open of the next (ms). */
+    boundary: z.number().int(),
+    /** How late the tick fired after the boundary (ms), for monitoring timer drift. */
+    lateMs: z.number(),
+  }),
+});
+export type ClockTick = z.infer<typeof ClockTickContract.schema>;
+
+/** Published on `kokex.plan.changed.{plan}` when a plan is applied or deleted. */
+export const PlanChangedContract = defineContract({
+  type: 'plan.changed',
+  version: 1,
+  schema: z.object({
+    plan: z.string(),
+    action: z.enum(['applied', 'deleted']),
+    revision: z.number().int(),
+    /** Top-level spec sections that changed since the previous revision. */
+    changedSections: z.array(z.string()),
+  }),
+});
+export type PlanChanged = z.infer<typeof PlanChangedContract.schema>;

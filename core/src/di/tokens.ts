@@ -1,0 +1,24 @@
+import type { InjectionToken } from 'tsyringe';
+import type { Bus } from '../bus/bus.js';
+import type { Logger } from '../log/logger.js';
+import type { Clock } from '../time/clock.js';
+
+/**
+ * DI tokens declared in core. Actors resolve adapters through these (never by importing a plugin),
+ * and always by explicit token: esbuild/tsx emit no decorator metadata, so injection by type would
+ * silently fail.
+ */
+export const Tokens = {
+  Bus: Symbol.for('kokex.Bus') as InjectionToken<Bus>,
+  Logger: Symbol.for('kokex.Logger') as InjectionToken<Logger>,
+  Clock: Symbol.for('kokex.Clock') as InjectionToken<Clock>,
+  HostId: Symbol.for('kokex.HostId') as InjectionToken<string>,
+} as const;
+
+/** Adapter ports: the interfaces adapters implement. Names are what plans refer to. */
+export const AdapterPort = {
+  exchange: 'exchange',
+  llm: 'llm',
+  store: 'store',
+} as const;
+export type AdapterPort = (typeof AdapterPort)[keyof typeof AdapterPort];

@@ -1,0 +1,71 @@
+import { z } from 'zod';
+import { instrumentToken } from '../contracts/tokens.js';
+import { durationField, tokenField, uniqueListField } from './fields.js';
+
+export const TRADING_STATES = ['active', 'reducing', 'halted'] as const;
+export type TradingState = (typeof TRADING_STATES)[number];
+
+const positive = (description: string) => z.number().positive().describe(description);
+
+const orderRateSchema = z
+  .object({
+    perMinute: z.number().int().positive().default(6).describe('Orders per minute.'),
+    perHour: z.number().int().positive().default(60).describe('Orders per hour.'),
+  })
+  .strict()
+  .describe('Order submission rate limits.');
+
+const lossStreakSchema = z
+  .object({
+    losses: z.number().int().positive().describe('Losing trades in a row that start a cooldown.'),
+    cooldown: durationField('How long new positions are refused after the streak.'),
+  })
+  .strict()
+  .describe('Cooldown after a streak of losing trades. Absent: no cooldown.');
+
+/**
+ * Limits the risk guard enforces. The three money limits have no defaults on purpose: a plan
+ * that trades must say how much it may lose.
+ */
+export const riskSchema = z
+  .object({
+    maxNotional: positive('Largest order, as notional in the quote currency.'),
+    maxPositionNotional: positive('Largest absolute position, as notional in the quote currency.'),
+    maxDailyLoss: positive('Loss (realised and unrealised, quote currency) per UTC day that halts new risk.'),
+    maxDrawdown: z
+      .number()
+      .gt(0)
+      .max(1)
+      .default(0.1)
+      .describe('Drawdown from peak equity, as a fraction (0.1 = 10%), that halts new risk.'),
+    maxOpenOrders: z.number().int().positive().default(4).describe('Open orders at once.'),
+    orderRate: orderRateSchema.default({}),
+    priceBand: z
+      .number()
+      .gt(0)
+      .lt(1)
+      .default(0.02)
+      .describe('Largest distance of a limit price from the last price, as a fraction (0.02 = 2%).'),
+    maxDataAgeBars: z
+      .number()
+      .int()
+      .positive()
+      .default(2)
+      .describe('Market data older than this many bars counts as stale; orders are refused.'),
+    requireTradeableForecast: z
+      .boolean()
+      .default(true)
+      .describe('Refuse new risk while the latest forecast is not tradeable (the skill gate).'),
+    allowInstruments: uniqueListField(
+      tokenField(instrumentToken, 'instrument id', 'An instrument id.'),
+      'instrument',
+      "Instruments orders may be placed on. Default: the plan's instrument only.",
+    ).optional(),
+    lossStreak: lossStreakSchema.optional(),
+    initialState: z
+      .enum(TRADING_STATES)
+      .default('active')
+      .describe('Trading state when the plan is first applied: active, reducing (reduce-only) or halted.'),
+  })
+  .strict()
+  .describe('Limits the risk guard enforces on every order intent. Required.');
