@@ -242,7 +242,8 @@ export class DurableWorker<T> {
         },
         { id: `dlq:${this.options.stream}:${this.options.durable}:${msg.seq}` },
       );
-      msg.term(`dead-lettered: ${(err as Error)?.message ?? err}`);
+      // No reason text: nats-server 2.9 ignores a `+TERM` that carries one (reasons came in 2.10.4).
+      msg.term();
       this.stats.deadLettered++;
       this.events.onDeadLetter?.(msg.subject, err);
     } catch {

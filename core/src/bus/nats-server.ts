@@ -88,7 +88,11 @@ export class NatsServerProcess {
     const args = ['-js', '-a', '127.0.0.1', '-p', String(port), '-sd', options.storeDir];
     if (options.monitorPort) args.push('-m', String(options.monitorPort));
     args.push(...(options.args ?? []));
-    const child = spawn(binary, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+    // Own process group: a terminal's Ctrl-C reaches only us, and we stop the server after draining.
+    const child = spawn(binary, args, { stdio: ['ignore', 'ignore', 'pipe'], detached: true });
+    const killOnExit = () => child.kill('SIGKILL');
+    process.once('exit', killOnExit);
+    child.once('exit', () => process.removeListener('exit', killOnExit));
     const server = new NatsServerProcess(child, port, options.storeDir, options.monitorPort);
     let stderr = '';
     await new Promise<void>((resolve, reject) => {

@@ -36,7 +36,8 @@ function streamFields(spec: StreamSpec): ManagedFields {
   return {
     subjects: [...spec.subjects].sort(),
     max_age: nanos(spec.maxAgeMs ?? 0),
-    duplicate_window: nanos(spec.duplicateWindowMs ?? 120_000),
+    // The server refuses a de-duplication window longer than the stream's max age.
+    duplicate_window: nanos(Math.min(spec.duplicateWindowMs ?? 120_000, spec.maxAgeMs || Number.MAX_SAFE_INTEGER)),
     max_bytes: spec.maxBytes ?? -1,
     max_msgs_per_subject: spec.maxMsgsPerSubject ?? -1,
     description: spec.description ?? '',

@@ -60,6 +60,8 @@ export class ActorInstance<C = unknown> {
   #abort: AbortController | undefined;
   #actor: Actor<typeof lifecycleMachine>;
   #totals = { processed: 0, failed: 0, deadLettered: 0 };
+  /** The last state changes with their times (bounded), for status and post-mortems. */
+  readonly history: Array<{ state: LifecycleState; at: number }> = [];
   readonly log: Logger;
 
   constructor(private readonly o: ActorInstanceOptions<C>) {
@@ -84,6 +86,8 @@ export class ActorInstance<C = unknown> {
       const state = String(snap.value);
       if (state === last) return;
       last = state;
+      this.history.push({ state: state as LifecycleState, at: o.clock.now() });
+      if (this.history.length > 50) this.history.shift();
       this.log.info({ state, attempts: snap.context.attempts, error: snap.context.lastError }, `actor ${state}`);
       o.onState?.(this);
     });
@@ -197,6 +201,8 @@ export class ActorInstance<C = unknown> {
       plans: this.o.plans,
       fail: (error) => this.fault(error),
     };
+    // Config is logged whole on purpose: the logger redacts secret-named fields at any depth.
+    this.log.info({ config: this.#config }, 'actor starting');
     const logic = this.o.kind.create(ctx);
     this.#logic = logic;
     await logic.start?.();

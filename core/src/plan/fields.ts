@@ -41,7 +41,8 @@ function withArticle(noun: string): string {
 
 function tokenExpectation(noun: string): (found: unknown) => string {
   return (found) => {
-    const problem = typeof found === 'string' ? describeTokenProblem(found) : undefined;
+    if (typeof found !== 'string') return `${withArticle(noun)} (letters, digits, '-' and '_')`;
+    const problem = describeTokenProblem(found);
     if (problem === 'is empty') return `a non-empty ${noun}`;
     if (problem?.startsWith('has characters')) return `${withArticle(noun)} of letters, digits, '-' and '_'`;
     return `${withArticle(noun)} without '.', '*', '>' or spaces`;
@@ -82,6 +83,8 @@ export function durationField(description: string) {
   });
 }
 
+const SCHEDULE_SHAPE_PATTERN = '^(?:[1-9][0-9]*[smhdw]|\\S+(?:[ \\t]+\\S+){4})$';
+
 export function scheduleField(description: string) {
   const schedule = z.string().superRefine((value, ctx) => {
     const detail = describeScheduleProblem(value);
@@ -92,6 +95,8 @@ export function scheduleField(description: string) {
   });
   return withNotes(schedule.describe(description), {
     expected: 'an interval such as 24h or a cron expression such as "0 */6 * * *"',
+    // The shape only (a duration, or five fields); field ranges are checked by parsePlan.
+    jsonSchema: { pattern: SCHEDULE_SHAPE_PATTERN },
   });
 }
 

@@ -5,7 +5,7 @@ import type { RefinementParams } from './fields.js';
 import { closestMatch } from './suggest.js';
 import type { PositionTarget } from './yaml-position.js';
 import { positionOf } from './yaml-position.js';
-import { describeExpected, fieldNames, listWithAnd, schemaAt } from './zod-walk.js';
+import { describeExpected, fieldNames, listInWords, schemaAt } from './zod-walk.js';
 
 type PathSegment = string | number;
 
@@ -73,7 +73,7 @@ function draftsFor(issue: z.ZodIssue, schema: z.ZodTypeAny, source: PlanSource):
     return issue.keys.map((key) => ({
       path: [...path, key],
       target: 'key',
-      expected: `a known field (${listWithAnd(known)})`,
+      expected: `a known field (${listInWords(known, 'or')})`,
       found: `unknown field "${key}"`,
       suggestion: closestMatch(key, known),
     }));
@@ -89,7 +89,9 @@ function draftsFor(issue: z.ZodIssue, schema: z.ZodTypeAny, source: PlanSource):
 
   if (!exists) return [{ path, target: 'parent', expected, found: 'nothing (required)' }];
   let found = path.length === 0 && value == null ? 'an empty document' : describeValue(value);
-  if (params.detail) found += ` (${params.detail})`;
+  // "1000" in quotes is a string to YAML; say so, or `found "1000"` looks like a number.
+  const detail = params.detail ?? (issue.code === 'invalid_type' && typeof value === 'string' ? 'a string' : undefined);
+  if (detail) found += ` (${detail})`;
   const suggestion =
     issue.code === 'invalid_enum_value' && typeof value === 'string'
       ? closestMatch(value, issue.options.map(String))

@@ -31,7 +31,7 @@ export function describeDurationProblem(text: string): string | undefined {
   if (!/^[1-9][0-9]*$/.test(amount)) return 'the amount must be a whole number above 0';
   if (unit in UNIT_MS) return 'no spaces allowed';
   if (unit.toLowerCase() in UNIT_MS) return `units are lower case (${amount}${unit.toLowerCase()})`;
-  return `unknown unit "${unit}" (use s, m, h, d or w)`;
+  return `unknown unit "${unit}"; use s, m, h, d or w`;
 }
 
 /** minute, hour, day of month, month, day of week. */

@@ -3,7 +3,7 @@ import { instrumentToken, planToken, timeframeToken } from '../contracts/tokens.
 import { agentSchema } from './agent.js';
 import { dataSchema } from './data.js';
 import type { RefinementParams } from './fields.js';
-import { tokenField } from './fields.js';
+import { tokenField, withNotes } from './fields.js';
 import { forecastSchema } from './forecast.js';
 import { modelSchema } from './model.js';
 import { riskSchema } from './risk.js';
@@ -49,14 +49,17 @@ const specSchema = z
  * error, so a typo never silently falls back to a default). Required: metadata.name, spec.venue.mode,
  * spec.instrument, spec.timeframe and the money limits in spec.risk; everything else has a default.
  */
-export const planSchema = z
-  .object({
-    apiVersion: z.literal(PLAN_API_VERSION).describe(`Always ${PLAN_API_VERSION}.`),
-    kind: z.literal(PLAN_KIND).describe(`Always ${PLAN_KIND}.`),
-    metadata: metadataSchema,
-    spec: specSchema,
-  })
-  .strict();
+export const planSchema = withNotes(
+  z
+    .object({
+      apiVersion: z.literal(PLAN_API_VERSION).describe(`Always ${PLAN_API_VERSION}.`),
+      kind: z.literal(PLAN_KIND).describe(`Always ${PLAN_KIND}.`),
+      metadata: metadataSchema,
+      spec: specSchema,
+    })
+    .strict(),
+  { expected: 'a plan: a mapping with apiVersion, kind, metadata and spec' },
+);
 
 /** A validated plan with every default filled in. */
 export type Plan = z.output<typeof planSchema>;

@@ -52,19 +52,21 @@ function requiredFieldNames(object: z.AnyZodObject): string[] {
     .map(([name]) => name);
 }
 
-export function listWithAnd(items: readonly string[]): string {
+/** `a, b and c` (or `a, b or c`). */
+export function listInWords(items: readonly string[], conjunction: 'and' | 'or' = 'and'): string {
   if (items.length <= 1) return items.join('');
-  return `${items.slice(0, -1).join(', ')} and ${items[items.length - 1]}`;
+  return `${items.slice(0, -1).join(', ')} ${conjunction} ${items[items.length - 1]}`;
 }
 
 function describeNumber(schema: z.ZodNumber): string {
   const checks = schema._def.checks;
-  const bounds: string[] = [];
-  for (const check of checks) {
-    if (check.kind === 'min') bounds.push(`${check.inclusive ? 'at least' : 'greater than'} ${check.value}`);
-    if (check.kind === 'max') bounds.push(`${check.inclusive ? 'at most' : 'less than'} ${check.value}`);
-  }
   const noun = checks.some((check) => check.kind === 'int') ? 'an integer' : 'a number';
+  const min = checks.find((check) => check.kind === 'min');
+  const max = checks.find((check) => check.kind === 'max');
+  if (min?.inclusive && max?.inclusive) return `${noun} from ${min.value} to ${max.value}`;
+  const bounds: string[] = [];
+  if (min) bounds.push(`${min.inclusive ? 'at least' : 'greater than'} ${min.value}`);
+  if (max) bounds.push(`${max.inclusive ? 'at most' : 'less than'} ${max.value}`);
   return bounds.length ? `${noun} ${bounds.join(' and ')}` : noun;
 }
 
@@ -91,7 +93,7 @@ export function describeExpected(schema: z.ZodTypeAny, found: unknown): string {
   if (base instanceof z.ZodRecord) return 'a mapping';
   if (base instanceof z.ZodObject) {
     const required = requiredFieldNames(base);
-    return required.length ? `a mapping with ${listWithAnd(required)}` : 'a mapping';
+    return required.length ? `a mapping with ${listInWords(required)}` : 'a mapping';
   }
   return 'a valid value';
 }

@@ -1,0 +1,132 @@
+import { parseArgs } from 'node:util';
+import { connectBus } from '../bus/bus.js';
+import { isKokexError } from '../errors.js';
+import { createLogger } from '../log/logger.js';
+import { actorsTable, applyPlans, microList, planList, planRemove, pluginCommand, streamsTable, tail, validatePlans } from './commands.js';
+import { UsageError } from './errors.js';
+import { runHost } from './up.js';
+
+const USAGE = `usage: kokex <command> [options]
+
+  up [plan.yaml…]              run every actor in one process (embedded nats-server when NATS_URL is unset)
+  host --actors kind,…         run some actor kinds against NATS_URL (scale out by starting more)
+  plan validate <file…>        check plan files
+  plan apply <file…>           validate and store plans; running actors pick up the change
+  plan ls | plan rm <name>     list or delete stored plans
+  actors                       live actors: state, version, host, lag
+  plugin load <dir> | unload <name> | reload <name> [--path dir] | ls   [--host id]
+  tail <subject filter> [--json] [--count N]   print messages as they pass
+  streams                      streams and consumers with lag
+  services                     NATS micro services (what 'nats micro ls' shows)
+
+NATS: NATS_URL, else the embedded server started by 'kokex up' (KOKEX_HOME, default ./.kokex).`;
+
+const out = (line: string) => process.stdout.write(`${line}\n`);
+
+function stopSignal(): Promise<string> {
+  return new Promise((resolve) => {
+    let signalled = false;
+    const on = (sig: string) => {
+      if (signalled) {
+        process.stderr.write('second signal: exiting without draining\n');
+        process.exit(130);
+      }
+      signalled = true;
+      resolve(sig);
+    };
+    process.on('SIGINT', () => on('SIGINT'));
+    process.on('SIGTERM', () => on('SIGTERM'));
+  });
+}
+
+async function withBus<T>(fn: (bus: Awaited<ReturnType<typeof connectBus>>) => Promise<T>): Promise<T> {
+  const bus = await connectBus({ name: 'kokex-cli', reconnect: false });
+  try {
+    return await fn(bus);
+  } finally {
+    await bus.close();
+  }
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    strict: true,
+    options: {
+      actors: { type: 'string' },
+      host: { type: 'string' },
+      path: { type: 'string' },
+      json: { type: 'boolean' },
+      count: { type: 'string' },
+      quiet: { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  const [command, ...rest] = positionals;
+  if (values.help || !command) {
+    out(USAGE);
+    return command || values.help ? 0 : 2;
+  }
+  const log = createLogger({ level: process.env.LOG_LEVEL ?? 'warn', name: 'kokex' });
+  switch (command) {
+    case 'up':
+    case 'host': {
+      const kinds = values.actors?.split(',').map((s) => s.trim()).filter(Boolean);
+      if (command === 'host' && !kinds?.length) throw new UsageError('host needs --actors kind,… (use `up` to run every kind)');
+      await runHost({
+        plans: rest,
+        ...(kinds ? { kinds } : {}),
+        embedded: command === 'up',
+        watch: !values.quiet,
+        log,
+        print: out,
+        until: stopSignal(),
+      });
+      return 0;
+    }
+    case 'plan': {
+      const [verb, ...args] = rest;
+      if (verb === 'validate') {
+        out(await validatePlans(args));
+        return 0;
+      }
+      if (verb === 'apply') return withBus(async (bus) => (out(await applyPlans(bus, args)), 0));
+      if (verb === 'ls') return withBus(async (bus) => (out(await planList(bus)), 0));
+      if (verb === 'rm') return withBus(async (bus) => (out(await planRemove(bus, args[0])), 0));
+      throw new UsageError('usage: kokex plan validate|apply <file…> | ls | rm <name>');
+    }
+    case 'actors':
+      return withBus(async (bus) => (out(await actorsTable(bus)), 0));
+    case 'streams':
+      return withBus(async (bus) => (out(await streamsTable(bus)), 0));
+    case 'services':
+      return withBus(async (bus) => (out(await microList(bus)), 0));
+    case 'plugin':
+      return withBus(async (bus) => (out(await pluginCommand(bus, rest[0], rest[1], { host: values.host, path: values.path })), 0));
+    case 'tail': {
+      const count = values.count ? Number(values.count) : undefined;
+      if (count !== undefined && !(count > 0)) throw new UsageError(`--count must be a positive number, got "${values.count}"`);
+      const abort = new AbortController();
+      void stopSignal().then(() => abort.abort());
+      return withBus(async (bus) => {
+        await tail(bus, rest[0], { json: values.json, count, print: out, signal: abort.signal });
+        return 0;
+      });
+    }
+    default:
+      throw new UsageError(`unknown command "${command}"; run kokex --help`);
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    // One clear line, never a stack trace (KOKEX_DEBUG=1 shows it).
+    const message = err instanceof Error ? err.message : String(err);
+    process.stderr.write(`kokex: ${message}\n`);
+    if (process.env.KOKEX_DEBUG && err instanceof Error) process.stderr.write(`${err.stack}\n`);
+    const usage = err instanceof UsageError || (err as { code?: string }).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' || (err as { code?: string }).code?.startsWith?.('ERR_PARSE_ARGS');
+    process.exit(usage ? 2 : isKokexError(err) ? 1 : 1);
+  },
+);

@@ -1,0 +1,78 @@
+import type { Bus } from '../bus/bus.js';
+import { ClockTickContract } from '../contracts/system.js';
+import { ActorHost } from '../host/host.js';
+import type { Logger } from '../log/logger.js';
+import { loadPlanFile } from '../plan/load.js';
+import { applyPlan } from '../plan/store.js';
+import { actorsTable } from './commands.js';
+import { isoMinute } from './format.js';
+import { embeddedRuntime, findPlugins } from './runtime.js';
+import { connectBus } from '../bus/bus.js';
+
+export interface UpOptions {
+  plans: string[];
+  /** Serve only these kinds (`kokex host --actors`). Default: all. */
+  kinds?: string[];
+  /** Start an embedded server when NATS_URL is unset (`up`) or require one (`host`). */
+  embedded: boolean;
+  /** Print ticks and a periodic actor table. */
+  watch: boolean;
+  log: Logger;
+  print: (line: string) => void;
+  /** Resolves when the process should drain and stop (Ctrl-C). */
+  until: Promise<unknown>;
+}
+
+/** `kokex up` and `kokex host`: run a host until told to stop, then drain it cleanly. */
+export async function runHost(o: UpOptions): Promise<void> {
+  const runtime = o.embedded
+    ? await embeddedRuntime(o.log)
+    : await connectBus({ name: 'kokex-host' }).then((bus: Bus) => ({ bus, embedded: undefined, close: () => bus.close() }));
+  const { bus } = runtime;
+  let host: ActorHost | undefined;
+  try {
+    if (runtime.embedded) o.print(`nats-server (embedded) ${runtime.embedded.url}, store ${runtime.embedded.storeDir}`);
+    else o.print(`nats ${bus.url}`);
+    const provisioned = await bus.provision();
+    const changed = provisioned.filter((p) => p.action !== 'unchanged');
+    o.print(`bus provisioned: ${provisioned.length} streams/buckets (${changed.length} created or updated)`);
+    for (const file of o.plans) {
+      const r = await applyPlan(bus, await loadPlanFile(file), file);
+      o.print(`plan ${r.name} from ${file}: ${r.action}`);
+    }
+    host = new ActorHost({ bus, log: o.log, ...(o.kinds ? { kinds: o.kinds } : {}) });
+    const dirs = await findPlugins();
+    for (const dir of dirs) {
+      const p = await host.loadPlugin(dir);
+      o.print(`plugin ${p.pkg.name}@${p.pkg.version}: ${p.pkg.manifest.actors.join(', ') || 'adapters'}`);
+    }
+    await host.start();
+    o.print(`host ${host.hostId} running ${host.instances().length} actor(s); Ctrl-C drains and stops`);
+    o.print(`in another terminal: npx kokex actors | npx kokex streams | npx kokex tail "kokex.>"`);
+    let ticker: NodeJS.Timeout | undefined;
+    if (o.watch) {
+      const sub = bus.nc.subscribe('kokex.clock.tick.>');
+      void (async () => {
+        for await (const m of sub) {
+          try {
+            const t = ClockTickContract.decode(m.data).data;
+            o.print(`tick ${t.tf.padEnd(4)} bar ${isoMinute(t.barOpen)} closed at ${isoMinute(t.boundary)} (${Math.round(t.lateMs)} ms late)`);
+          } catch {
+            // Not ours to judge here; the consumers dead-letter bad messages.
+          }
+        }
+      })();
+      ticker = setInterval(() => {
+        void actorsTable(bus).then((t) => o.print(`\n${t}\n`)).catch(() => undefined);
+      }, 30_000);
+      ticker.unref();
+    }
+    await o.until;
+    if (ticker) clearInterval(ticker);
+    o.print('draining…');
+  } finally {
+    await host?.stop().catch((err) => o.log.error({ err }, 'host stop failed'));
+    await runtime.close().catch(() => undefined);
+  }
+  o.print('stopped cleanly');
+}
