@@ -56,6 +56,24 @@ export { addControlEndpoint, controlSubject } from './host/control.js';
 export { HOST_VERSION, PluginManifestError, definePlugin, pluginManifestSchema, readPluginPackage, satisfiesRange } from './plugin/manifest.js';
 export { PluginLoadError, PluginRegistry, discoverPlugins, loadPlugin } from './plugin/loader.js';
 // plans
+export { planSchema, PLAN_API_VERSION, PLAN_KIND } from './plan/schema.js';
+export { parsePlan, parsePlans, loadPlanFile, loadPlansFile } from './plan/load.js';
+export { PlanInvalidError, PlanNotFoundError } from './plan/errors.js';
+export { planJsonSchema, planJsonSchemaText, PLAN_JSON_SCHEMA_ID } from './plan/json-schema.js';
+export { parseDuration, parseSchedule, describeDurationProblem, describeScheduleProblem, DURATION_PATTERN } from './plan/schedule.js';
+export { VENUE_MODES } from './plan/venue.js';
+export { DATA_SOURCES } from './plan/data.js';
+export { MODEL_PRESETS, TRAINING_DEVICES } from './plan/model.js';
+export {
+  EXECUTION_PROVIDERS,
+  SKILL_BASELINES,
+  SKILL_METRICS,
+  PROBABILITY_CALIBRATIONS,
+  BAND_CALIBRATIONS,
+  DEFAULT_QUANTILES,
+} from './plan/forecast.js';
+export { AGENT_TOOLS, AGENT_TRIGGERS } from './plan/agent.js';
+export { TRADING_STATES } from './plan/risk.js';
 export { applyPlan, changedSections, deletePlan, getStoredPlan, listPlans } from './plan/store.js';
 
 export type { WireError, KokexErrorOptions } from './errors.js';
@@ -80,4 +98,12 @@ export type { ControlHandler } from './host/control.js';
 export type { AdapterDefinition, PluginDefinition, PluginManifest, PluginPackage } from './plugin/manifest.js';
 export type { LoadedPlugin } from './plugin/loader.js';
 export type { ApplyResult, StoredPlan } from './plan/store.js';
-export type { Plan } from './plan/schema.js';
+export type { Plan, PlanInput, PlanSpec, PlanVenue, PlanData, PlanModel, PlanForecast, PlanAgent, PlanRisk } from './plan/schema.js';
+export type { PlanIssue } from './plan/errors.js';
+export type { Schedule, CronFields } from './plan/schedule.js';
+export type { VenueMode } from './plan/venue.js';
+export type { DataSource } from './plan/data.js';
+export type { ModelPreset, TrainingDevice } from './plan/model.js';
+export type { ExecutionProvider, SkillBaseline, SkillMetric, ProbabilityCalibration, BandCalibration } from './plan/forecast.js';
+export type { AgentTool, AgentTrigger } from './plan/agent.js';
+export type { TradingState } from './plan/risk.js';

@@ -29,9 +29,10 @@ export function collectReports(bus: Bus, subject = 'test.report'): { reports: Re
   return { reports, stop: () => sub.unsubscribe() };
 }
 
+/** Publishes work items `from … from+count-1`; ids are unique per subject, so tests never collide. */
 export async function publishWork(bus: Bus, from: number, count: number, subject = 'test.work.a'): Promise<void> {
   const pending: Promise<unknown>[] = [];
-  for (let n = from; n < from + count; n++) pending.push(bus.publish(WorkContract, subject, { n }, { id: `work-${n}` }));
+  for (let n = from; n < from + count; n++) pending.push(bus.publish(WorkContract, subject, { n }, { id: `${subject}:${n}` }));
   await Promise.all(pending);
 }
 

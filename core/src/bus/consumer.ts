@@ -118,7 +118,8 @@ export class DurableWorker<T> {
 
   async start(): Promise<void> {
     this.#consumer ??= await ensureConsumer(this.bus, this.options);
-    this.#run();
+    // A drain requested while the consumer was being created wins: do not start pulling.
+    if (this.#state === 'idle') this.#run();
   }
 
   /** Stops pulling; messages already delivered are still finished and acked. */
@@ -135,6 +136,10 @@ export class DurableWorker<T> {
   /** Stops pulling, finishes and acks in-flight work, and makes sure the acks reached the server. */
   async drain(): Promise<void> {
     if (this.#state === 'stopped') return;
+    if (this.#state === 'idle') {
+      this.#state = 'stopped';
+      return;
+    }
     this.#state = 'draining';
     await this.#settle();
     this.#state = 'stopped';

@@ -211,7 +211,7 @@ export class ActorInstance<C = unknown> {
         new DurableWorker(this.o.bus, binding.options, binding.handle, {
           onFault: (err) => {
             this.log.error({ err }, 'handler failed');
-            if (this.state === 'running' || this.state === 'paused') this.fault(err);
+            if (['starting', 'running', 'paused'].includes(this.state)) this.fault(err);
           },
           onDeadLetter: (subject, err) => this.log.warn({ subject, err }, 'message dead-lettered'),
         }),

@@ -109,6 +109,8 @@ export const lifecycleMachine = setup({
         onDone: 'running',
         onError: { target: 'failed', actions: 'recordError' },
       },
+      // A consumer can deliver (and a handler fail) before start has fully returned.
+      on: { FAULT: { target: 'failed', actions: 'recordError' } },
     },
     running: {
       after: { stable: { actions: 'forgiveFailures' } },

@@ -14,7 +14,11 @@ export interface FieldNotes {
   jsonSchema?: Record<string, unknown>;
 }
 
-/** Keyed by zod definition: `.describe()` and `.default()` build new schemas around the same parts. */
+/**
+ * Keyed by zod definition, which is also what zod-to-json-schema hands to `postProcess`. Notes go
+ * on after `.describe()` (it copies the definition) and before `.default()` or `.optional()`
+ * (they wrap it, so the noted definition stays inside).
+ */
 const notesByDef = new WeakMap<z.ZodTypeDef, FieldNotes>();
 
 export function withNotes<T extends z.ZodTypeAny>(schema: T, notes: FieldNotes): T {
