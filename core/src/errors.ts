@@ -87,9 +87,7 @@ export const ErrorCode = {
   ActorKindUnknown: 'KOKEX_ACTOR_KIND_UNKNOWN',
   ActorConfig: 'KOKEX_ACTOR_CONFIG',
   LifecycleTransition: 'KOKEX_LIFECYCLE_TRANSITION',
-  HandlerFailed: 'KOKEX_HANDLER_FAILED',
   DeliveryExhausted: 'KOKEX_DELIVERY_EXHAUSTED',
-  Timeout: 'KOKEX_TIMEOUT',
   CliUsage: 'KOKEX_CLI_USAGE',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];

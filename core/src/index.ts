@@ -53,7 +53,14 @@ export { ActorInstance, newInstanceId } from './host/instance.js';
 export { ActorHost } from './host/host.js';
 export { addControlEndpoint, controlSubject } from './host/control.js';
 // plugins
-export { HOST_VERSION, PluginManifestError, definePlugin, pluginManifestSchema, readPluginPackage, satisfiesRange } from './plugin/manifest.js';
+export {
+  HOST_VERSION,
+  PluginManifestError,
+  definePlugin,
+  pluginManifestSchema,
+  readPluginPackage,
+  satisfiesRange,
+} from './plugin/manifest.js';
 export { PluginLoadError, PluginRegistry, discoverPlugins, loadPlugin } from './plugin/loader.js';
 // plans
 export { planSchema, PLAN_API_VERSION, PLAN_KIND } from './plan/schema.js';

@@ -31,7 +31,9 @@ describe('subject builder and parser', () => {
     expect(() => subject('candle', { venue: 'okx', inst: 'BTC.USDT', tf: '1m' })).toThrow(
       `invalid inst token "BTC.USDT": it contains '.' (a subject separator)`,
     );
-    expect(() => subject('candle', { venue: 'ok*', inst: 'BTC-USDT', tf: '1m' })).toThrow(`invalid venue token "ok*": it contains a wildcard`);
+    expect(() => subject('candle', { venue: 'ok*', inst: 'BTC-USDT', tf: '1m' })).toThrow(
+      `invalid venue token "ok*": it contains a wildcard`,
+    );
     expect(() => subject('candle', { venue: 'okx', inst: 'BTC USDT', tf: '1m' })).toThrow('contains whitespace');
     expect(() => subject('candle', { venue: 'okx', inst: 'BTC-USDT', tf: '1h' })).toThrow(`invalid tf token "1h": it is not a timeframe`);
     expect(() => subject('agentTurn', { plan: '' })).toThrow(`invalid plan token "": it is empty`);
@@ -42,7 +44,18 @@ describe('subject builder and parser', () => {
 
 describe('message contracts', () => {
   it('carry type, schema version, id and correlation id; reject other versions', () => {
-    const candle = { venue: 'okx', inst: 'BTC-USDT-SWAP', tf: '1m', ts: 1_700_000_000_000, open: 1, high: 2, low: 0.5, close: 1.5, volume: 3, confirmed: true };
+    const candle = {
+      venue: 'okx',
+      inst: 'BTC-USDT-SWAP',
+      tf: '1m',
+      ts: 1_700_000_000_000,
+      open: 1,
+      high: 2,
+      low: 0.5,
+      close: 1.5,
+      volume: 3,
+      confirmed: true,
+    };
     const { envelope, bytes } = CandleContract.encode(candle, { id: 'c1', correlationId: 'corr-1', source: 'test' });
     expect(envelope).toMatchObject({ type: 'md.candle', v: 1, id: 'c1', correlationId: 'corr-1', source: 'test' });
     expect(CandleContract.decode(bytes).data).toEqual(candle);
@@ -69,7 +82,11 @@ describe('bus on a real nats-server', () => {
     const kv = { bucket: 'prov-kv', history: 2 };
     const first = await nats.bus.provision({ streams: [spec], kv: [kv], objectStores: [{ bucket: 'prov-obj' }] });
     expect(first.map((r) => r.action)).toEqual(['created', 'created', 'created']);
-    const changed = await nats.bus.provision({ streams: [{ ...spec, maxAgeMs: 120_000, subjects: ['prov.>', 'prov2.>'] }], kv: [{ ...kv, history: 5 }], objectStores: [] });
+    const changed = await nats.bus.provision({
+      streams: [{ ...spec, maxAgeMs: 120_000, subjects: ['prov.>', 'prov2.>'] }],
+      kv: [{ ...kv, history: 5 }],
+      objectStores: [],
+    });
     expect(changed.map((r) => [r.action, r.changes])).toEqual([
       ['updated', ['subjects', 'max_age', 'duplicate_window']],
       ['updated', ['max_msgs_per_subject']],
@@ -81,7 +98,18 @@ describe('bus on a real nats-server', () => {
   });
 
   it('drops a second publish with the same message id', async () => {
-    const candle = { venue: 'okx', inst: 'BTC-USDT-SWAP', tf: '1m', ts: 1_700_000_040_000, open: 1, high: 2, low: 0.5, close: 1.5, volume: 3, confirmed: true };
+    const candle = {
+      venue: 'okx',
+      inst: 'BTC-USDT-SWAP',
+      tf: '1m',
+      ts: 1_700_000_040_000,
+      open: 1,
+      high: 2,
+      low: 0.5,
+      close: 1.5,
+      volume: 3,
+      confirmed: true,
+    };
     const id = candleMessageId('okx', 'BTC-USDT-SWAP', '1m', candle.ts);
     const s = subject('candle', candle);
     const a = await nats.bus.publish(CandleContract, s, candle, { id });
@@ -117,7 +145,12 @@ describe('bus on a real nats-server', () => {
       if (m) letters.push(DeadLetterContract.decode(m.data).data);
     }
     const bySubject = Object.fromEntries(letters.map((l) => [l.subject, l]));
-    expect(bySubject['dlq-test.a']).toMatchObject({ stream: 'DLQ_WORK', consumer: 'flaky', deliveries: 3, error: { code: 'TEST_DOWNSTREAM', message: 'downstream unavailable (delivery 3)' } });
+    expect(bySubject['dlq-test.a']).toMatchObject({
+      stream: 'DLQ_WORK',
+      consumer: 'flaky',
+      deliveries: 3,
+      error: { code: 'TEST_DOWNSTREAM', message: 'downstream unavailable (delivery 3)' },
+    });
     expect(bySubject['dlq-test.b']?.error.code).toBe('KOKEX_INVALID_MESSAGE');
     expect(bySubject['dlq-test.b']?.deliveries).toBe(1);
     await worker.drain();
@@ -129,13 +162,17 @@ describe('bus on a real nats-server', () => {
     let inFlight = 0;
     let peak = 0;
     let done = 0;
-    const worker = new DurableWorker(nats.bus, { stream: 'BOUND_WORK', durable: 'bounded', filter: 'bound.>', contract: WorkContract, maxInFlight: 4 }, async () => {
-      inFlight++;
-      peak = Math.max(peak, inFlight);
-      await new Promise((r) => setTimeout(r, 5));
-      inFlight--;
-      done++;
-    });
+    const worker = new DurableWorker(
+      nats.bus,
+      { stream: 'BOUND_WORK', durable: 'bounded', filter: 'bound.>', contract: WorkContract, maxInFlight: 4 },
+      async () => {
+        inFlight++;
+        peak = Math.max(peak, inFlight);
+        await new Promise((r) => setTimeout(r, 5));
+        inFlight--;
+        done++;
+      },
+    );
     await Promise.all(Array.from({ length: 60 }, (_, n) => nats.bus.publish(WorkContract, 'bound.x', { n }, { id: `b-${n}` })));
     await worker.start();
     await eventually(() => done === 60);

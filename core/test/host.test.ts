@@ -9,13 +9,31 @@ const hosts: ActorHost[] = [];
 let durableSeq = 0;
 
 /** A host serving the counter fixture on its own durable, so tests do not share work. */
-async function counterHost(bus: Bus, opts: { durable: string; report: string; lifecycle?: object; apiKey?: string; maxDeliver?: number; capture?: ReturnType<typeof captureLogger> } = { durable: 'x', report: 'x' }) {
+async function counterHost(
+  bus: Bus,
+  opts: {
+    durable: string;
+    report: string;
+    lifecycle?: object;
+    apiKey?: string;
+    maxDeliver?: number;
+    capture?: ReturnType<typeof captureLogger>;
+  } = { durable: 'x', report: 'x' },
+) {
   const log = (opts.capture ?? captureLogger('warn')).log;
   const host = new ActorHost({
     bus,
     log,
     heartbeatMs: 200,
-    config: { counter: { durable: opts.durable, report: opts.report, filter: `test.work.${opts.durable}`, ...(opts.apiKey ? { apiKey: opts.apiKey } : {}), ...(opts.maxDeliver ? { maxDeliver: opts.maxDeliver } : {}) } },
+    config: {
+      counter: {
+        durable: opts.durable,
+        report: opts.report,
+        filter: `test.work.${opts.durable}`,
+        ...(opts.apiKey ? { apiKey: opts.apiKey } : {}),
+        ...(opts.maxDeliver ? { maxDeliver: opts.maxDeliver } : {}),
+      },
+    },
     ...(opts.lifecycle ? { lifecycle: opts.lifecycle } : {}),
   });
   hosts.push(host);
@@ -55,20 +73,37 @@ describe('actor host on a real nats-server', () => {
     expect(() => inst.send('PAUSE')).toThrow(expect.objectContaining({ code: ErrorCode.LifecycleTransition }));
     inst.send('RESUME');
     await host.stop();
-    expect(await kv.get(`counter.${inst.instanceId}`)).toSatisfy((e: { operation: string } | null) => !e || e.operation !== 'PUT');
+    expect(await kv.get(`counter.${inst.instanceId}`)).toSatisfy((e: { operation: string } | null) => e?.operation !== 'PUT');
     reports.stop();
   });
 
   it('restarts with growing backoff after a handler throws, and gives up after the bound', async () => {
     const ids = fresh();
     // maxDeliver is high so the poison message is not dead-lettered before the actor gives up.
-    const host = await counterHost(nats.bus, { ...ids, maxDeliver: 50, lifecycle: { maxRestarts: 2, backoffBaseMs: 100, stableAfterMs: 60_000 } });
+    const host = await counterHost(nats.bus, {
+      ...ids,
+      maxDeliver: 50,
+      lifecycle: { maxRestarts: 2, backoffBaseMs: 100, stableAfterMs: 60_000 },
+    });
     const inst = host.instances()[0]!;
     // The poison message throws on every delivery; each throw faults the actor.
     await nats.bus.publish(WorkContract, `test.work.${ids.durable}`, { n: 1, boom: true }, { id: `boom-${ids.durable}` });
     await inst.waitFor(['gaveUp'], 20_000);
     const states = inst.history.map((h) => h.state);
-    expect(states).toEqual(['starting', 'running', 'failed', 'restarting', 'starting', 'running', 'failed', 'restarting', 'starting', 'running', 'failed', 'gaveUp']);
+    expect(states).toEqual([
+      'starting',
+      'running',
+      'failed',
+      'restarting',
+      'starting',
+      'running',
+      'failed',
+      'restarting',
+      'starting',
+      'running',
+      'failed',
+      'gaveUp',
+    ]);
     const at = (i: number) => inst.history[i]!.at;
     const firstWait = at(4) - at(3);
     const secondWait = at(8) - at(7);
@@ -150,12 +185,29 @@ describe('actor host on a real nats-server', () => {
     const pings = await gather('$SRV.PING');
     const infos = await gather('$SRV.INFO.kokex-counter');
     const instances = [...h1.instances(), ...h2.instances()].map((i) => i.instanceId).sort();
-    expect(pings.filter((p) => p.name === 'kokex-counter').map((p) => p.metadata.instance).sort()).toEqual(instances);
-    expect(pings.filter((p) => p.name === 'kokex-host').map((p) => p.metadata.host).sort()).toEqual([h1.hostId, h2.hostId].sort());
+    expect(
+      pings
+        .filter((p) => p.name === 'kokex-counter')
+        .map((p) => p.metadata.instance)
+        .sort(),
+    ).toEqual(instances);
+    expect(
+      pings
+        .filter((p) => p.name === 'kokex-host')
+        .map((p) => p.metadata.host)
+        .sort(),
+    ).toEqual([h1.hostId, h2.hostId].sort());
     expect(infos).toHaveLength(2);
     for (const info of infos) {
       expect(info.type).toBe('io.nats.micro.v1.info_response');
-      expect(info.endpoints.map((e: { name: string }) => e.name).sort()).toEqual(['drain', 'pause', 'reload', 'restart', 'resume', 'status']);
+      expect(info.endpoints.map((e: { name: string }) => e.name).sort()).toEqual([
+        'drain',
+        'pause',
+        'reload',
+        'restart',
+        'resume',
+        'status',
+      ]);
       expect(info.endpoints[0].subject).toMatch(new RegExp(`^kokex\\.ctl\\.counter\\.${info.metadata.instance}\\.`));
     }
     // The control endpoints work: pause one instance by its subject.
@@ -170,7 +222,14 @@ describe('actor host on a real nats-server', () => {
     const capture = captureLogger('debug');
     const secret = 'sk-live-7f3a9c1e5b';
     await counterHost(nats.bus, { ...ids, apiKey: secret, capture });
-    capture.log.info({ okx: { apiKey: secret, secretKey: secret, passphrase: secret }, headers: { Authorization: `Bearer ${secret}`, 'OK-ACCESS-PASSPHRASE': secret }, llm: { token: secret, maxTokens: 256 } }, 'credentials in nested config');
+    capture.log.info(
+      {
+        okx: { apiKey: secret, secretKey: secret, passphrase: secret },
+        headers: { Authorization: `Bearer ${secret}`, 'OK-ACCESS-PASSPHRASE': secret },
+        llm: { token: secret, maxTokens: 256 },
+      },
+      'credentials in nested config',
+    );
     capture.log.info({ password: secret }, 'top-level password');
     await new Promise((r) => setTimeout(r, 100));
     const text = capture.lines().join('\n');

@@ -152,10 +152,7 @@ const MALFORMED: [fixture: string, message: string][] = [
     'missing-name.yaml',
     `fixtures/plans/missing-name.yaml:3:1: metadata.name: expected a plan name (letters, digits, '-' and '_'), found nothing (required)`,
   ],
-  [
-    'wrong-api-version.yaml',
-    'fixtures/plans/wrong-api-version.yaml:2:13: apiVersion: expected "kokex/v1", found "kokex/v2"',
-  ],
+  ['wrong-api-version.yaml', 'fixtures/plans/wrong-api-version.yaml:2:13: apiVersion: expected "kokex/v1", found "kokex/v2"'],
   ['wrong-kind.yaml', 'fixtures/plans/wrong-kind.yaml:2:7: kind: expected "Plan", found "Strategy"'],
   [
     'negative-risk-limit.yaml',
@@ -245,9 +242,7 @@ describe('malformed plan files', () => {
 
   it('refuses two plans where one is expected', () => {
     const text = readFileSync(`${fixturesDir}two-plans.yaml`, 'utf8');
-    expect(() => parsePlan(text, 'two-plans.yaml')).toThrow(
-      'two-plans.yaml:11:1: expected one plan per file, found 2 documents',
-    );
+    expect(() => parsePlan(text, 'two-plans.yaml')).toThrow('two-plans.yaml:11:1: expected one plan per file, found 2 documents');
   });
 
   it('names the file in the message when loading from disk', async () => {

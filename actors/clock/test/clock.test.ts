@@ -77,7 +77,11 @@ describe('clock actor', () => {
     await eventually(() => host.reconfigurations.get(inst.instanceId) === 1);
     expect(inst.status().detail.timeframes).toEqual(['1m']);
     // A risk-only change does not touch the clock.
-    await applyPlan(nats.bus, { ...plan, metadata: { ...plan.metadata, name: 'clock-a' }, spec: { ...plan.spec, risk: { ...plan.spec.risk, maxNotional: 5 } } });
+    await applyPlan(nats.bus, {
+      ...plan,
+      metadata: { ...plan.metadata, name: 'clock-a' },
+      spec: { ...plan.spec, risk: { ...plan.spec.risk, maxNotional: 5 } },
+    });
     await new Promise((r) => setTimeout(r, 300));
     expect(host.reconfigurations.get(inst.instanceId)).toBe(1);
     // A second plan on 1H adds a timeframe.

@@ -129,9 +129,13 @@ export async function connectBus(options: ConnectBusOptions = {}): Promise<Bus> 
     return new BusImpl(nc, jsm, url);
   } catch (err) {
     await nc.close();
-    throw new KokexError(ErrorCode.NatsUnreachable, `NATS at ${url} has no JetStream (${(err as Error).message}); start nats-server with -js`, {
-      cause: err,
-      data: { url },
-    });
+    throw new KokexError(
+      ErrorCode.NatsUnreachable,
+      `NATS at ${url} has no JetStream (${(err as Error).message}); start nats-server with -js`,
+      {
+        cause: err,
+        data: { url },
+      },
+    );
   }
 }

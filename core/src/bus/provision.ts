@@ -123,11 +123,7 @@ export async function provisionKv(nc: NatsConnection, jsm: JetStreamManager, spe
   );
 }
 
-export async function provisionObjectStore(
-  nc: NatsConnection,
-  jsm: JetStreamManager,
-  spec: ObjectStoreSpec,
-): Promise<ProvisionResult> {
+export async function provisionObjectStore(nc: NatsConnection, jsm: JetStreamManager, spec: ObjectStoreSpec): Promise<ProvisionResult> {
   const want: ManagedFields = {
     max_age: nanos(spec.ttlMs ?? 0),
     max_bytes: spec.maxBytes ?? -1,

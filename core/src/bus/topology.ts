@@ -82,10 +82,20 @@ export const KOKEX_TOPOLOGY: Topology = {
     { name: Streams.models, subjects: ['kokex.model.>'], description: 'training progress and new model versions', maxAgeMs: 30 * DAY },
     { name: Streams.forecasts, subjects: ['kokex.forecast.>'], description: 'forecasts with skill summary' },
     { name: Streams.agent, subjects: ['kokex.agent.turn.>'], description: 'agent turns, tool calls and results' },
-    { name: Streams.orders, subjects: ['kokex.order.>'], description: 'intents, verdicts, approvals and venue events', duplicateWindowMs: DAY },
+    {
+      name: Streams.orders,
+      subjects: ['kokex.order.>'],
+      description: 'intents, verdicts, approvals and venue events',
+      duplicateWindowMs: DAY,
+    },
     { name: Streams.clock, subjects: ['kokex.clock.>'], description: 'bar-boundary ticks', maxAgeMs: DAY, duplicateWindowMs: 10 * MINUTE },
     { name: Streams.plans, subjects: ['kokex.plan.>'], description: 'plan change notices', maxAgeMs: 30 * DAY },
-    { name: Streams.deadLetters, subjects: ['kokex.dlq.>'], description: 'messages that failed every delivery, with the error', maxAgeMs: 30 * DAY },
+    {
+      name: Streams.deadLetters,
+      subjects: ['kokex.dlq.>'],
+      description: 'messages that failed every delivery, with the error',
+      maxAgeMs: 30 * DAY,
+    },
   ],
   kv: [
     { bucket: Buckets.plans, description: 'applied plans by name', history: 10 },

@@ -27,7 +27,10 @@ export async function applyPlans(bus: Bus, files: string[]): Promise<string> {
   const lines: string[] = [];
   for (const { file, plan } of plans) {
     const r = await applyPlan(bus, plan, file);
-    const what = r.action === 'unchanged' ? 'unchanged' : `${r.action} (revision ${r.revision}; changed: ${r.changedSections.join(', ') || 'nothing'})`;
+    const what =
+      r.action === 'unchanged'
+        ? 'unchanged'
+        : `${r.action} (revision ${r.revision}; changed: ${r.changedSections.join(', ') || 'nothing'})`;
     lines.push(`plan ${r.name}: ${what}`);
   }
   return lines.join('\n');
@@ -38,7 +41,16 @@ export async function planList(bus: Bus): Promise<string> {
   if (plans.length === 0) return 'no plans applied (apply one with: npx kokex plan apply plans/demo.yaml)';
   return table(
     ['PLAN', 'REV', 'VENUE', 'MODE', 'INSTRUMENT', 'TF', 'SOURCE', 'APPLIED'],
-    plans.map((p) => [p.plan.metadata.name, p.revision, p.plan.spec.venue.name, p.plan.spec.venue.mode, p.plan.spec.instrument, p.plan.spec.timeframe, p.source, `${ago(Date.now() - p.appliedAt)} ago`]),
+    plans.map((p) => [
+      p.plan.metadata.name,
+      p.revision,
+      p.plan.spec.venue.name,
+      p.plan.spec.venue.mode,
+      p.plan.spec.instrument,
+      p.plan.spec.timeframe,
+      p.source,
+      `${ago(Date.now() - p.appliedAt)} ago`,
+    ]),
   );
 }
 
@@ -63,7 +75,19 @@ export async function actorsTable(bus: Bus): Promise<string> {
   const now = Date.now();
   return table(
     ['KIND', 'INSTANCE', 'STATE', 'VERSION', 'HOST', 'LAG', 'DONE', 'FAILED', 'DLQ', 'UP', 'SEEN'],
-    statuses.map((s) => [s.kind, s.instanceId, s.state, s.version, s.hostId, s.lag ?? 0, s.processed, s.failed, s.deadLettered, ago(now - s.startedAt), `${ago(now - s.updatedAt)} ago`]),
+    statuses.map((s) => [
+      s.kind,
+      s.instanceId,
+      s.state,
+      s.version,
+      s.hostId,
+      s.lag ?? 0,
+      s.processed,
+      s.failed,
+      s.deadLettered,
+      ago(now - s.startedAt),
+      `${ago(now - s.updatedAt)} ago`,
+    ]),
   );
 }
 
@@ -90,8 +114,14 @@ async function hostIds(bus: Bus, only?: string): Promise<string[]> {
   return hosts;
 }
 
-export async function pluginCommand(bus: Bus, verb: string | undefined, arg: string | undefined, opts: { host?: string; path?: string }): Promise<string> {
-  if (!verb || !['load', 'unload', 'reload', 'ls'].includes(verb)) throw new UsageError('usage: kokex plugin load <dir> | unload <name> | reload <name> [--path dir] | ls');
+export async function pluginCommand(
+  bus: Bus,
+  verb: string | undefined,
+  arg: string | undefined,
+  opts: { host?: string; path?: string },
+): Promise<string> {
+  if (!verb || !['load', 'unload', 'reload', 'ls'].includes(verb))
+    throw new UsageError('usage: kokex plugin load <dir> | unload <name> | reload <name> [--path dir] | ls');
   const hosts = await hostIds(bus, opts.host);
   const lines: string[] = [];
   for (const host of hosts) {
@@ -108,7 +138,10 @@ export async function pluginCommand(bus: Bus, verb: string | undefined, arg: str
       const r = await callControl<{ stopped: number }>(bus, ['host', host, 'unload'], { name: arg });
       lines.push(`${host}: unloaded ${arg} (${r.stopped} actor instance(s) drained)`);
     } else {
-      const r = await callControl<{ result: { from: string; to: string; replaced: number } }>(bus, ['host', host, 'reload'], { name: arg, path: opts.path });
+      const r = await callControl<{ result: { from: string; to: string; replaced: number } }>(bus, ['host', host, 'reload'], {
+        name: arg,
+        path: opts.path,
+      });
       lines.push(`${host}: reloaded ${arg} ${r.result.from} → ${r.result.to} (${r.result.replaced} instance(s) replaced, nothing dropped)`);
     }
   }
@@ -124,7 +157,11 @@ export async function microList(bus: Bus): Promise<string> {
 }
 
 /** Prints messages on a subject filter as they pass, decoded when they are KOKEX envelopes. */
-export async function tail(bus: Bus, filter: string | undefined, opts: { json?: boolean; count?: number; print: (line: string) => void; signal?: AbortSignal }): Promise<number> {
+export async function tail(
+  bus: Bus,
+  filter: string | undefined,
+  opts: { json?: boolean; count?: number; print: (line: string) => void; signal?: AbortSignal },
+): Promise<number> {
   if (!filter) throw new UsageError('usage: kokex tail <subject filter>   e.g. kokex tail "kokex.clock.>"');
   const sub = bus.nc.subscribe(filter, opts.count ? { max: opts.count } : undefined);
   opts.signal?.addEventListener('abort', () => sub.unsubscribe());
@@ -136,9 +173,13 @@ export async function tail(bus: Bus, filter: string | undefined, opts: { json?: 
       opts.print(JSON.stringify({ subject: m.subject, message: safeJson(text) }));
       continue;
     }
-    const env = safeJson(text) as { type?: string; v?: number; id?: string; correlationId?: string; time?: number; data?: unknown } | undefined;
+    const env = safeJson(text) as
+      | { type?: string; v?: number; id?: string; correlationId?: string; time?: number; data?: unknown }
+      | undefined;
     if (env && typeof env === 'object' && env.type && env.data !== undefined) {
-      opts.print(`${isoMinute(env.time ?? Date.now())}  ${m.subject}  ${env.type}/v${env.v}  id=${env.id}  corr=${env.correlationId}  ${summarize(env.data)}`);
+      opts.print(
+        `${isoMinute(env.time ?? Date.now())}  ${m.subject}  ${env.type}/v${env.v}  id=${env.id}  corr=${env.correlationId}  ${summarize(env.data)}`,
+      );
     } else {
       opts.print(`${isoMinute(Date.now())}  ${m.subject}  ${text.slice(0, 200)}`);
     }
@@ -158,4 +199,3 @@ function summarize(data: unknown): string {
   const s = JSON.stringify(data);
   return s.length > 160 ? `${s.slice(0, 157)}...` : s;
 }
-

@@ -29,7 +29,12 @@ export async function discoverServices(bus: Bus, name?: string, maxWaitMs = 1000
 }
 
 /** Calls a control endpoint and returns its JSON reply, turning `{ok:false}` into a typed error. */
-export async function callControl<T = Record<string, unknown>>(bus: Bus, subjectOrTokens: string | string[], body: unknown = {}, timeoutMs = 30_000): Promise<T> {
+export async function callControl<T = Record<string, unknown>>(
+  bus: Bus,
+  subjectOrTokens: string | string[],
+  body: unknown = {},
+  timeoutMs = 30_000,
+): Promise<T> {
   const subject = Array.isArray(subjectOrTokens) ? controlSubject(...subjectOrTokens) : subjectOrTokens;
   const reply = await bus.nc.request(subject, new TextEncoder().encode(JSON.stringify(body)), { timeout: timeoutMs });
   const parsed = JSON.parse(new TextDecoder().decode(reply.data)) as { ok: boolean; error?: unknown } & T;

@@ -39,6 +39,11 @@ function stopSignal(): Promise<string> {
   });
 }
 
+function show(text: string): number {
+  out(text);
+  return 0;
+}
+
 async function withBus<T>(fn: (bus: Awaited<ReturnType<typeof connectBus>>) => Promise<T>): Promise<T> {
   const bus = await connectBus({ name: 'kokex-cli', reconnect: false });
   try {
@@ -72,7 +77,10 @@ export async function main(argv: string[]): Promise<number> {
   switch (command) {
     case 'up':
     case 'host': {
-      const kinds = values.actors?.split(',').map((s) => s.trim()).filter(Boolean);
+      const kinds = values.actors
+        ?.split(',')
+        .map((s) => s.trim())
+        .filter(Boolean);
       if (command === 'host' && !kinds?.length) throw new UsageError('host needs --actors kind,… (use `up` to run every kind)');
       await runHost({
         plans: rest,
@@ -91,19 +99,19 @@ export async function main(argv: string[]): Promise<number> {
         out(await validatePlans(args));
         return 0;
       }
-      if (verb === 'apply') return withBus(async (bus) => (out(await applyPlans(bus, args)), 0));
-      if (verb === 'ls') return withBus(async (bus) => (out(await planList(bus)), 0));
-      if (verb === 'rm') return withBus(async (bus) => (out(await planRemove(bus, args[0])), 0));
+      if (verb === 'apply') return withBus(async (bus) => show(await applyPlans(bus, args)));
+      if (verb === 'ls') return withBus(async (bus) => show(await planList(bus)));
+      if (verb === 'rm') return withBus(async (bus) => show(await planRemove(bus, args[0])));
       throw new UsageError('usage: kokex plan validate|apply <file…> | ls | rm <name>');
     }
     case 'actors':
-      return withBus(async (bus) => (out(await actorsTable(bus)), 0));
+      return withBus(async (bus) => show(await actorsTable(bus)));
     case 'streams':
-      return withBus(async (bus) => (out(await streamsTable(bus)), 0));
+      return withBus(async (bus) => show(await streamsTable(bus)));
     case 'services':
-      return withBus(async (bus) => (out(await microList(bus)), 0));
+      return withBus(async (bus) => show(await microList(bus)));
     case 'plugin':
-      return withBus(async (bus) => (out(await pluginCommand(bus, rest[0], rest[1], { host: values.host, path: values.path })), 0));
+      return withBus(async (bus) => show(await pluginCommand(bus, rest[0], rest[1], { host: values.host, path: values.path })));
     case 'tail': {
       const count = values.count ? Number(values.count) : undefined;
       if (count !== undefined && !(count > 0)) throw new UsageError(`--count must be a positive number, got "${values.count}"`);
@@ -126,7 +134,10 @@ main(process.argv.slice(2)).then(
     const message = err instanceof Error ? err.message : String(err);
     process.stderr.write(`kokex: ${message}\n`);
     if (process.env.KOKEX_DEBUG && err instanceof Error) process.stderr.write(`${err.stack}\n`);
-    const usage = err instanceof UsageError || (err as { code?: string }).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' || (err as { code?: string }).code?.startsWith?.('ERR_PARSE_ARGS');
+    const usage =
+      err instanceof UsageError ||
+      (err as { code?: string }).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' ||
+      (err as { code?: string }).code?.startsWith?.('ERR_PARSE_ARGS');
     process.exit(usage ? 2 : isKokexError(err) ? 1 : 1);
   },
 );

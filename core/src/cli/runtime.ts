@@ -55,7 +55,11 @@ export async function embeddedRuntime(log: Logger): Promise<Runtime> {
 /** Plugin folders: KOKEX_PLUGIN_PATH (colon-separated) or `actors/` and `plugins/` of this checkout. */
 export function pluginRoots(): string[] {
   const fromEnv = process.env.KOKEX_PLUGIN_PATH;
-  if (fromEnv) return fromEnv.split(':').filter(Boolean).map((p) => resolve(p));
+  if (fromEnv)
+    return fromEnv
+      .split(':')
+      .filter(Boolean)
+      .map((p) => resolve(p));
   return [resolve('actors'), resolve('plugins')];
 }
 

@@ -56,14 +56,18 @@ export async function runHost(o: UpOptions): Promise<void> {
         for await (const m of sub) {
           try {
             const t = ClockTickContract.decode(m.data).data;
-            o.print(`tick ${t.tf.padEnd(4)} bar ${isoMinute(t.barOpen)} closed at ${isoMinute(t.boundary)} (${Math.round(t.lateMs)} ms late)`);
+            o.print(
+              `tick ${t.tf.padEnd(4)} bar ${isoMinute(t.barOpen)} closed at ${isoMinute(t.boundary)} (${Math.round(t.lateMs)} ms late)`,
+            );
           } catch {
             // Not ours to judge here; the consumers dead-letter bad messages.
           }
         }
       })();
       ticker = setInterval(() => {
-        void actorsTable(bus).then((t) => o.print(`\n${t}\n`)).catch(() => undefined);
+        void actorsTable(bus)
+          .then((t) => o.print(`\n${t}\n`))
+          .catch(() => undefined);
       }, 30_000);
       ticker.unref();
     }

@@ -63,11 +63,9 @@ export class InvalidMessageError extends KokexError {
 
 export class SchemaVersionError extends KokexError {
   constructor(type: string, expected: number, found: number) {
-    super(
-      ErrorCode.SchemaVersion,
-      `${type} message has schema version ${found}; this build reads version ${expected}`,
-      { data: { type, expected, found } },
-    );
+    super(ErrorCode.SchemaVersion, `${type} message has schema version ${found}; this build reads version ${expected}`, {
+      data: { type, expected, found },
+    });
   }
 }
 
@@ -79,11 +77,7 @@ function describeZodError(err: z.ZodError): string {
 }
 
 /** Declares one versioned message type. One contract per message type, kept in `core`. */
-export function defineContract<S extends z.ZodTypeAny>(def: {
-  type: string;
-  version: number;
-  schema: S;
-}): Contract<z.output<S>> {
+export function defineContract<S extends z.ZodTypeAny>(def: { type: string; version: number; schema: S }): Contract<z.output<S>> {
   type T = z.output<S>;
   const { type, version, schema } = def;
   const envelope = (data: T, meta: EnvelopeMeta = {}): Envelope<T> => {

@@ -170,7 +170,10 @@ export class ActorHost {
     // Make before break: the new instance pulls from the same durable consumer before the old stops.
     for (const inst of oldInstances) {
       const replacement = await this.spawn(inst.kind, next);
-      this.#log.info({ old: inst.instanceId, new: replacement.instanceId, to: next.pkg.version }, 'reload: new instance running, draining old');
+      this.#log.info(
+        { old: inst.instanceId, new: replacement.instanceId, to: next.pkg.version },
+        'reload: new instance running, draining old',
+      );
       await this.#retire(inst);
     }
     return { plugin: name, from: old.pkg.version, to: next.pkg.version, replaced: oldInstances.length, gapMs: 0 };
@@ -178,7 +181,8 @@ export class ActorHost {
 
   async unloadPlugin(name: string): Promise<number> {
     const plugin = this.registry.get(name);
-    if (!plugin) throw new KokexError(ErrorCode.PluginNotLoaded, `plugin ${name} is not loaded on ${this.hostId}`, { data: { plugin: name } });
+    if (!plugin)
+      throw new KokexError(ErrorCode.PluginNotLoaded, `plugin ${name} is not loaded on ${this.hostId}`, { data: { plugin: name } });
     const victims = this.instances().filter((i) => i.plugin.name === name);
     for (const inst of victims.reverse()) await this.#retire(inst);
     this.registry.remove(name);
@@ -279,7 +283,9 @@ export class ActorHost {
     const group = controlSubject('host', this.hostId);
     addControlEndpoint(svc, group, 'status', () => ({
       host: this.hostId,
-      plugins: this.registry.list().map((p) => ({ name: p.pkg.name, version: p.pkg.version, dir: p.pkg.dir, actors: p.pkg.manifest.actors })),
+      plugins: this.registry
+        .list()
+        .map((p) => ({ name: p.pkg.name, version: p.pkg.version, dir: p.pkg.dir, actors: p.pkg.manifest.actors })),
       actors: this.statuses(),
     }));
     addControlEndpoint(svc, group, 'load', async (body) => {

@@ -121,9 +121,13 @@ export class ActorInstance<C = unknown> {
 
   send(event: 'PAUSE' | 'RESUME' | 'DRAIN' | 'STOP' | 'RESTART'): void {
     if (!this.can(event)) {
-      throw new KokexError(ErrorCode.LifecycleTransition, `${this.instanceId} is ${this.state}; ${event.toLowerCase()} is not possible from there`, {
-        data: { instance: this.instanceId, state: this.state, event },
-      });
+      throw new KokexError(
+        ErrorCode.LifecycleTransition,
+        `${this.instanceId} is ${this.state}; ${event.toLowerCase()} is not possible from there`,
+        {
+          data: { instance: this.instanceId, state: this.state, event },
+        },
+      );
     }
     this.#actor.send({ type: event });
   }
@@ -163,7 +167,12 @@ export class ActorInstance<C = unknown> {
   status(): ActorStatus {
     const snap = this.#actor.getSnapshot();
     const stats = this.#workers.reduce(
-      (acc, w) => ({ processed: acc.processed + w.stats.acked, failed: acc.failed + w.stats.naked, dead: acc.dead + w.stats.deadLettered, inFlight: acc.inFlight + w.stats.inFlight }),
+      (acc, w) => ({
+        processed: acc.processed + w.stats.acked,
+        failed: acc.failed + w.stats.naked,
+        dead: acc.dead + w.stats.deadLettered,
+        inFlight: acc.inFlight + w.stats.inFlight,
+      }),
       { processed: 0, failed: 0, dead: 0, inFlight: 0 },
     );
     return {

@@ -9,7 +9,20 @@ export type { Logger } from 'pino';
 
 export const REDACTED = '[redacted]';
 
-const SECRET_KEYS = ['apikey', 'secret', 'secretkey', 'passphrase', 'authorization', 'token', 'accesstoken', 'password', 'xapikey', 'okaccesskey', 'okaccesssign', 'okaccesspassphrase'];
+const SECRET_KEYS = [
+  'apikey',
+  'secret',
+  'secretkey',
+  'passphrase',
+  'authorization',
+  'token',
+  'accesstoken',
+  'password',
+  'xapikey',
+  'okaccesskey',
+  'okaccesssign',
+  'okaccesspassphrase',
+];
 
 /** True for keys that name a secret; `maxTokens` or `tokenizer` are not secrets, `apiToken` is. */
 export function isSecretKey(key: string): boolean {

@@ -19,11 +19,7 @@ export type AgentTrigger = (typeof AGENT_TRIGGERS)[number];
 
 const promptSchema = z
   .object({
-    template: z
-      .string()
-      .min(1)
-      .optional()
-      .describe('Prompt template file, relative to the plan file. Absent: the built-in template.'),
+    template: z.string().min(1).optional().describe('Prompt template file, relative to the plan file. Absent: the built-in template.'),
     instructions: z.string().min(1).optional().describe('Extra instructions appended to the system prompt.'),
   })
   .strict()

@@ -40,23 +40,13 @@ const skillGateSchema = z
   .object({
     enabled: z.boolean().default(true).describe('When false, every forecast is marked tradeable (for experiments only).'),
     window: z.number().int().positive().default(500).describe('Scored forecasts in the rolling skill record.'),
-    minScored: z
-      .number()
-      .int()
-      .positive()
-      .default(100)
-      .describe('Scored forecasts needed before a forecast can be tradeable.'),
+    minScored: z.number().int().positive().default(100).describe('Scored forecasts needed before a forecast can be tradeable.'),
     metric: z.enum(SKILL_METRICS).default('crps').describe('The score the model must win on: crps, brier, mae or hit-rate.'),
     baselines: uniqueListField(z.enum(SKILL_BASELINES), 'baseline', 'Baselines the model must beat, all of them.').default([
       'persistence',
       'random-walk',
     ]),
-    margin: z
-      .number()
-      .min(0)
-      .lt(1)
-      .default(0)
-      .describe('Fraction by which the model must beat the best baseline (0.05 = 5% better).'),
+    margin: z.number().min(0).lt(1).default(0).describe('Fraction by which the model must beat the best baseline (0.05 = 5% better).'),
   })
   .strict()
   .superRefine((gate, ctx) => {
@@ -73,12 +63,7 @@ const calibrationSchema = z
   .object({
     probability: z.enum(PROBABILITY_CALIBRATIONS).default('none').describe('Calibration of P(up): none, isotonic or platt.'),
     bands: z.enum(BAND_CALIBRATIONS).default('none').describe('Calibration of band width: none or conformal.'),
-    minSamples: z
-      .number()
-      .int()
-      .positive()
-      .default(200)
-      .describe('Scored forecasts needed before calibration is applied.'),
+    minSamples: z.number().int().positive().default(200).describe('Scored forecasts needed before calibration is applied.'),
   })
   .strict()
   .describe('Calibration fitted on the scored history.');

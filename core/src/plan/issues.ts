@@ -93,9 +93,7 @@ function draftsFor(issue: z.ZodIssue, schema: z.ZodTypeAny, source: PlanSource):
   const detail = params.detail ?? (issue.code === 'invalid_type' && typeof value === 'string' ? 'a string' : undefined);
   if (detail) found += ` (${detail})`;
   const suggestion =
-    issue.code === 'invalid_enum_value' && typeof value === 'string'
-      ? closestMatch(value, issue.options.map(String))
-      : undefined;
+    issue.code === 'invalid_enum_value' && typeof value === 'string' ? closestMatch(value, issue.options.map(String)) : undefined;
   return [{ path, target: 'value', expected, found, suggestion }];
 }
 

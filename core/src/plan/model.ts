@@ -22,12 +22,7 @@ const retrainSchema = z
     window: durationField('History to train on. Default: data.window.').optional(),
     validationFraction: probabilityField('Newest fraction of the window held out for validation.').default(0.1),
     epochs: epochsSchema.default({}),
-    patience: z
-      .number()
-      .int()
-      .positive()
-      .default(3)
-      .describe('Epochs without a better validation loss before a stage stops early.'),
+    patience: z.number().int().positive().default(3).describe('Epochs without a better validation loss before a stage stops early.'),
     device: z.enum(TRAINING_DEVICES).default('auto').describe('Training device; auto uses CUDA when present.'),
     seed: z.number().int().min(0).default(100).describe('Random seed, so a retrain can be reproduced.'),
   })

@@ -37,9 +37,7 @@ export function describeDurationProblem(text: string): string | undefined {
 /** minute, hour, day of month, month, day of week. */
 export type CronFields = [string, string, string, string, string];
 
-export type Schedule =
-  | { kind: 'interval'; text: string; everyMs: number }
-  | { kind: 'cron'; text: string; fields: CronFields };
+export type Schedule = { kind: 'interval'; text: string; everyMs: number } | { kind: 'cron'; text: string; fields: CronFields };
 
 interface CronField {
   name: string;

@@ -41,7 +41,7 @@ export function changedSections(before: Plan | undefined, after: Plan): string[]
 export async function getStoredPlan(bus: Bus, name: string): Promise<{ stored: StoredPlan; revision: number } | undefined> {
   const kv = await bus.kv(Buckets.plans);
   const entry = await kv.get(name);
-  if (!entry || entry.operation !== 'PUT' || entry.length === 0) return undefined;
+  if (entry?.operation !== 'PUT' || entry.length === 0) return undefined;
   return { stored: entry.json<StoredPlan>(), revision: entry.revision };
 }
 

@@ -12,11 +12,7 @@ export type VenueMode = (typeof VENUE_MODES)[number];
 
 const simSchema = z
   .object({
-    speed: z
-      .number()
-      .positive()
-      .default(60)
-      .describe('Replay speed as a multiple of real time (60: one 1m bar per second).'),
+    speed: z.number().positive().default(60).describe('Replay speed as a multiple of real time (60: one 1m bar per second).'),
     file: z
       .string()
       .min(1)

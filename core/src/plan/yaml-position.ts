@@ -67,12 +67,7 @@ export type PositionTarget =
  * Where in the source a field's problem should be reported. Falls back to the nearest thing that
  * exists, so every issue gets a position even when the path runs through missing sections.
  */
-export function positionOf(
-  doc: Document,
-  lineCounter: LineCounter,
-  path: readonly PathSegment[],
-  target: PositionTarget,
-): SourcePosition {
+export function positionOf(doc: Document, lineCounter: LineCounter, path: readonly PathSegment[], target: PositionTarget): SourcePosition {
   const located = locate(doc, path);
   let offset: number | undefined;
   if (target === 'key' && located.node !== undefined) offset = startOf(located.key);

@@ -108,9 +108,13 @@ export class PluginRegistry {
     const actor = plugin?.definition.actors?.find((a) => a.kind === kind);
     if (!plugin || !actor) {
       const known = this.list().flatMap((p) => (p.definition.actors ?? []).map((a) => a.kind));
-      throw new KokexError(ErrorCode.ActorKindUnknown, `no loaded plugin offers actor kind "${kind}" (loaded kinds: ${known.join(', ') || 'none'})`, {
-        data: { kind },
-      });
+      throw new KokexError(
+        ErrorCode.ActorKindUnknown,
+        `no loaded plugin offers actor kind "${kind}" (loaded kinds: ${known.join(', ') || 'none'})`,
+        {
+          data: { kind },
+        },
+      );
     }
     return { plugin, actor };
   }

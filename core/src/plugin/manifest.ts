@@ -66,7 +66,10 @@ export async function readPluginPackage(dir: string): Promise<PluginPackage> {
   }
   if (!pkg.name || !pkg.version) throw new PluginManifestError(dir, 'package.json needs a name and a version');
   if (pkg.kokex === undefined) {
-    throw new PluginManifestError(pkg.name, 'package.json has no "kokex" manifest field; add {"kokex": {"entry": "./src/index.ts", "actors": [...]}}');
+    throw new PluginManifestError(
+      pkg.name,
+      'package.json has no "kokex" manifest field; add {"kokex": {"entry": "./src/index.ts", "actors": [...]}}',
+    );
   }
   const parsed = pluginManifestSchema.safeParse(pkg.kokex);
   if (!parsed.success) {
@@ -92,12 +95,18 @@ export function checkDefinition(pkg: PluginPackage, def: unknown): PluginDefinit
   const exported = (d.actors ?? []).map((a) => a.kind).sort();
   const declared = [...pkg.manifest.actors].sort();
   if (JSON.stringify(exported) !== JSON.stringify(declared)) {
-    throw new PluginManifestError(pkg.name, `manifest declares actors [${declared.join(', ')}] but the entry exports [${exported.join(', ')}]`);
+    throw new PluginManifestError(
+      pkg.name,
+      `manifest declares actors [${declared.join(', ')}] but the entry exports [${exported.join(', ')}]`,
+    );
   }
   const adapters = (d.adapters ?? []).map((a) => `${a.port}:${a.name}`).sort();
   const declaredAdapters = pkg.manifest.adapters.map((a) => `${a.port}:${a.name}`).sort();
   if (JSON.stringify(adapters) !== JSON.stringify(declaredAdapters)) {
-    throw new PluginManifestError(pkg.name, `manifest declares adapters [${declaredAdapters.join(', ')}] but the entry exports [${adapters.join(', ')}]`);
+    throw new PluginManifestError(
+      pkg.name,
+      `manifest declares adapters [${declaredAdapters.join(', ')}] but the entry exports [${adapters.join(', ')}]`,
+    );
   }
   return d;
 }

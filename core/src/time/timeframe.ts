@@ -6,9 +6,33 @@ import { ErrorCode, KokexError } from '../errors.js';
  * (UTC+8) boundaries; the `utc` variants and everything shorter open on UTC boundaries.
  */
 export const TIMEFRAMES = [
-  '1s', '1m', '3m', '5m', '15m', '30m', '1H', '2H', '4H',
-  '6H', '12H', '1D', '2D', '3D', '5D', '1W', '1M', '3M',
-  '6Hutc', '12Hutc', '1Dutc', '2Dutc', '3Dutc', '5Dutc', '1Wutc', '1Mutc', '3Mutc',
+  '1s',
+  '1m',
+  '3m',
+  '5m',
+  '15m',
+  '30m',
+  '1H',
+  '2H',
+  '4H',
+  '6H',
+  '12H',
+  '1D',
+  '2D',
+  '3D',
+  '5D',
+  '1W',
+  '1M',
+  '3M',
+  '6Hutc',
+  '12Hutc',
+  '1Dutc',
+  '2Dutc',
+  '3Dutc',
+  '5Dutc',
+  '1Wutc',
+  '1Mutc',
+  '3Mutc',
 ] as const;
 export type Timeframe = (typeof TIMEFRAMES)[number];
 
