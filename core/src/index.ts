@@ -102,7 +102,14 @@ export type { LifecycleContext, LifecycleEvent, LifecycleOptions } from './host/
 export type { ActorInstanceOptions, ActorStatus } from './host/instance.js';
 export type { ActorHostOptions, ReloadResult } from './host/host.js';
 export type { ControlHandler } from './host/control.js';
-export type { AdapterDefinition, PluginDefinition, PluginManifest, PluginPackage } from './plugin/manifest.js';
+export type {
+  AdapterDefinition,
+  CommandDefinition,
+  CommandIo,
+  PluginDefinition,
+  PluginManifest,
+  PluginPackage,
+} from './plugin/manifest.js';
 export type { LoadedPlugin } from './plugin/loader.js';
 export type { ApplyResult, StoredPlan } from './plan/store.js';
 export type { Plan, PlanInput, PlanSpec, PlanVenue, PlanData, PlanModel, PlanForecast, PlanAgent, PlanRisk } from './plan/schema.js';

@@ -12,11 +12,13 @@ import { resolve } from 'node:path';
 import { AckPolicy } from '@nats-io/jetstream';
 import { ActorHost, type Bus, createLogger } from '@kokex/core';
 import { startTestNats } from '@kokex/core/testing';
-import { BenchContract } from './plugin/index.js';
+import { BenchContract, type BenchProbe } from './plugin/index.js';
 
 const N = Number(process.env.BENCH_MESSAGES ?? 20_000);
 const PLUGIN = resolve(import.meta.dirname, 'plugin');
-const probe = ((globalThis as { __kokexBench?: { handled: Array<{ n: number; at: number }> } }).__kokexBench ??= { handled: [] });
+const holder = globalThis as { __kokexBench?: BenchProbe };
+holder.__kokexBench ??= { handled: [] };
+const probe = holder.__kokexBench;
 const log = createLogger({ level: 'error' });
 
 function machine(): string {
@@ -39,7 +41,12 @@ async function publishAll(bus: Bus, subject: string, count: number, tag: string)
 }
 
 async function rawRun(bus: Bus, stream: string): Promise<number> {
-  await bus.jsm.consumers.add(stream, { durable_name: 'raw', ack_policy: AckPolicy.Explicit, filter_subject: 'bench.raw', max_ack_pending: 256 });
+  await bus.jsm.consumers.add(stream, {
+    durable_name: 'raw',
+    ack_policy: AckPolicy.Explicit,
+    filter_subject: 'bench.raw',
+    max_ack_pending: 256,
+  });
   const consumer = await bus.js.consumers.get(stream, 'raw');
   const started = performance.now();
   let handled = 0;
@@ -100,7 +107,10 @@ async function reloadRun(bus: Bus, stream: string): Promise<{ pauseMs: number; l
   while (new Set(probe.handled.map((h) => h.n)).size < total && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
   await host.stop();
   // The pause: the longest gap between handled messages from just before the reload to its end.
-  const times = probe.handled.map((h) => h.at).filter((t) => t >= reloadAt - 100 && t <= reloadAt + reloadMs + 100).sort((a, b) => a - b);
+  const times = probe.handled
+    .map((h) => h.at)
+    .filter((t) => t >= reloadAt - 100 && t <= reloadAt + reloadMs + 100)
+    .sort((a, b) => a - b);
   let pauseMs = 0;
   for (let i = 1; i < times.length; i++) pauseMs = Math.max(pauseMs, times[i]! - times[i - 1]!);
   const unique = new Set(probe.handled.map((h) => h.n));
@@ -108,10 +118,14 @@ async function reloadRun(bus: Bus, stream: string): Promise<{ pauseMs: number; l
 }
 
 async function idleRss(url: string): Promise<number> {
-  const child = spawn(process.execPath, [resolve(import.meta.dirname, '../../core/bin/kokex.mjs'), 'host', '--actors', 'clock', '--quiet'], {
-    env: { ...process.env, NATS_URL: url, LOG_LEVEL: 'error' },
-    stdio: 'ignore',
-  });
+  const child = spawn(
+    process.execPath,
+    [resolve(import.meta.dirname, '../../core/bin/kokex.mjs'), 'host', '--actors', 'clock', '--quiet'],
+    {
+      env: { ...process.env, NATS_URL: url, LOG_LEVEL: 'error' },
+      stdio: 'ignore',
+    },
+  );
   await new Promise((r) => setTimeout(r, 8000));
   const status = readFileSync(`/proc/${child.pid}/status`, 'utf8');
   const kb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
@@ -126,9 +140,13 @@ try {
   console.log(`machine: ${machine()}`);
   const raw = await rawRun(nats.bus, 'BENCH');
   const viaHost = await hostRun(nats.bus, 'BENCH');
-  console.log(`throughput (publish → handler → ack, ${N} msgs): raw client ${raw.toFixed(0)} msg/s, actor host ${viaHost.toFixed(0)} msg/s, ratio ${(viaHost / raw).toFixed(2)} (target ≥ 0.80)`);
+  console.log(
+    `throughput (publish → handler → ack, ${N} msgs): raw client ${raw.toFixed(0)} msg/s, actor host ${viaHost.toFixed(0)} msg/s, ratio ${(viaHost / raw).toFixed(2)} (target ≥ 0.80)`,
+  );
   const r = await reloadRun(nats.bus, 'BENCH');
-  console.log(`hot reload at 2,000 msg/s: pause ${r.pauseMs.toFixed(1)} ms (target < 250), lost ${r.lost}, duplicated ${r.duplicated}, reload took ${r.reloadMs.toFixed(0)} ms`);
+  console.log(
+    `hot reload at 2,000 msg/s: pause ${r.pauseMs.toFixed(1)} ms (target < 250), lost ${r.lost}, duplicated ${r.duplicated}, reload took ${r.reloadMs.toFixed(0)} ms`,
+  );
   console.log(`idle host RSS (kokex host --actors clock): ${(await idleRss(nats.url)).toFixed(1)} MiB`);
 } finally {
   await nats.stop();

@@ -1,10 +1,12 @@
 import { parseArgs } from 'node:util';
 import { connectBus } from '../bus/bus.js';
-import { isKokexError } from '../errors.js';
 import { createLogger } from '../log/logger.js';
 import { actorsTable, applyPlans, microList, planList, planRemove, pluginCommand, streamsTable, tail, validatePlans } from './commands.js';
 import { UsageError } from './errors.js';
 import { runHost } from './up.js';
+import { findPlugins } from './runtime.js';
+import { loadPlugin } from '../plugin/loader.js';
+import { type CommandDefinition, readPluginPackage } from '../plugin/manifest.js';
 
 const USAGE = `usage: kokex <command> [options]
 
@@ -20,6 +22,8 @@ const USAGE = `usage: kokex <command> [options]
   services                     NATS micro services (what 'nats micro ls' shows)
 
 NATS: NATS_URL, else the embedded server started by 'kokex up' (KOKEX_HOME, default ./.kokex).`;
+
+const BUILTIN = new Set(['up', 'host', 'plan', 'actors', 'streams', 'services', 'plugin', 'tail']);
 
 const out = (line: string) => process.stdout.write(`${line}\n`);
 
@@ -53,7 +57,42 @@ async function withBus<T>(fn: (bus: Awaited<ReturnType<typeof connectBus>>) => P
   }
 }
 
+/** Commands contributed by plugins (`kokex sim`, `kokex data`), found through their manifests. */
+async function findCommand(name: string): Promise<CommandDefinition | undefined> {
+  for (const dir of await findPlugins()) {
+    const pkg = await readPluginPackage(dir);
+    if (!pkg.manifest.commands.includes(name)) continue;
+    const plugin = await loadPlugin(dir);
+    return plugin.definition.commands?.find((c) => c.name === name);
+  }
+  return undefined;
+}
+
+async function pluginCommandsHelp(): Promise<string> {
+  const lines: string[] = [];
+  for (const dir of await findPlugins().catch(() => [])) {
+    const pkg = await readPluginPackage(dir).catch(() => undefined);
+    for (const c of pkg?.manifest.commands ?? []) lines.push(`  ${c.padEnd(29)}(from ${pkg?.name}; kokex ${c} --help)`);
+  }
+  return lines.length ? `\n\nplugin commands:\n${lines.join('\n')}` : '';
+}
+
 export async function main(argv: string[]): Promise<number> {
+  const [first] = argv;
+  // Plugin commands parse their own options.
+  if (first && !first.startsWith('-') && !BUILTIN.has(first)) {
+    const found = await findCommand(first);
+    if (found) {
+      const abort = new AbortController();
+      void stopSignal().then(() => abort.abort());
+      return found.run(argv.slice(1), {
+        print: out,
+        progress: (line) => (process.stdout.isTTY ? process.stdout.write(`\r${line}\x1b[K`) : out(line)),
+        signal: abort.signal,
+        env: process.env,
+      });
+    }
+  }
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
@@ -70,7 +109,7 @@ export async function main(argv: string[]): Promise<number> {
   });
   const [command, ...rest] = positionals;
   if (values.help || !command) {
-    out(USAGE);
+    out(USAGE + (await pluginCommandsHelp()));
     return command || values.help ? 0 : 2;
   }
   const log = createLogger({ level: process.env.LOG_LEVEL ?? 'warn', name: 'kokex' });
@@ -138,6 +177,6 @@ main(process.argv.slice(2)).then(
       err instanceof UsageError ||
       (err as { code?: string }).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' ||
       (err as { code?: string }).code?.startsWith?.('ERR_PARSE_ARGS');
-    process.exit(usage ? 2 : isKokexError(err) ? 1 : 1);
+    process.exit(usage ? 2 : 1);
   },
 );

@@ -19,6 +19,8 @@ export const pluginManifestSchema = z
     actors: z.array(z.string().regex(/^[A-Za-z0-9_-]+$/)).default([]),
     /** Adapters the plugin contributes, as `{port, name}`. */
     adapters: z.array(z.object({ port: z.string(), name: z.string() }).strict()).default([]),
+    /** `kokex` subcommands the plugin contributes (e.g. `sim`, `data`). */
+    commands: z.array(z.string().regex(/^[a-z][a-z0-9-]*$/)).default([]),
     /** Host versions the plugin works with: `^x.y.z`, `~x.y.z`, `x.y.z` or `*`. */
     host: z.string().default('*'),
   })
@@ -33,11 +35,30 @@ export interface AdapterDefinition<T = unknown> {
   create(config: unknown): T | Promise<T>;
 }
 
+/** What a plugin command gets: its arguments after the command name, and the terminal. */
+export interface CommandIo {
+  print(line: string): void;
+  /** Progress that overwrites itself on a terminal (a bar), plain lines otherwise. */
+  progress(line: string): void;
+  /** Aborted on Ctrl-C. */
+  signal: AbortSignal;
+  env: NodeJS.ProcessEnv;
+}
+
+export interface CommandDefinition {
+  name: string;
+  summary: string;
+  usage: string;
+  /** Returns the exit code. Throw a KokexError for a one-line failure. */
+  run(args: string[], io: CommandIo): Promise<number>;
+}
+
 export interface PluginDefinition {
   name: string;
   version: string;
   actors?: ActorKind<any>[];
   adapters?: AdapterDefinition[];
+  commands?: CommandDefinition[];
 }
 
 export function definePlugin(def: PluginDefinition): PluginDefinition {
@@ -106,6 +127,14 @@ export function checkDefinition(pkg: PluginPackage, def: unknown): PluginDefinit
     throw new PluginManifestError(
       pkg.name,
       `manifest declares adapters [${declaredAdapters.join(', ')}] but the entry exports [${adapters.join(', ')}]`,
+    );
+  }
+  const commands = (d.commands ?? []).map((c) => c.name).sort();
+  const declaredCommands = [...pkg.manifest.commands].sort();
+  if (JSON.stringify(commands) !== JSON.stringify(declaredCommands)) {
+    throw new PluginManifestError(
+      pkg.name,
+      `manifest declares commands [${declaredCommands.join(', ')}] but the entry exports [${commands.join(', ')}]`,
     );
   }
   return d;

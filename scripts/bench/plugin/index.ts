@@ -4,10 +4,13 @@ import { z } from 'zod';
 /** Benchmark sink: decodes each message through its contract and records when it was handled. */
 export const BenchContract = defineContract({ type: 'bench.msg', version: 1, schema: z.object({ n: z.number().int() }) });
 
-interface BenchProbe {
+export interface BenchProbe {
   handled: Array<{ n: number; at: number }>;
 }
-const probe = ((globalThis as { __kokexBench?: BenchProbe }).__kokexBench ??= { handled: [] });
+// Shared through globalThis: a reload loads this module again, and both copies must feed one probe.
+const holder = globalThis as { __kokexBench?: BenchProbe };
+holder.__kokexBench ??= { handled: [] };
+const probe = holder.__kokexBench;
 
 const sink = defineActorKind({
   kind: 'bench-sink',
@@ -16,7 +19,13 @@ const sink = defineActorKind({
   create: (ctx) => ({
     consumers: [
       consume(
-        { stream: ctx.config.stream, durable: ctx.config.durable, filter: ctx.config.filter, contract: BenchContract, maxInFlight: ctx.config.maxInFlight },
+        {
+          stream: ctx.config.stream,
+          durable: ctx.config.durable,
+          filter: ctx.config.filter,
+          contract: BenchContract,
+          maxInFlight: ctx.config.maxInFlight,
+        },
         async (env) => {
           probe.handled.push({ n: env.data.n, at: performance.now() });
         },
