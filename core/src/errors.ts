@@ -86,6 +86,8 @@ export const ErrorCode = {
   PluginConflict: 'KOKEX_PLUGIN_CONFLICT',
   ActorKindUnknown: 'KOKEX_ACTOR_KIND_UNKNOWN',
   ActorConfig: 'KOKEX_ACTOR_CONFIG',
+  AdapterUnknown: 'KOKEX_ADAPTER_UNKNOWN',
+  AdapterConfig: 'KOKEX_ADAPTER_CONFIG',
   LifecycleTransition: 'KOKEX_LIFECYCLE_TRANSITION',
   DeliveryExhausted: 'KOKEX_DELIVERY_EXHAUSTED',
   CliUsage: 'KOKEX_CLI_USAGE',

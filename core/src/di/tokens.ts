@@ -1,6 +1,7 @@
 import type { InjectionToken } from 'tsyringe';
 import type { Bus } from '../bus/bus.js';
 import type { Logger } from '../log/logger.js';
+import type { AdapterRegistry } from '../ports/registry.js';
 import type { Clock } from '../time/clock.js';
 
 /**
@@ -13,6 +14,8 @@ export const Tokens = {
   Logger: Symbol.for('kokex.Logger') as InjectionToken<Logger>,
   Clock: Symbol.for('kokex.Clock') as InjectionToken<Clock>,
   HostId: Symbol.for('kokex.HostId') as InjectionToken<string>,
+  /** Adapters contributed by plugins: `resolve<MarketDataAdapter>('exchange', 'okx', config)`. */
+  Adapters: Symbol.for('kokex.Adapters') as InjectionToken<AdapterRegistry>,
 } as const;
 
 /** Adapter ports: the interfaces adapters implement. Names are what plans refer to. */

@@ -12,6 +12,7 @@ import { HOST_VERSION } from '../plugin/manifest.js';
 import { type LoadedPlugin, loadPlugin, PluginRegistry } from '../plugin/loader.js';
 import type { Plan } from '../plan/schema.js';
 import type { StoredPlan } from '../plan/store.js';
+import { AdapterRegistry } from '../ports/registry.js';
 import { type Clock, systemClock } from '../time/clock.js';
 import type { ActorKind } from './actor.js';
 import { addControlEndpoint, controlSubject } from './control.js';
@@ -58,6 +59,7 @@ function sanitizeHost(h: string): string {
 export class ActorHost {
   readonly hostId: string;
   readonly registry = new PluginRegistry();
+  readonly adapters = new AdapterRegistry();
   readonly container: DependencyContainer;
   readonly #o: ActorHostOptions;
   readonly #clock: Clock;
@@ -78,7 +80,13 @@ export class ActorHost {
     this.#clock = options.clock ?? systemClock;
     this.hostId = options.hostId ?? `${sanitizeHost(hostname())}-${randomBytes(3).toString('hex')}`;
     this.#log = options.log.child({ host: this.hostId });
-    this.container = createHostContainer({ bus: options.bus, log: this.#log, clock: this.#clock, hostId: this.hostId });
+    this.container = createHostContainer({
+      bus: options.bus,
+      log: this.#log,
+      clock: this.#clock,
+      hostId: this.hostId,
+      adapters: this.adapters,
+    });
   }
 
   get bus(): Bus {
@@ -100,6 +108,7 @@ export class ActorHost {
   async loadPlugin(dir: string): Promise<LoadedPlugin> {
     const plugin = await loadPlugin(dir);
     this.registry.add(plugin);
+    for (const adapter of plugin.definition.adapters ?? []) this.adapters.register(adapter);
     this.#log.info({ plugin: plugin.pkg.name, version: plugin.pkg.version, actors: plugin.pkg.manifest.actors }, 'plugin loaded');
     if (this.#started) {
       for (const kind of plugin.definition.actors ?? []) {
@@ -167,6 +176,7 @@ export class ActorHost {
     const oldInstances = this.instances().filter((i) => i.plugin.name === name && i.state !== 'stopped');
     this.registry.remove(name);
     this.registry.add(next);
+    for (const adapter of next.definition.adapters ?? []) this.adapters.register(adapter);
     // Make before break: the new instance pulls from the same durable consumer before the old stops.
     for (const inst of oldInstances) {
       const replacement = await this.spawn(inst.kind, next);
@@ -185,6 +195,7 @@ export class ActorHost {
       throw new KokexError(ErrorCode.PluginNotLoaded, `plugin ${name} is not loaded on ${this.hostId}`, { data: { plugin: name } });
     const victims = this.instances().filter((i) => i.plugin.name === name);
     for (const inst of victims.reverse()) await this.#retire(inst);
+    for (const adapter of plugin.definition.adapters ?? []) this.adapters.unregister(adapter.port, adapter.name);
     this.registry.remove(name);
     return victims.length;
   }
@@ -198,6 +209,7 @@ export class ActorHost {
     await Promise.all(all.map((i) => this.#retire(i)));
     await this.#hostService?.stop().catch(() => undefined);
     this.#hostService = undefined;
+    await this.adapters.closeAll();
   }
 
   statuses(): ActorStatus[] {

@@ -1,0 +1,70 @@
+import { ErrorCode, KokexError } from '../errors.js';
+import type { AdapterDefinition } from '../plugin/manifest.js';
+
+/**
+ * Adapters by port and name (`exchange:okx`, `llm:openai`), filled by the host as plugins load,
+ * as Moleculer resolves transporters by name: a third party adds an adapter with a package, not a
+ * fork. Instances are created per configuration and cached, so two actors on one venue share a
+ * client (and its rate limiter).
+ */
+export class AdapterRegistry {
+  #defs = new Map<string, AdapterDefinition>();
+  #instances = new Map<string, Promise<unknown>>();
+
+  register(def: AdapterDefinition): void {
+    this.#defs.set(`${def.port}:${def.name}`, def);
+  }
+
+  unregister(port: string, name: string): void {
+    this.#defs.delete(`${port}:${name}`);
+  }
+
+  has(port: string, name: string): boolean {
+    return this.#defs.has(`${port}:${name}`);
+  }
+
+  list(port?: string): Array<{ port: string; name: string; description?: string }> {
+    return [...this.#defs.values()]
+      .filter((d) => !port || d.port === port)
+      .map((d) => ({ port: d.port, name: d.name, description: d.description }));
+  }
+
+  /** Creates (or returns the cached) adapter for this configuration. */
+  async resolve<T>(port: string, name: string, config: unknown = {}): Promise<T> {
+    const def = this.#defs.get(`${port}:${name}`);
+    if (!def) {
+      const known = this.list(port).map((d) => d.name);
+      throw new KokexError(
+        ErrorCode.AdapterUnknown,
+        `no ${port} adapter named "${name}" is loaded (loaded: ${known.join(', ') || 'none'}); add its plugin package under plugins/`,
+        {
+          data: { port, name },
+        },
+      );
+    }
+    let parsed = config;
+    if (def.configSchema) {
+      const r = def.configSchema.safeParse(config);
+      if (!r.success) {
+        const detail = r.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
+        throw new KokexError(ErrorCode.AdapterConfig, `invalid config for ${port} adapter ${name}: ${detail}`, { data: { port, name } });
+      }
+      parsed = r.data;
+    }
+    const key = `${port}:${name}:${JSON.stringify(parsed)}`;
+    let instance = this.#instances.get(key);
+    if (!instance) {
+      instance = Promise.resolve(def.create(parsed));
+      this.#instances.set(key, instance);
+      instance.catch(() => this.#instances.delete(key));
+    }
+    return instance as Promise<T>;
+  }
+
+  /** Closes every created adapter that has a `close()`. */
+  async closeAll(): Promise<void> {
+    const all = [...this.#instances.values()];
+    this.#instances.clear();
+    await Promise.all(all.map(async (p) => await p.then((a) => (a as { close?: () => Promise<void> })?.close?.()).catch(() => undefined)));
+  }
+}
