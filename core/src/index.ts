@@ -7,6 +7,23 @@ export { defineContract, InvalidMessageError, SchemaVersionError } from './contr
 export { candleSchema, CandleContract } from './contracts/market.js';
 export { ClockTickContract, DeadLetterContract, PlanChangedContract } from './contracts/system.js';
 export {
+  ApprovedOrderContract,
+  INTENT_ORIGINS,
+  ORDER_EVENT_KINDS,
+  ORDER_SIDES,
+  ORDER_TYPES,
+  OrderEventContract,
+  OrderIntentContract,
+  OrderVerdictContract,
+  approvedOrderSchema,
+  clientOrderId,
+  orderEventSchema,
+  orderIntentSchema,
+  orderVerdictSchema,
+} from './contracts/orders.js';
+export { ModelProgressContract, ModelReadyContract, modelProgressSchema, modelReadySchema } from './contracts/model.js';
+export { ForecastContract, forecastSchema, skillSummarySchema } from './contracts/forecast.js';
+export {
   TOKEN_PATTERN,
   describeTokenProblem,
   venueToken,
@@ -89,6 +106,9 @@ export type { WireError, KokexErrorOptions } from './errors.js';
 export type { Contract, Envelope, EnvelopeMeta } from './contracts/envelope.js';
 export type { Candle } from './contracts/market.js';
 export type { ClockTick, DeadLetter, PlanChanged } from './contracts/system.js';
+export type { ApprovedOrder, OrderEvent, OrderIntent, OrderVerdict } from './contracts/orders.js';
+export type { ModelProgress, ModelReady } from './contracts/model.js';
+export type { Forecast, SkillSummary } from './contracts/forecast.js';
 export type { Timeframe } from './time/timeframe.js';
 export type { Clock } from './time/clock.js';
 export type { ResolvedNatsUrl } from './config.js';
