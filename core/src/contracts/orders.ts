@@ -58,17 +58,10 @@ export const orderVerdictSchema = z.object({
 export type OrderVerdict = z.infer<typeof orderVerdictSchema>;
 export const OrderVerdictContract = defineContract({ type: 'order.verdict', version: 1, schema: orderVerdictSchema });
 
-export const approvedOrderSchema = z.object({
-  plan: planToken,
-  venue: venueToken,
-  inst: instrumentToken,
-  side: z.enum(ORDER_SIDES),
-  size: z.number().positive(),
-  type: z.enum(ORDER_TYPES),
-  price: z.number().positive().optional(),
-  reduceOnly: z.boolean(),
-  clientOrderId,
-});
+/** What the risk guard lets through: the intent's order fields, with size and price as approved. */
+export const approvedOrderSchema = orderIntentSchema
+  .pick({ plan: true, venue: true, inst: true, side: true, size: true, type: true, price: true, clientOrderId: true })
+  .extend({ reduceOnly: z.boolean() });
 export type ApprovedOrder = z.infer<typeof approvedOrderSchema>;
 export const ApprovedOrderContract = defineContract({ type: 'order.approved', version: 1, schema: approvedOrderSchema });
 
