@@ -34,9 +34,9 @@ export interface Bus {
   readonly jsm: JetStreamManager;
   readonly url: string;
   /** Publishes to JetStream with the envelope id as the de-duplication id. */
-  publish<T>(contract: Contract<T>, subject: string, data: T, meta?: EnvelopeMeta): Promise<PublishResult<T>>;
+  publish<T, I = T>(contract: Contract<T, I>, subject: string, data: I, meta?: EnvelopeMeta): Promise<PublishResult<T>>;
   /** Publishes on core NATS (no stream): live candle updates, streamed tokens. */
-  emit<T>(contract: Contract<T>, subject: string, data: T, meta?: EnvelopeMeta): Envelope<T>;
+  emit<T, I = T>(contract: Contract<T, I>, subject: string, data: I, meta?: EnvelopeMeta): Envelope<T>;
   kv(bucket: string): Promise<KV>;
   objectStore(bucket: string): Promise<ObjectStore>;
   provision(topology?: Topology): Promise<ProvisionResult[]>;
@@ -68,13 +68,13 @@ class BusImpl implements Bus {
     this.js = jetstream(nc);
   }
 
-  async publish<T>(contract: Contract<T>, subject: string, data: T, meta?: EnvelopeMeta): Promise<PublishResult<T>> {
+  async publish<T, I = T>(contract: Contract<T, I>, subject: string, data: I, meta?: EnvelopeMeta): Promise<PublishResult<T>> {
     const { envelope, bytes } = contract.encode(data, meta);
     const ack: PubAck = await this.js.publish(subject, bytes, { msgID: envelope.id });
     return { envelope, stream: ack.stream, seq: ack.seq, duplicate: ack.duplicate };
   }
 
-  emit<T>(contract: Contract<T>, subject: string, data: T, meta?: EnvelopeMeta): Envelope<T> {
+  emit<T, I = T>(contract: Contract<T, I>, subject: string, data: I, meta?: EnvelopeMeta): Envelope<T> {
     const { envelope, bytes } = contract.encode(data, meta);
     this.nc.publish(subject, bytes);
     return envelope;

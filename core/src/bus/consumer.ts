@@ -19,7 +19,8 @@ export interface DurableConsumerOptions<T> {
   durable: string;
   /** One subject filter (nats-server 2.9 allows one). */
   filter: string;
-  contract: Contract<T>;
+  // Consumers only decode, so the producer-side input type does not matter.
+  contract: Contract<T, any>;
   /** Messages delivered but not yet acked, per worker and on the server. Default: 64. */
   maxInFlight?: number;
   /** Deliveries before a message goes to the dead-letter subject. Default: 5. */

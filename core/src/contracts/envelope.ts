@@ -42,13 +42,14 @@ const envelopeHead = z.object({
   data: z.unknown(),
 });
 
-export interface Contract<T> {
+/** `T` is the validated payload; `I` what a producer may pass (fields with defaults may be left out). */
+export interface Contract<T, I = T> {
   readonly type: string;
   readonly version: number;
   readonly schema: z.ZodType<T, z.ZodTypeDef, unknown>;
   /** Validates `data` and wraps it in an envelope. */
-  envelope(data: T, meta?: EnvelopeMeta): Envelope<T>;
-  encode(data: T, meta?: EnvelopeMeta): { envelope: Envelope<T>; bytes: Uint8Array };
+  envelope(data: I, meta?: EnvelopeMeta): Envelope<T>;
+  encode(data: I, meta?: EnvelopeMeta): { envelope: Envelope<T>; bytes: Uint8Array };
   /** Parses and validates bytes from the bus; throws InvalidMessageError or SchemaVersionError. */
   decode(bytes: Uint8Array | string): Envelope<T>;
   /** Validates an already-parsed object. */
@@ -77,10 +78,10 @@ function describeZodError(err: z.ZodError): string {
 }
 
 /** Declares one versioned message type. One contract per message type, kept in `core`. */
-export function defineContract<S extends z.ZodTypeAny>(def: { type: string; version: number; schema: S }): Contract<z.output<S>> {
+export function defineContract<S extends z.ZodTypeAny>(def: { type: string; version: number; schema: S }): Contract<z.output<S>, z.input<S>> {
   type T = z.output<S>;
   const { type, version, schema } = def;
-  const envelope = (data: T, meta: EnvelopeMeta = {}): Envelope<T> => {
+  const envelope = (data: z.input<S>, meta: EnvelopeMeta = {}): Envelope<T> => {
     const checked = schema.safeParse(data);
     if (!checked.success) throw new InvalidMessageError(type, describeZodError(checked.error));
     const id = meta.id ?? randomUUID();
