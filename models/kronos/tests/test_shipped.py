@@ -1,0 +1,48 @@
+"""The committed model: card consistent with its files, weights load, sizes small."""
+
+import json
+import unittest
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from kronos.export import GRAPH_FILES, content_hash, load_run
+from kronos.inference import Sampling, generate
+
+SHIPPED = Path(__file__).resolve().parent.parent / "shipped"
+
+
+@unittest.skipUnless((SHIPPED / "card.json").exists(), "no shipped model in models/kronos/shipped")
+class ShippedModelTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.card = json.loads((SHIPPED / "card.json").read_text())
+
+    def test_version_is_the_hash_of_the_graphs(self):
+        self.assertEqual(self.card["version"], content_hash(SHIPPED, GRAPH_FILES))
+
+    def test_card_has_config_data_window_and_metrics(self):
+        c = self.card
+        self.assertEqual(c["data"]["source"], "binance_BTCUSDT_1h_2021-06_2026-06.csv.gz")
+        self.assertLess(c["data"]["train"]["last_ts"], c["data"]["validation"]["first_ts"])
+        for stage in ("tokenizer", "predictor"):
+            self.assertIn("best_val_loss", c["metrics"][stage])
+        self.assertTrue(c["training"]["command"].startswith("python3 -m kronos train"))
+
+    def test_total_size_is_small(self):
+        total = sum(p.stat().st_size for p in SHIPPED.iterdir() if p.is_file())
+        self.assertLess(total, 20 * 1024 * 1024)
+
+    def test_weights_load_and_forecast(self):
+        tok, model, cfg = load_run(SHIPPED)
+        g = torch.Generator().manual_seed(0)
+        x = torch.randn(1, 48, 6, generator=g).clamp(-3, 3)
+        st = torch.zeros(1, 60, 5, dtype=torch.long)
+        out = generate(tok, model, x, st[:, :48], st[:, 48:], 12, cfg["max_context"], Sampling(greedy=True))
+        self.assertEqual(out.decoded.shape, (1, 12, 6))
+        self.assertTrue(np.isfinite(out.decoded).all())
+
+
+if __name__ == "__main__":
+    unittest.main()

@@ -1,0 +1,135 @@
+import contextlib
+import io
+import json
+import tempfile
+import unittest
+from pathlib import Path
+from unittest import mock
+
+import torch
+
+from kronos import train as train_mod
+from kronos.__main__ import build_parser, main as cli
+
+from .helpers import SKIP_REAL, real_data_path, write_csv
+
+STEP_KEYS = {"stage", "epoch", "step", "loss", "rate", "eta_s"}
+
+
+def _args(csv, out, *extra):
+    return build_parser().parse_args([
+        "train", "--csv", str(csv), "--out", str(out), "--lookback", "24", "--horizon", "8",
+        "--holdout-frac", "0.3", "--epochs", "2", "--steps-per-epoch", "2", "--batch-size", "4",
+        "--val-windows", "8", "--seed", "3", *extra])
+
+
+def _run(args):
+    buf = io.StringIO()
+    with contextlib.redirect_stdout(buf), contextlib.redirect_stderr(io.StringIO()):
+        result = train_mod.train(args)
+    return result, [json.loads(line) for line in buf.getvalue().splitlines()]
+
+
+class TrainTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.TemporaryDirectory()
+        cls.dir = Path(cls.tmp.name)
+        cls.csv = write_csv(cls.dir / "synthetic_TEST_1h_x.csv.gz", 600, seed=11)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.tmp.cleanup()
+
+    def test_two_stages_progress_protocol_and_export(self):
+        out = self.dir / "run_a"
+        result, lines = _run(_args(self.csv, out, "--export", str(out / "onnx")))
+        steps = [l for l in lines if "event" not in l]
+        self.assertEqual({l["stage"] for l in steps}, {"tokenizer", "predictor"})
+        for l in steps:
+            self.assertTrue(STEP_KEYS <= set(l), l)
+        self.assertEqual([l["step"] for l in steps if l["stage"] == "predictor"], [1, 2, 3, 4])
+        vals = [l for l in lines if l.get("event") == "val"]
+        self.assertEqual(len(vals), 4)
+        self.assertEqual(lines[-1]["event"], "done")
+        for f in ("config.json", "metrics.json", "tokenizer.pt", "predictor.pt", "onnx/card.json",
+                  "onnx/predictor_s1_kv.onnx"):
+            self.assertTrue((out / f).exists(), f)
+        card = json.loads((out / "onnx" / "card.json").read_text())
+        self.assertEqual(card["version"], result["export"]["version"])
+        self.assertEqual(card["data"]["rows"], 600)
+        self.assertLess(card["data"]["train"]["last_ts"], card["data"]["validation"]["first_ts"])
+        self.assertIn("best_val_loss", card["metrics"]["predictor"])
+
+    def test_resume_after_a_crash_reproduces_an_uninterrupted_run(self):
+        ref = self.dir / "ref"
+        _run(_args(self.csv, ref))
+        crashed = self.dir / "crashed"
+        original = train_mod.StageRunner.save
+        calls = {"n": 0}
+
+        def crash_after_first_save(runner):
+            original(runner)
+            calls["n"] += 1
+            if calls["n"] == 1:
+                raise KeyboardInterrupt("simulated crash after the first checkpoint")
+
+        with mock.patch.object(train_mod.StageRunner, "save", crash_after_first_save):
+            with self.assertRaises(KeyboardInterrupt):
+                _run(_args(self.csv, crashed))
+        _, lines = _run(_args(self.csv, crashed, "--resume"))
+        tok_steps = [l["step"] for l in lines if l.get("stage") == "tokenizer" and "event" not in l]
+        self.assertEqual(tok_steps, [3, 4], "resume must continue after the checkpointed epoch")
+        for f in ("tokenizer.pt", "predictor.pt"):
+            a, b = torch.load(ref / f), torch.load(crashed / f)
+            for k in a:
+                torch.testing.assert_close(a[k], b[k], rtol=0, atol=0, msg=f"{f}:{k}")
+        # A finished run resumes to a no-op.
+        _, lines = _run(_args(self.csv, crashed, "--resume"))
+        self.assertFalse([l for l in lines if "event" not in l])
+
+    def test_early_stopping_on_flat_validation(self):
+        out = self.dir / "flat"
+        result, lines = _run(_args(self.csv, out, "--stages", "tokenizer", "--tokenizer-lr", "0", "--epochs", "5",
+                                   "--patience", "1"))
+        m = result["metrics"]["tokenizer"]
+        self.assertEqual(m["stopped"], "early_stopping")
+        self.assertEqual(m["epochs"], 2)
+
+    def test_clear_cli_errors(self):
+        err = io.StringIO()
+        with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
+            rc = cli(["train", "--csv", "does_not_exist.csv.gz", "--out", str(self.dir / "x")])
+        self.assertEqual(rc, 2)
+        self.assertIn("KOKEX_DATA_DIR", err.getvalue())
+        if not torch.cuda.is_available():
+            err = io.StringIO()
+            with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
+                rc = cli(["train", "--csv", str(self.csv), "--out", str(self.dir / "y"), "--device", "cuda"])
+            self.assertEqual(rc, 2)
+            self.assertIn("--device cpu", err.getvalue())
+        err = io.StringIO()
+        with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
+            rc = cli(["train", "--csv", str(self.csv), "--out", str(self.dir / "z"), "--lookback", "200",
+                      "--horizon", "8"])
+        self.assertEqual(rc, 2)
+        self.assertIn("max_context", err.getvalue())
+
+    def test_a_few_steps_on_the_real_candles(self):
+        p = real_data_path()
+        if p is None:
+            self.skipTest(SKIP_REAL)
+        out = self.dir / "real"
+        args = build_parser().parse_args([
+            "train", "--csv", str(p), "--out", str(out), "--lookback", "24", "--horizon", "8",
+            "--holdout-months", "3", "--epochs", "1", "--steps-per-epoch", "2", "--batch-size", "4",
+            "--val-windows", "8"])
+        result, _ = _run(args)
+        self.assertTrue((out / "predictor.pt").exists())
+        cfg = json.loads((out / "config.json").read_text())
+        self.assertEqual(cfg["data"]["instrument"], "BTCUSDT")
+        self.assertGreater(cfg["data"]["validation"]["first_ts"], cfg["data"]["train"]["last_ts"])
+
+
+if __name__ == "__main__":
+    unittest.main()
