@@ -88,6 +88,7 @@ export const ErrorCode = {
   ActorConfig: 'KOKEX_ACTOR_CONFIG',
   AdapterUnknown: 'KOKEX_ADAPTER_UNKNOWN',
   AdapterConfig: 'KOKEX_ADAPTER_CONFIG',
+  ModelNotFound: 'KOKEX_MODEL_NOT_FOUND',
   LifecycleTransition: 'KOKEX_LIFECYCLE_TRANSITION',
   DeliveryExhausted: 'KOKEX_DELIVERY_EXHAUSTED',
   CliUsage: 'KOKEX_CLI_USAGE',

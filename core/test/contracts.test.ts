@@ -47,8 +47,20 @@ describe('order and model contracts', () => {
 
   it('validate order events and model-ready notices', () => {
     expect(() =>
-      OrderEventContract.encode({ venue: 'okx', inst: 'BTC-USDT-SWAP', kind: 'filled', side: 'buy', size: 1, filledSize: 1, venueTs: 1, receivedAt: 2, fill: { price: -1, size: 1, fee: 0 } }),
+      OrderEventContract.encode({
+        venue: 'okx',
+        inst: 'BTC-USDT-SWAP',
+        kind: 'filled',
+        side: 'buy',
+        size: 1,
+        filledSize: 1,
+        venueTs: 1,
+        receivedAt: 2,
+        fill: { price: -1, size: 1, fee: 0 },
+      }),
     ).toThrow(/fill.price/);
-    expect(() => ModelReadyContract.encode({ inst: 'BTC-USDT', tf: '1H', name: 'kronos', version: 'abc', artifacts: [], createdAt: 1, expiresAt: 2 })).toThrow(/artifacts/);
+    expect(() =>
+      ModelReadyContract.encode({ inst: 'BTC-USDT', tf: '1H', name: 'kronos', version: 'abc', artifacts: [], createdAt: 1, expiresAt: 2 }),
+    ).toThrow(/artifacts/);
   });
 });

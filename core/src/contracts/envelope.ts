@@ -78,7 +78,11 @@ function describeZodError(err: z.ZodError): string {
 }
 
 /** Declares one versioned message type. One contract per message type, kept in `core`. */
-export function defineContract<S extends z.ZodTypeAny>(def: { type: string; version: number; schema: S }): Contract<z.output<S>, z.input<S>> {
+export function defineContract<S extends z.ZodTypeAny>(def: {
+  type: string;
+  version: number;
+  schema: S;
+}): Contract<z.output<S>, z.input<S>> {
   type T = z.output<S>;
   const { type, version, schema } = def;
   const envelope = (data: z.input<S>, meta: EnvelopeMeta = {}): Envelope<T> => {
