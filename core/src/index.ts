@@ -70,7 +70,16 @@ export { ActorInstance, newInstanceId } from './host/instance.js';
 export { ActorHost } from './host/host.js';
 export { addControlEndpoint, controlSubject } from './host/control.js';
 // model registry
-export { ANY, ModelNotFoundError, artifactName, fetchArtifact, latestModel, modelKey, registerModel } from './models/registry.js';
+export {
+  ANY,
+  ModelNotFoundError,
+  artifactName,
+  fetchArtifact,
+  latestModel,
+  modelKey,
+  registerModel,
+  registerModelDirectory,
+} from './models/registry.js';
 // ports: what actors need from adapters
 export { AdapterRegistry } from './ports/registry.js';
 // plugins
@@ -135,7 +144,7 @@ export type {
   PluginPackage,
 } from './plugin/manifest.js';
 export type { LoadedPlugin } from './plugin/loader.js';
-export type { ModelRecord } from './models/registry.js';
+export type { ModelRecord, RegisterDirectoryOptions } from './models/registry.js';
 export type { CandleQuery, CandleStreamEvents, InstrumentInfo, MarketDataAdapter, Subscription, Ticker } from './ports/exchange.js';
 export type { ApplyResult, StoredPlan } from './plan/store.js';
 export type { Plan, PlanInput, PlanSpec, PlanVenue, PlanData, PlanModel, PlanForecast, PlanAgent, PlanRisk } from './plan/schema.js';

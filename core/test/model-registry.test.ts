@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ANY, fetchArtifact, latestModel, ModelNotFoundError, registerModel } from '../src/index.js';
+import { resolve } from 'node:path';
+import { ANY, fetchArtifact, latestModel, ModelNotFoundError, registerModel, registerModelDirectory } from '../src/index.js';
 import { startTestNats, type TestNats } from '../src/testing/index.js';
 
 let nats: TestNats;
@@ -35,5 +36,25 @@ describe('model registry', () => {
     );
     expect([...(await fetchArtifact(nats.bus, 'kronos/v-btc/a.onnx'))]).toEqual([1, 2, 3]);
     await expect(fetchArtifact(nats.bus, 'kronos/nope/a.onnx')).rejects.toThrow(/missing/);
+  });
+
+  it('registers the shipped model directory once per version', async () => {
+    const dir = resolve(__dirname, '../../models/kronos/shipped');
+    const first = await registerModelDirectory(nats.bus, dir, { name: 'shipped-test', maxAgeMs: 60_000 });
+    expect(Object.keys(first.artifacts).sort()).toEqual([
+      'card.json',
+      'config.json',
+      'predictor_s1.onnx',
+      'predictor_s1_kv.onnx',
+      'predictor_s2.onnx',
+      'tokenizer_decode.onnx',
+      'tokenizer_encode.onnx',
+    ]);
+    expect(first.version).toMatch(/^[0-9a-f]{64}$/);
+    const again = await registerModelDirectory(nats.bus, dir, { name: 'shipped-test', maxAgeMs: 60_000 });
+    expect(again.registeredAt).toBe(first.registeredAt);
+    const graph = await fetchArtifact(nats.bus, first.artifacts['predictor_s2.onnx']!);
+    expect(graph.byteLength).toBeGreaterThan(100_000);
+    await expect(registerModelDirectory(nats.bus, __dirname, { maxAgeMs: 1 })).rejects.toThrow(/no readable card.json/);
   });
 });

@@ -86,3 +86,54 @@ export async function fetchArtifact(bus: Bus, objectName: string): Promise<Uint8
     throw new KokexError(ErrorCode.ModelNotFound, `artifact ${objectName} is missing from the object store`, { data: { objectName } });
   return bytes;
 }
+
+export interface RegisterDirectoryOptions {
+  /** Registry name. Default: the card's `name`, else `kronos`. */
+  name?: string;
+  /** Default: `_` (any instrument). */
+  inst?: string;
+  /** Default: `_` (any timeframe). */
+  tf?: string;
+  /** How long the version may serve from now. */
+  maxAgeMs: number;
+  now?: number;
+}
+
+/**
+ * Registers an exported model directory (the ONNX graphs plus `card.json`, as `models/kronos`
+ * exports them): the trainer after a run, and every start for the shipped model. The version is
+ * the card's content hash, so registering the same export twice stores nothing new.
+ */
+export async function registerModelDirectory(bus: Bus, dir: string, options: RegisterDirectoryOptions): Promise<ModelRecord> {
+  const { readFile, readdir } = await import('node:fs/promises');
+  const { join } = await import('node:path');
+  let card: Record<string, unknown>;
+  try {
+    card = JSON.parse(await readFile(join(dir, 'card.json'), 'utf8')) as Record<string, unknown>;
+  } catch (err) {
+    throw new KokexError(
+      ErrorCode.ModelNotFound,
+      `${dir} has no readable card.json (${(err as Error).message}); export the model with \`python3 -m kronos export\``,
+      {
+        data: { dir },
+      },
+    );
+  }
+  const version = typeof card.version === 'string' ? card.version : '';
+  if (!version) throw new KokexError(ErrorCode.ModelNotFound, `${dir}/card.json has no version`, { data: { dir } });
+  const files: Record<string, Uint8Array> = {};
+  for (const file of (await readdir(dir)).sort()) {
+    if (file.endsWith('.onnx') || file === 'card.json' || file === 'config.json') files[file] = await readFile(join(dir, file));
+  }
+  const name = options.name ?? (typeof card.name === 'string' && card.name ? card.name : 'kronos');
+  const inst = options.inst ?? ANY;
+  const tf = options.tf ?? ANY;
+  const now = options.now ?? Date.now();
+  const kv = await bus.kv(Buckets.models);
+  const current = await kv.get(modelKey(name, inst, tf));
+  if (current?.operation === 'PUT' && current.length > 0) {
+    const existing = current.json<ModelRecord>();
+    if (existing.version === version && existing.expiresAt > now) return existing;
+  }
+  return registerModel(bus, { name, inst, tf, version, card, registeredAt: now, expiresAt: now + options.maxAgeMs }, files);
+}
