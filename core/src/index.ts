@@ -69,6 +69,8 @@ export { LifecycleState, lifecycleMachine, restartDelay } from './host/lifecycle
 export { ActorInstance, newInstanceId } from './host/instance.js';
 export { ActorHost } from './host/host.js';
 export { addControlEndpoint, controlSubject } from './host/control.js';
+// deployment: per-actor NATS users and permissions
+export { buildUsers, inboxPrefixFor, permissionsFor, renderNatsConfig } from './deploy/access.js';
 // model registry
 export {
   ANY,
@@ -145,6 +147,7 @@ export type {
 } from './plugin/manifest.js';
 export type { LoadedPlugin } from './plugin/loader.js';
 export type { ModelRecord, RegisterDirectoryOptions } from './models/registry.js';
+export type { ActorAccess, AuthorizationInput, ConsumerAccess, NatsPermissions, NatsUser } from './deploy/access.js';
 export type { CandleQuery, CandleStreamEvents, InstrumentInfo, MarketDataAdapter, Subscription, Ticker } from './ports/exchange.js';
 export type { ApplyResult, StoredPlan } from './plan/store.js';
 export type { Plan, PlanInput, PlanSpec, PlanVenue, PlanData, PlanModel, PlanForecast, PlanAgent, PlanRisk } from './plan/schema.js';

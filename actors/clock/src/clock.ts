@@ -113,4 +113,5 @@ export const clockActor = defineActorKind<ClockConfig>({
     timeframes: timeframesOf({ timeframes: [...base.timeframes, ...plans.map((p) => p.spec.timeframe)] }),
   }),
   create: createClockLogic,
+  access: () => ({ publish: ['kokex.clock.tick.>'] }),
 });

@@ -4,6 +4,7 @@ import { type KV, Kvm } from '@nats-io/kv';
 import { type ObjectStore, Objm } from '@nats-io/obj';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { resolveNatsUrl } from '../config.js';
+import { inboxPrefixFor } from '../deploy/access.js';
 import type { Contract, Envelope, EnvelopeMeta } from '../contracts/envelope.js';
 import { ErrorCode, KokexError } from '../errors.js';
 import { type ProvisionResult, provision } from './provision.js';
@@ -53,6 +54,10 @@ export interface ConnectBusOptions {
   timeoutMs?: number;
   /** Keep reconnecting after a lost connection. Default: true. */
   reconnect?: boolean;
+  /** Default: NATS_USER. With a user, replies use the inbox prefix its permissions allow. */
+  user?: string;
+  /** Default: NATS_PASSWORD. */
+  password?: string;
 }
 
 class BusImpl implements Bus {
@@ -114,8 +119,11 @@ export async function connectBus(options: ConnectBusOptions = {}): Promise<Bus> 
   const url = options.url ?? resolveNatsUrl().url;
   let nc: NatsConnection;
   try {
+    const user = options.user ?? process.env.NATS_USER;
+    const pass = options.password ?? process.env.NATS_PASSWORD;
     nc = await connect({
       servers: url,
+      ...(user ? { user, pass, inboxPrefix: inboxPrefixFor(user) } : {}),
       name: options.name ?? `kokex@${hostname()}`,
       timeout: options.timeoutMs ?? 3000,
       reconnect: options.reconnect ?? true,

@@ -4,6 +4,7 @@ import { createLogger } from '../log/logger.js';
 import { actorsTable, applyPlans, microList, planList, planRemove, pluginCommand, streamsTable, tail, validatePlans } from './commands.js';
 import { UsageError } from './errors.js';
 import { runHost } from './up.js';
+import { deployNats } from './deploy.js';
 import { findPlugins } from './runtime.js';
 import { loadPlugin } from '../plugin/loader.js';
 import { type CommandDefinition, readPluginPackage } from '../plugin/manifest.js';
@@ -20,10 +21,11 @@ const USAGE = `usage: kokex <command> [options]
   tail <subject filter> [--json] [--count N]   print messages as they pass
   streams                      streams and consumers with lag
   services                     NATS micro services (what 'nats micro ls' shows)
+  deploy nats [plan…] [--out dir]   per-actor NATS users and permissions (nats.conf, users.env)
 
 NATS: NATS_URL, else the embedded server started by 'kokex up' (KOKEX_HOME, default ./.kokex).`;
 
-const BUILTIN = new Set(['up', 'host', 'plan', 'actors', 'streams', 'services', 'plugin', 'tail']);
+const BUILTIN = new Set(['up', 'host', 'plan', 'actors', 'streams', 'services', 'plugin', 'tail', 'deploy']);
 
 const out = (line: string) => process.stdout.write(`${line}\n`);
 
@@ -101,6 +103,7 @@ export async function main(argv: string[]): Promise<number> {
       actors: { type: 'string' },
       host: { type: 'string' },
       path: { type: 'string' },
+      out: { type: 'string' },
       json: { type: 'boolean' },
       count: { type: 'string' },
       quiet: { type: 'boolean' },
@@ -160,6 +163,11 @@ export async function main(argv: string[]): Promise<number> {
         await tail(bus, rest[0], { json: values.json, count, print: out, signal: abort.signal });
         return 0;
       });
+    }
+    case 'deploy': {
+      const [target, ...plans] = rest;
+      if (target !== 'nats') throw new UsageError('usage: kokex deploy nats [plan.yaml…] [--out deploy/nats]');
+      return show(await deployNats(plans, values.out));
     }
     default:
       throw new UsageError(`unknown command "${command}"; run kokex --help`);

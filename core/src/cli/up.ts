@@ -33,9 +33,15 @@ export async function runHost(o: UpOptions): Promise<void> {
   try {
     if (runtime.embedded) o.print(`nats-server (embedded) ${runtime.embedded.url}, store ${runtime.embedded.storeDir}`);
     else o.print(`nats ${bus.url}`);
-    const provisioned = await bus.provision();
-    const changed = provisioned.filter((p) => p.action !== 'unchanged');
-    o.print(`bus provisioned: ${provisioned.length} streams/buckets (${changed.length} created or updated)`);
+    try {
+      const provisioned = await bus.provision();
+      const changed = provisioned.filter((p) => p.action !== 'unchanged');
+      o.print(`bus provisioned: ${provisioned.length} streams/buckets (${changed.length} created or updated)`);
+    } catch (err) {
+      // A `host` running as a restricted actor user may not create streams; an admin provisions.
+      if (o.embedded) throw err;
+      o.print(`not provisioning the bus (${(err as Error).message}); an admin's \`kokex up\` provisions it`);
+    }
     for (const file of o.plans) {
       const r = await applyPlan(bus, await loadPlanFile(file), file);
       o.print(`plan ${r.name} from ${file}: ${r.action}`);

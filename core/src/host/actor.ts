@@ -4,6 +4,7 @@ import type { Bus } from '../bus/bus.js';
 import type { DurableConsumerOptions, MessageHandler } from '../bus/consumer.js';
 import type { Logger } from '../log/logger.js';
 import type { Plan } from '../plan/schema.js';
+import type { ActorAccess } from '../deploy/access.js';
 import type { Clock } from '../time/clock.js';
 
 /**
@@ -22,6 +23,11 @@ export interface ActorKind<C = unknown> {
    */
   configFromPlans?(plans: readonly Plan[], base: C): C;
   create(ctx: ActorContext<C>): ActorLogic<C>;
+  /**
+   * What this kind may touch on the bus, for the per-actor NATS users `kokex deploy nats` writes.
+   * A kind without it gets only the host baseline (plans, status, control, discovery).
+   */
+  access?(plans: readonly Plan[]): Partial<ActorAccess>;
 }
 
 export interface ActorContext<C> {

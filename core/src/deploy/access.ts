@@ -1,0 +1,153 @@
+import { randomBytes } from 'node:crypto';
+import { Buckets } from '../bus/topology.js';
+
+/**
+ * What an actor kind may touch on the bus. Declared by each kind (`ActorKind.access`), turned into
+ * a NATS user with an allow-list: anything not listed is refused by the server. The order path is
+ * the reason this exists: only the risk guard may publish `kokex.order.approved.*`, and only the
+ * executor may read it.
+ */
+export interface ConsumerAccess {
+  stream: string;
+  durable: string;
+  filter: string;
+}
+
+export interface ActorAccess {
+  /** Subjects the actor publishes (JetStream or core NATS). */
+  publish: string[];
+  /** Core NATS subscriptions (live candles, tokens, request subjects). */
+  subscribe: string[];
+  /** Durable pull consumers the actor creates and pulls from. */
+  consume: ConsumerAccess[];
+  /** KV buckets it reads and writes. */
+  kv: string[];
+  /** Object stores it reads and writes. */
+  objectStores: string[];
+}
+
+export interface NatsPermissions {
+  publish: { allow: string[] };
+  subscribe: { allow: string[] };
+  allow_responses: boolean;
+}
+
+export interface NatsUser {
+  user: string;
+  password: string;
+  permissions?: NatsPermissions;
+}
+
+/** Per-user inbox prefix: with it, no actor can listen to another's JetStream replies or pulls. */
+export function inboxPrefixFor(user: string): string {
+  return `_INBOX_${user.replace(/[^A-Za-z0-9_-]/g, '_')}`;
+}
+
+/** Every host needs these: plan and status buckets, its control service, discovery. */
+function hostBaseline(kind: string): ActorAccess {
+  return {
+    publish: ['$SRV.>', `kokex.dlq.>`],
+    subscribe: ['$SRV.>', `kokex.ctl.${kind}.>`, 'kokex.ctl.host.>'],
+    consume: [],
+    kv: [Buckets.plans, Buckets.actors],
+    objectStores: [],
+  };
+}
+
+function unique(xs: string[]): string[] {
+  return [...new Set(xs)].sort();
+}
+
+/** The allow-lists for one actor kind (JetStream API subjects as nats.js v3 uses them on 2.9+). */
+export function permissionsFor(kind: string, access: ActorAccess, user = kind): NatsPermissions {
+  const base = hostBaseline(kind);
+  const publish = [
+    ...base.publish,
+    ...access.publish,
+    '$JS.API.INFO',
+    '$JS.API.STREAM.INFO.*',
+    '$JS.API.STREAM.NAMES',
+    '$JS.API.CONSUMER.INFO.KV_*.*',
+  ];
+  const subscribe = [...base.subscribe, ...access.subscribe, `${inboxPrefixFor(user)}.>`];
+  for (const c of access.consume) {
+    // The create subject carries the filter, and the server checks it against the config, so this
+    // allows exactly one durable with exactly this filter.
+    publish.push(
+      `$JS.API.CONSUMER.CREATE.${c.stream}.${c.durable}.${c.filter}`,
+      `$JS.API.CONSUMER.INFO.${c.stream}.${c.durable}`,
+      `$JS.API.CONSUMER.MSG.NEXT.${c.stream}.${c.durable}`,
+      `$JS.ACK.${c.stream}.${c.durable}.>`,
+    );
+  }
+  for (const bucket of [...base.kv, ...access.kv]) {
+    const stream = `KV_${bucket}`;
+    publish.push(
+      `$KV.${bucket}.>`,
+      `$JS.API.STREAM.INFO.${stream}`,
+      `$JS.API.STREAM.MSG.GET.${stream}`,
+      `$JS.API.DIRECT.GET.${stream}`,
+      `$JS.API.DIRECT.GET.${stream}.>`,
+      `$JS.API.CONSUMER.CREATE.${stream}.>`,
+      `$JS.API.CONSUMER.DELETE.${stream}.>`,
+      `$JS.FC.${stream}.>`,
+    );
+  }
+  for (const bucket of access.objectStores) {
+    const stream = `OBJ_${bucket}`;
+    publish.push(
+      `$O.${bucket}.>`,
+      `$JS.API.STREAM.INFO.${stream}`,
+      `$JS.API.STREAM.MSG.GET.${stream}`,
+      `$JS.API.DIRECT.GET.${stream}`,
+      `$JS.API.DIRECT.GET.${stream}.>`,
+      `$JS.API.CONSUMER.CREATE.${stream}.>`,
+      `$JS.API.CONSUMER.DELETE.${stream}.>`,
+      `$JS.API.STREAM.PURGE.${stream}`,
+      `$JS.FC.${stream}.>`,
+    );
+  }
+  return { publish: { allow: unique(publish) }, subscribe: { allow: unique(subscribe) }, allow_responses: true };
+}
+
+export interface AuthorizationInput {
+  /** Actor kinds and what they may touch. */
+  actors: Record<string, ActorAccess>;
+  /** Extra users with no restrictions (operators, `kokex up`, provisioning). Default: ['admin']. */
+  admins?: string[];
+  /** Existing passwords to keep (regenerating config must not lock running actors out). */
+  passwords?: Record<string, string>;
+}
+
+export function buildUsers(input: AuthorizationInput): NatsUser[] {
+  const password = (user: string) => input.passwords?.[user] ?? randomBytes(18).toString('base64url');
+  const users: NatsUser[] = (input.admins ?? ['admin']).map((user) => ({ user, password: password(user) }));
+  for (const [kind, access] of Object.entries(input.actors).sort(([a], [b]) => a.localeCompare(b))) {
+    users.push({ user: kind, password: password(kind), permissions: permissionsFor(kind, access) });
+  }
+  return users;
+}
+
+/** A nats-server configuration: JetStream plus one user per actor kind. */
+export function renderNatsConfig(users: NatsUser[], options: { storeDir?: string; port?: number } = {}): string {
+  const q = (s: string) => JSON.stringify(s);
+  const list = (xs: string[]) => `[${xs.map(q).join(', ')}]`;
+  const lines = ['# Generated by `kokex deploy nats`. One user per actor kind; anything not allowed is refused.'];
+  if (options.port) lines.push(`port: ${options.port}`);
+  lines.push(`jetstream {${options.storeDir ? ` store_dir: ${q(options.storeDir)} ` : ''}}`, 'authorization {', '  users = [');
+  for (const u of users) {
+    if (!u.permissions) {
+      lines.push(`    { user: ${q(u.user)}, password: ${q(u.password)} }`);
+      continue;
+    }
+    lines.push(
+      `    { user: ${q(u.user)}, password: ${q(u.password)}, permissions: {`,
+      `        publish: { allow: ${list(u.permissions.publish.allow)} }`,
+      `        subscribe: { allow: ${list(u.permissions.subscribe.allow)} }`,
+      `        allow_responses: ${u.permissions.allow_responses}`,
+      '    } }',
+    );
+  }
+  lines.push('  ]', '}', '');
+  return lines.join('\n');
+}
