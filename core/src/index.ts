@@ -148,7 +148,23 @@ export type {
 export type { LoadedPlugin } from './plugin/loader.js';
 export type { ModelRecord, RegisterDirectoryOptions } from './models/registry.js';
 export type { ActorAccess, AuthorizationInput, ConsumerAccess, NatsPermissions, NatsUser } from './deploy/access.js';
-export type { CandleQuery, CandleStreamEvents, InstrumentInfo, MarketDataAdapter, Subscription, Ticker } from './ports/exchange.js';
+export type {
+  Balance,
+  CandleQuery,
+  CandleStreamEvents,
+  ExecutionAdapter,
+  InstrumentInfo,
+  MarketDataAdapter,
+  OrderStreamEvents,
+  PlaceOrderRequest,
+  PlaceOrderResult,
+  Position,
+  Subscription,
+  Ticker,
+  VenueOrder,
+  VenueOrderState,
+  VenueOrderUpdate,
+} from './ports/exchange.js';
 export type { ApplyResult, StoredPlan } from './plan/store.js';
 export type { Plan, PlanInput, PlanSpec, PlanVenue, PlanData, PlanModel, PlanForecast, PlanAgent, PlanRisk } from './plan/schema.js';
 export type { PlanIssue } from './plan/errors.js';

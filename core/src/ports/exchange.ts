@@ -59,3 +59,86 @@ export interface MarketDataAdapter {
   ticker(inst: string): Promise<Ticker>;
   close(): Promise<void>;
 }
+
+/** An order as the executor asks for it; the client order id is the idempotency key. */
+export interface PlaceOrderRequest {
+  inst: string;
+  side: 'buy' | 'sell';
+  /** In the venue's order unit (base currency for spot, contracts for swaps). */
+  size: number;
+  type: 'market' | 'limit';
+  price?: number;
+  reduceOnly: boolean;
+  clientOrderId: string;
+}
+
+export type VenueOrderState = 'live' | 'partially_filled' | 'filled' | 'canceled' | 'rejected';
+
+export interface VenueOrder {
+  inst: string;
+  clientOrderId?: string;
+  venueOrderId: string;
+  side: 'buy' | 'sell';
+  type: 'market' | 'limit';
+  price?: number;
+  size: number;
+  filledSize: number;
+  avgPrice?: number;
+  state: VenueOrderState;
+  /** Venue time of the last change (ms). */
+  updatedAt: number;
+}
+
+export interface PlaceOrderResult {
+  venueOrderId: string;
+  clientOrderId: string;
+  /** False when the venue refused the order; `reason` says why (venue code and text). */
+  accepted: boolean;
+  reason?: string;
+  /** True when the venue already had this client order id (a retry after a crash): nothing new was placed. */
+  duplicate: boolean;
+}
+
+export interface Position {
+  inst: string;
+  /** Signed: positive long, negative short, in the venue's order unit. */
+  size: number;
+  avgPrice: number;
+  unrealizedPnl?: number;
+  updatedAt: number;
+}
+
+export interface Balance {
+  ccy: string;
+  total: number;
+  available: number;
+}
+
+/** A fill or a state change of one of our orders, as the venue reported it. */
+export interface VenueOrderUpdate {
+  order: VenueOrder;
+  /** Present when this update is a fill. */
+  fill?: { price: number; size: number; fee: number; feeCcy?: string; tradeId?: string };
+  reason?: string;
+  receivedAt: number;
+}
+
+export interface OrderStreamEvents {
+  onOrder(update: VenueOrderUpdate): void;
+  onResubscribed?(): void;
+  onError?(error: unknown): void;
+}
+
+/** What the executor needs from a venue. Errors say whether a retry can help (`retryable`). */
+export interface ExecutionAdapter {
+  readonly venue: string;
+  placeOrder(request: PlaceOrderRequest): Promise<PlaceOrderResult>;
+  cancelOrder(ref: { inst: string; clientOrderId?: string; venueOrderId?: string }): Promise<void>;
+  /** Undefined when the venue does not know the order (never placed). */
+  getOrder(ref: { inst: string; clientOrderId?: string; venueOrderId?: string }): Promise<VenueOrder | undefined>;
+  openOrders(inst?: string): Promise<VenueOrder[]>;
+  positions(inst?: string): Promise<Position[]>;
+  balances(): Promise<Balance[]>;
+  subscribeOrders(events: OrderStreamEvents): Promise<Subscription>;
+  close(): Promise<void>;
+}
