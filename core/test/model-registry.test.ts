@@ -51,8 +51,9 @@ describe('model registry', () => {
       'tokenizer_encode.onnx',
     ]);
     expect(first.version).toMatch(/^[0-9a-f]{64}$/);
-    const again = await registerModelDirectory(nats.bus, dir, { name: 'shipped-test', maxAgeMs: 60_000 });
-    expect(again.registeredAt).toBe(first.registeredAt);
+    const again = await registerModelDirectory(nats.bus, dir, { name: 'shipped-test', maxAgeMs: 60_000, now: first.registeredAt + 5000 });
+    expect(again.artifacts).toEqual(first.artifacts);
+    expect(again.expiresAt).toBe(first.registeredAt + 65_000);
     const graph = await fetchArtifact(nats.bus, first.artifacts['predictor_s2.onnx']!);
     expect(graph.byteLength).toBeGreaterThan(100_000);
     await expect(registerModelDirectory(nats.bus, __dirname, { maxAgeMs: 1 })).rejects.toThrow(/no readable card.json/);

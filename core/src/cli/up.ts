@@ -3,6 +3,7 @@ import { ClockTickContract } from '../contracts/system.js';
 import { ActorHost } from '../host/host.js';
 import type { Logger } from '../log/logger.js';
 import { loadPlanFile } from '../plan/load.js';
+import { readPluginPackage } from '../plugin/manifest.js';
 import { applyPlan } from '../plan/store.js';
 import { actorsTable } from './commands.js';
 import { isoMinute } from './format.js';
@@ -47,7 +48,13 @@ export async function runHost(o: UpOptions): Promise<void> {
       o.print(`plan ${r.name} from ${file}: ${r.action}`);
     }
     host = new ActorHost({ bus, log: o.log, ...(o.kinds ? { kinds: o.kinds } : {}) });
-    const dirs = await findPlugins();
+    // A host serving some kinds loads only the plugins offering them, plus adapter plugins they may
+    // resolve; a broken plugin it does not need cannot stop it.
+    const dirs = [];
+    for (const dir of await findPlugins()) {
+      const manifest = (await readPluginPackage(dir)).manifest;
+      if (!o.kinds || manifest.adapters.length > 0 || manifest.actors.some((k) => o.kinds?.includes(k))) dirs.push(dir);
+    }
     for (const dir of dirs) {
       const p = await host.loadPlugin(dir);
       o.print(`plugin ${p.pkg.name}@${p.pkg.version}: ${p.pkg.manifest.actors.join(', ') || 'adapters'}`);

@@ -102,7 +102,8 @@ export interface RegisterDirectoryOptions {
 /**
  * Registers an exported model directory (the ONNX graphs plus `card.json`, as `models/kronos`
  * exports them): the trainer after a run, and every start for the shipped model. The version is
- * the card's content hash, so registering the same export twice stores nothing new.
+ * the card's content hash, so registering the same export twice uploads nothing and only renews
+ * the expiry.
  */
 export async function registerModelDirectory(bus: Bus, dir: string, options: RegisterDirectoryOptions): Promise<ModelRecord> {
   const { readFile, readdir } = await import('node:fs/promises');
@@ -133,7 +134,13 @@ export async function registerModelDirectory(bus: Bus, dir: string, options: Reg
   const current = await kv.get(modelKey(name, inst, tf));
   if (current?.operation === 'PUT' && current.length > 0) {
     const existing = current.json<ModelRecord>();
-    if (existing.version === version && existing.expiresAt > now) return existing;
+    if (existing.version === version) {
+      // Same weights again (a retrain that converged to the same export, or a restart registering
+      // the shipped model): keep the stored files, renew how long the version may serve.
+      const renewed: ModelRecord = { ...existing, registeredAt: now, expiresAt: now + options.maxAgeMs };
+      await kv.put(modelKey(name, inst, tf), new TextEncoder().encode(JSON.stringify(renewed)));
+      return renewed;
+    }
   }
   return registerModel(bus, { name, inst, tf, version, card, registeredAt: now, expiresAt: now + options.maxAgeMs }, files);
 }

@@ -52,7 +52,8 @@ export async function discoverPlugins(roots: string[]): Promise<string[]> {
   for (const root of roots) {
     let entries: string[];
     try {
-      entries = (await readdir(root, { withFileTypes: true })).filter((e) => e.isDirectory()).map((e) => e.name);
+      // Symlinked plugin folders count too (a plugin developed elsewhere and linked in).
+      entries = (await readdir(root, { withFileTypes: true })).filter((e) => e.isDirectory() || e.isSymbolicLink()).map((e) => e.name);
     } catch {
       continue;
     }
