@@ -89,6 +89,7 @@ export function permissionsFor(kind: string, access: ActorAccess, user = kind): 
       `$JS.API.DIRECT.GET.${stream}`,
       `$JS.API.DIRECT.GET.${stream}.>`,
       `$JS.API.CONSUMER.CREATE.${stream}.>`,
+      `$JS.API.CONSUMER.INFO.${stream}.*`,
       `$JS.API.CONSUMER.DELETE.${stream}.>`,
       `$JS.FC.${stream}.>`,
     );

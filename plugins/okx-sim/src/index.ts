@@ -1,4 +1,13 @@
 // Public face of @kokex/plugin-okx-sim. Explicit exports only: values first, then types.
+import { definePlugin } from '@kokex/core';
+import { okxSimActor } from './actor.js';
+import { simCommand } from './command.js';
+
+export type { OkxSimConfig } from './actor.js';
+export { createOkxSimLogic, OKX_SIM_DEFAULT_PORT, okxSimActor, okxSimConfigSchema, replayFromPlans } from './actor.js';
+export { simCommand } from './command.js';
+export type { ReplayData, ReplayDataOptions } from './replay-data.js';
+export { chooseReplayData, replayStart, spotInstrument } from './replay-data.js';
 
 export type { SimCredential } from './auth.js';
 export type { RunningSimulator, RunSimulatorOptions } from './cli.js';
@@ -14,3 +23,6 @@ export { MarketTape, pricePath } from './market/tape.js';
 export type { OkxSimulatorAddress, OkxSimulatorOptions } from './simulator.js';
 export { DEFAULT_SIM_CREDENTIAL, OkxSimulator } from './simulator.js';
 export type { SimAccount, SimInstrument, SimOrder, SimPosition } from './trading/model.js';
+
+/** The plugin: the `okx-sim` actor kind and the `sim` command (manifest in package.json). */
+export default definePlugin({ name: '@kokex/plugin-okx-sim', version: '0.1.0', actors: [okxSimActor], commands: [simCommand] });

@@ -31,6 +31,8 @@ export const OkxErrorCode = {
   Listener: 'OKX_LISTENER',
   /** The client was closed while a request was waiting. */
   Closed: 'OKX_CLOSED',
+  /** OKX lists no instrument with that id. */
+  InstrumentUnknown: 'OKX_INSTRUMENT_UNKNOWN',
 } as const;
 export type OkxErrorCode = (typeof OkxErrorCode)[keyof typeof OkxErrorCode];
 
@@ -136,6 +138,12 @@ export class OkxWsError extends OkxError {
   constructor(code: OkxErrorCode, okxCode: string, message: string, data: Record<string, unknown> = {}) {
     super(code, `OKX ${okxCode}: ${message}`, { retryable: isRetryableWsCode(okxCode), data: { okxCode, ...data } });
     this.okxCode = okxCode;
+  }
+}
+
+export class OkxInstrumentUnknownError extends OkxError {
+  constructor(instId: string) {
+    super(OkxErrorCode.InstrumentUnknown, `OKX lists no instrument ${instId}`, { data: { instId } });
   }
 }
 

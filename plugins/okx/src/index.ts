@@ -1,4 +1,17 @@
 // Public face of @kokex/plugin-okx. Explicit exports only: values first, then types.
+import { definePlugin } from '@kokex/core';
+import { okxExchangeAdapter } from './adapter.js';
+
+export type { OkxAdapterConfig, OkxAdapterMode, OkxAdapterOptions } from './adapter.js';
+export {
+  createOkxMarketDataAdapter,
+  OKX_ADAPTER_MODES,
+  OKX_SIM_DEFAULT_PORT,
+  OkxMarketDataAdapter,
+  okxAdapterConfigSchema,
+  okxExchangeAdapter,
+  okxOptionsForMode,
+} from './adapter.js';
 
 export type { OkxCredentials } from './common/credentials.js';
 export { credentialsFromEnv, redactCredentials } from './common/credentials.js';
@@ -46,6 +59,7 @@ export {
   OkxCredentialsMissingError,
   OkxError,
   OkxErrorCode,
+  OkxInstrumentUnknownError,
   OkxInvalidRequestError,
   OkxMalformedResponseError,
   OkxParseError,
@@ -117,3 +131,6 @@ export {
   parseTickerPush,
 } from './websocket/parse.js';
 export { argKey, channelNeedsLogin, endpointForChannel, packRequests } from './websocket/subscriptions.js';
+
+/** The plugin: the `exchange` adapter named `okx` (manifest in package.json). */
+export default definePlugin({ name: '@kokex/plugin-okx', version: '0.1.0', adapters: [okxExchangeAdapter] });

@@ -1,16 +1,8 @@
-import { readFile } from 'node:fs/promises';
-import { gunzipSync } from 'node:zlib';
+import { type OhlcvBar, parseCandleCsv as parseSharedCsv, readCandleFile } from '@kokex/plugin-candles';
 import { SimError, SimErrorCode } from '../errors.js';
 
-/** One bar of source data (the shape of the shared CSVs and of core's Candle). */
-export interface SimCandle {
-  ts: number;
-  open: number;
-  high: number;
-  low: number;
-  close: number;
-  volume: number;
-}
+/** One bar of source data: the shared bar shape of @kokex/plugin-candles (the data files' columns). */
+export type SimCandle = OhlcvBar;
 
 /** An array of bars, or a path to a CSV / CSV.gz with header `ts,open,high,low,close,volume`. */
 export type SimDataSource = readonly SimCandle[] | string;
@@ -18,42 +10,20 @@ export type SimDataSource = readonly SimCandle[] | string;
 export async function loadCandles(source: SimDataSource): Promise<SimCandle[]> {
   if (typeof source !== 'string')
     return source.map((c) => ({ ts: c.ts, open: c.open, high: c.high, low: c.low, close: c.close, volume: c.volume }));
-  let bytes: Buffer;
   try {
-    bytes = await readFile(source);
+    return await readCandleFile(source);
   } catch (err) {
     throw new SimError(SimErrorCode.Data, `cannot read candle data ${source}: ${(err as Error).message}`, { path: source }, err);
   }
-  const text =
-    source.endsWith('.gz') || (bytes[0] === 0x1f && bytes[1] === 0x8b) ? gunzipSync(bytes).toString('utf8') : bytes.toString('utf8');
-  return parseCandleCsv(text, source);
 }
 
-/** CSV with a header naming at least ts, open, high, low, close (volume optional). */
+/** CSV with a header naming at least ts, open, high, low, close (volume optional); the shared reader of @kokex/plugin-candles. */
 export function parseCandleCsv(text: string, origin = 'csv'): SimCandle[] {
-  const lines = text.split(/\r?\n/).filter((l) => l.trim() !== '');
-  const header = (lines.shift() ?? '').split(',').map((h) => h.trim().toLowerCase());
-  const col = (name: string) => header.indexOf(name);
-  const [iTs, iO, iH, iL, iC, iV] = ['ts', 'open', 'high', 'low', 'close', 'volume'].map(col) as [
-    number,
-    number,
-    number,
-    number,
-    number,
-    number,
-  ];
-  if ([iTs, iO, iH, iL, iC].some((i) => i < 0)) {
-    throw new SimError(SimErrorCode.Data, `${origin}: header must name ts,open,high,low,close[,volume]`, { header });
+  try {
+    return parseSharedCsv(text, origin);
+  } catch (err) {
+    throw new SimError(SimErrorCode.Data, (err as Error).message, { origin }, err);
   }
-  return lines.map((line, n) => {
-    const cells = line.split(',');
-    const num = (i: number) => (i < 0 ? 0 : Number(cells[i]));
-    const candle = { ts: num(iTs), open: num(iO), high: num(iH), low: num(iL), close: num(iC), volume: num(iV) };
-    if (Object.values(candle).some((v) => !Number.isFinite(v))) {
-      throw new SimError(SimErrorCode.Data, `${origin}: line ${n + 2} is not numeric`, { line });
-    }
-    return candle;
-  });
 }
 
 export interface SyntheticCandleOptions {

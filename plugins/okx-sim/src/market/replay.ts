@@ -1,4 +1,5 @@
 import { barOpen, nextBarOpen } from '@kokex/core';
+import { firstAtOrAfter } from '@kokex/plugin-candles';
 import type { AggBar, MarketTape } from './tape.js';
 import { pricePath } from './tape.js';
 
@@ -96,14 +97,7 @@ export class ReplayCursor {
   closedBar(tf: string, open: number): AggBar | undefined {
     if (nextBarOpen(open, tf) > this.now()) return undefined;
     const series = this.tape.series(tf);
-    let lo = 0;
-    let hi = series.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if ((series[mid] as AggBar).ts < open) lo = mid + 1;
-      else hi = mid;
-    }
-    const bar = series[lo];
+    const bar = series[firstAtOrAfter(series, open)];
     return bar && bar.ts === open ? bar : undefined;
   }
 }

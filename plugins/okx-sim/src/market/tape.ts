@@ -1,15 +1,10 @@
 import { barOpen, nextBarOpen, timeframeMs } from '@kokex/core';
+import { fillMissingBars } from '@kokex/plugin-candles';
 import { SimError, SimErrorCode } from '../errors.js';
 import type { SimCandle } from './data-source.js';
 
 /** An aggregated bar, with the quote volume OKX reports beside base volume. */
-export interface AggBar {
-  ts: number;
-  open: number;
-  high: number;
-  low: number;
-  close: number;
-  volume: number;
+export interface AggBar extends SimCandle {
   volumeQuote: number;
 }
 
@@ -31,7 +26,7 @@ export class MarketTape {
     const sorted = [...candles].sort((a, b) => a.ts - b.ts);
     if (sorted.length === 0) throw new SimError(SimErrorCode.Data, 'candle data is empty');
     this.baseMs = baseMs ?? detectBaseMs(sorted);
-    this.bars = fillGaps(sorted, this.baseMs);
+    this.bars = fillMissingBars(sorted, this.baseMs);
     this.start = (this.bars[0] as SimCandle).ts;
     this.end = (this.bars[this.bars.length - 1] as SimCandle).ts + this.baseMs;
     // Source files carry base volume only; quote volume is estimated from the bar's typical price.
@@ -151,19 +146,4 @@ function detectBaseMs(sorted: SimCandle[]): number {
   let bestCount = 0;
   for (const [d, n] of counts) if (n > bestCount || (n === bestCount && d < best)) [best, bestCount] = [d, n];
   return best;
-}
-
-function fillGaps(sorted: SimCandle[], baseMs: number): SimCandle[] {
-  const out: SimCandle[] = [];
-  for (const c of sorted) {
-    const prev = out[out.length - 1];
-    if (prev && c.ts < prev.ts + baseMs) continue; // duplicate or off-grid: keep the first
-    if (prev) {
-      for (let ts = prev.ts + baseMs; ts < c.ts; ts += baseMs) {
-        out.push({ ts, open: prev.close, high: prev.close, low: prev.close, close: prev.close, volume: 0 });
-      }
-    }
-    out.push({ ...c });
-  }
-  return out;
 }

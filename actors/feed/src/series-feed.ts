@@ -1,0 +1,226 @@
+import {
+  barOpen,
+  type Bus,
+  type Candle,
+  CandleContract,
+  type Clock,
+  type Logger,
+  type MarketDataAdapter,
+  nextBarOpen,
+  subject,
+} from '@kokex/core';
+import { candleProblems, describeProblems, lastStoredMessage, publishCandles, seriesId } from '@kokex/plugin-candles';
+import { type Actor, createActor, fromPromise } from 'xstate';
+import { catchUpMachine } from './catch-up.js';
+import type { FeedSeries } from './config.js';
+
+/** What every series of one feed shares. */
+export interface FeedEnv {
+  bus: Bus;
+  log: Logger;
+  clock: Clock;
+  /** Envelope `source`: the feed instance. */
+  source: string;
+  retryMs: number;
+  firstPushWaitMs: number;
+  /** Counts an error by code (and logs the first of each code). */
+  noteError(err: unknown, context: Record<string, unknown>): void;
+}
+
+export interface CatchUpRecord {
+  /** First bar asked for (venue time); undefined when the adapter chose. */
+  from: number | undefined;
+  bars: number;
+  ms: number;
+  at: number;
+}
+
+const max = (a: number | undefined, b: number | undefined) => (a === undefined ? b : b === undefined ? a : Math.max(a, b));
+
+/**
+ * One series (venue, instrument, timeframe): live pushes in, closed bars to MD_CANDLES, in-progress
+ * bars to `kokex.md.live.…`. Its notion of now is the venue's: the newest bar open the venue has
+ * pushed, never the local clock, so a replay of 2016 behaves as 2016. While a catch-up fetches,
+ * closed live bars wait and follow it, so the stream receives each series in time order.
+ */
+export class SeriesFeed {
+  readonly id: string;
+  series: FeedSeries;
+  /** Set by the venue link once its adapter subscribed. */
+  adapter: MarketDataAdapter | undefined;
+  /** Told after every catch-up that finished. */
+  onCaughtUp: ((feed: SeriesFeed) => void) | undefined;
+  readonly counts = { published: 0, duplicates: 0, live: 0, rejected: 0, fetched: 0, publishFailures: 0 };
+  lastCatchUp: CatchUpRecord | undefined;
+  #lastPublished: number | undefined;
+  #venueBar: number | undefined;
+  #venueBarWaiters = new Set<() => void>();
+  #fetching = false;
+  #held = new Map<number, Candle>();
+  #inFlight = new Set<Promise<void>>();
+  #stopped = false;
+  readonly #catchUp: Actor<typeof catchUpMachine>;
+
+  constructor(
+    series: FeedSeries,
+    private readonly env: FeedEnv,
+  ) {
+    this.series = series;
+    this.id = seriesId(series);
+    const machine = catchUpMachine.provide({ actors: { fetchMissed: fromPromise(() => this.#fetchMissed()) } });
+    this.#catchUp = createActor(machine, { input: { retryMs: env.retryMs }, clock: env.clock });
+    this.#catchUp.start();
+  }
+
+  /** Newest closed bar this feed published (venue time). */
+  get lastPublished(): number | undefined {
+    return this.#lastPublished;
+  }
+
+  /** The venue's current bar as last pushed. */
+  get venueBar(): number | undefined {
+    return this.#venueBar;
+  }
+
+  get catchUpState(): string {
+    return String(this.#catchUp.getSnapshot().value);
+  }
+
+  requestCatchUp(): void {
+    if (!this.#stopped && this.adapter) this.#catchUp.send({ type: 'REQUEST' });
+  }
+
+  onCandle(candle: Candle): void {
+    if (this.#stopped) return;
+    if (this.#venueBar === undefined || candle.ts > this.#venueBar) {
+      this.#venueBar = candle.ts;
+      for (const wake of this.#venueBarWaiters) wake();
+    }
+    if (!candle.confirmed) {
+      this.#emitLive(candle);
+      return;
+    }
+    const problems = candleProblems(candle, this.series);
+    if (problems.length > 0) {
+      // Never stored; the validator sees the hole and asks the venue's REST for the bar.
+      this.counts.rejected++;
+      this.env.log.warn({ series: this.id, ts: candle.ts, problems: describeProblems(problems) }, 'feed dropped an invalid closed bar');
+      return;
+    }
+    if (this.#fetching) this.#held.set(candle.ts, candle);
+    else this.#track(this.#publish([candle]));
+  }
+
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    this.#catchUp.stop();
+    for (const wake of this.#venueBarWaiters) wake();
+    await Promise.allSettled([...this.#inFlight]);
+  }
+
+  status(): Record<string, unknown> {
+    const iso = (ts: number | undefined) => (ts === undefined ? undefined : new Date(ts).toISOString());
+    return {
+      id: this.id,
+      lastClosed: iso(this.#lastPublished),
+      venueBar: iso(this.#venueBar),
+      catchUp: this.catchUpState,
+      ...this.counts,
+      lastCatchUp: this.lastCatchUp && { ...this.lastCatchUp, from: iso(this.lastCatchUp.from) },
+    };
+  }
+
+  #emitLive(candle: Candle): void {
+    try {
+      this.env.bus.emit(CandleContract, subject('live', candle), candle, { source: this.env.source, time: this.env.clock.now() });
+      this.counts.live++;
+    } catch (err) {
+      this.env.noteError(err, { series: this.id, what: 'live update' });
+    }
+  }
+
+  /** Publishes closed bars; a failure is counted and answered with a catch-up, never thrown. */
+  async #publish(candles: Candle[]): Promise<void> {
+    try {
+      const r = await publishCandles(this.env.bus, candles, { source: this.env.source, time: this.env.clock.now() });
+      this.counts.published += r.stored;
+      this.counts.duplicates += r.duplicates;
+      for (const c of candles) this.#lastPublished = max(this.#lastPublished, c.ts);
+    } catch (err) {
+      this.counts.publishFailures++;
+      this.env.noteError(err, { series: this.id, what: 'publish' });
+      this.requestCatchUp();
+    }
+  }
+
+  #track(p: Promise<void>): void {
+    this.#inFlight.add(p);
+    void p.finally(() => this.#inFlight.delete(p));
+  }
+
+  /** The catch-up's one job: every closed bar from the last one stored to the venue's current bar. */
+  async #fetchMissed(): Promise<void> {
+    const adapter = this.adapter;
+    if (!adapter || this.#stopped) return;
+    this.#fetching = true;
+    const started = this.env.clock.now();
+    try {
+      const from = await this.#catchUpFrom();
+      let bars = 0;
+      for await (const page of adapter.candleHistory({ inst: this.series.inst, tf: this.series.tf, since: from })) {
+        if (this.#stopped) break;
+        const good = page.filter((c) => candleProblems(c, this.series).length === 0);
+        this.counts.rejected += page.length - good.length;
+        const r = await publishCandles(this.env.bus, good, { source: this.env.source, time: this.env.clock.now() });
+        this.counts.published += r.stored;
+        this.counts.duplicates += r.duplicates;
+        this.counts.fetched += good.length;
+        bars += good.length;
+        for (const c of good) this.#lastPublished = max(this.#lastPublished, c.ts);
+      }
+      this.lastCatchUp = { from, bars, ms: this.env.clock.now() - started, at: this.env.clock.now() };
+    } catch (err) {
+      this.env.noteError(err, { series: this.id, what: 'catch-up' });
+      throw err;
+    } finally {
+      this.#fetching = false;
+      this.#releaseHeld();
+    }
+    this.onCaughtUp?.(this);
+  }
+
+  /**
+   * Where a catch-up starts: after the newest bar known stored (this feed's own publishes and the
+   * subject's last message), but not before the plan's window measured back from the venue's
+   * current bar. With nothing stored and no push yet, undefined: the adapter then starts its
+   * default distance back from the venue's own current bar, which is still venue time.
+   */
+  async #catchUpFrom(): Promise<number | undefined> {
+    const { tf, windowMs } = this.series;
+    const stored = await lastStoredMessage(this.env.bus, this.series);
+    const known = max(this.#lastPublished, stored?.ts);
+    const venueNow = this.#venueBar ?? (await this.#waitForVenueBar());
+    const windowStart = venueNow === undefined ? undefined : barOpen(venueNow - windowMs, tf);
+    const next = known === undefined ? undefined : nextBarOpen(known, tf);
+    return max(next, windowStart);
+  }
+
+  #waitForVenueBar(): Promise<number | undefined> {
+    return new Promise((resolve) => {
+      const done = () => {
+        this.env.clock.clearTimeout(timer);
+        this.#venueBarWaiters.delete(done);
+        resolve(this.#venueBar);
+      };
+      const timer = this.env.clock.setTimeout(done, this.env.firstPushWaitMs);
+      this.#venueBarWaiters.add(done);
+    });
+  }
+
+  #releaseHeld(): void {
+    if (this.#held.size === 0) return;
+    const held = [...this.#held.values()].sort((a, b) => a.ts - b.ts);
+    this.#held.clear();
+    this.#track(this.#publish(held));
+  }
+}

@@ -1,0 +1,32 @@
+import type { SimFaults } from '@kokex/plugin-okx-sim';
+import { describe, expect, it } from 'vitest';
+import { REPLAY_BARS, replayUnderFaults } from './fault-replay.js';
+import { pipelineSuite } from './support.js';
+
+/** Connection faults: the socket is cut, handed over after a 64008 notice, or carries garbage. */
+const suite = pipelineSuite();
+
+const run = (inst: string, faults: Partial<SimFaults>) => replayUnderFaults(suite, inst, faults);
+
+describe(`a ${REPLAY_BARS.toLocaleString('en-US')}-bar replay ends gap-free and duplicate-free`, () => {
+  it('with the connection dropped every 400 bars: every reconnect catches up over REST', async () => {
+    const { sim, feed, feedVenue } = await run('DROP-USDT', { dropEveryBars: 400 });
+    expect(sim.stats().drops).toBeGreaterThanOrEqual(10);
+    expect(feedVenue.resubscribes).toBeGreaterThanOrEqual(10);
+    expect(feed.fetched).toBeGreaterThan(0);
+  });
+
+  it('with 64008 notices every 400 bars: the feed moves to a new socket before the cut', async () => {
+    const { sim, feedVenue } = await run('NOTICE-USDT', { noticeEveryBars: 400, noticeGraceMs: 100 });
+    expect(sim.stats().notices).toBeGreaterThanOrEqual(10);
+    expect(feedVenue.resubscribes).toBeGreaterThanOrEqual(10);
+  });
+
+  it('with malformed frames and bodies: typed errors counted, no actor fails', async () => {
+    const { sim, feedErrors, pipeline } = await run('GARBLE-USDT', { malformedFrames: 0.02, malformedBodies: 0.1, dropEveryBars: 1000 });
+    expect(sim.stats().malformedSent).toBeGreaterThan(50);
+    expect(Object.keys(feedErrors)).toEqual(expect.arrayContaining(['OKX_MALFORMED_RESPONSE']));
+    expect(Object.keys(feedErrors).every((code) => code.startsWith('OKX_'))).toBe(true);
+    for (const inst of pipeline.host.instances()) expect(inst.status()).toMatchObject({ state: 'running', attempts: 0 });
+  });
+});
