@@ -165,6 +165,7 @@ export type {
   VenueOrderState,
   VenueOrderUpdate,
 } from './ports/exchange.js';
+export type { ChatModel, LlmAdapterConfig, LlmUsage } from './ports/llm.js';
 export type { ApplyResult, StoredPlan } from './plan/store.js';
 export type { Plan, PlanInput, PlanSpec, PlanVenue, PlanData, PlanModel, PlanForecast, PlanAgent, PlanRisk } from './plan/schema.js';
 export type { PlanIssue } from './plan/errors.js';
