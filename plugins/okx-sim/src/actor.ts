@@ -1,7 +1,8 @@
-import { type ActorContext, type ActorLogic, defineActorKind, parseDuration, type Plan } from '@kokex/core';
+import { type ActorContext, type ActorLogic, barOpen, defineActorKind, parseDuration, type Plan } from '@kokex/core';
 import { z } from 'zod';
 import { parseFaultSpec } from './faults.js';
 import { chooseReplayData, replayStart, spotInstrument } from './replay-data.js';
+import { lastStoredMessage } from '@kokex/plugin-candles';
 import { OkxSimulator, type OkxSimulatorAddress } from './simulator.js';
 
 /** Where the simulator listens by default; the okx adapter's sim mode looks there too. */
@@ -65,6 +66,24 @@ interface Running {
   origin: string;
 }
 
+/**
+ * Where the replay starts: after the newest bar already stored for this instrument, so a restarted
+ * `kokex up` (same store) carries on where it stopped instead of replaying the same minutes again.
+ */
+async function resumePoint(ctx: ActorContext<OkxSimConfig>, inst: string, fresh: number, bars: readonly { ts: number }[]): Promise<number> {
+  const lastBar = bars[bars.length - 1]?.ts ?? fresh;
+  for (const tf of ['1m', '1H']) {
+    const stored = await lastStoredMessage(ctx.bus, { venue: VENUE, inst, tf }).catch(() => undefined);
+    if (stored?.ts === undefined) continue;
+    const next = barOpen(stored.ts, tf) + (tf === '1m' ? 60_000 : 3_600_000);
+    if (next > fresh && next < lastBar) {
+      ctx.log.info({ from: new Date(next).toISOString() }, 'okx simulator resumes after the stored candles');
+      return next;
+    }
+  }
+  return fresh;
+}
+
 export function createOkxSimLogic(ctx: ActorContext<OkxSimConfig>): ActorLogic<OkxSimConfig> {
   let config = ctx.config;
   let running: Running | undefined;
@@ -87,12 +106,13 @@ export function createOkxSimLogic(ctx: ActorContext<OkxSimConfig>): ActorLogic<O
       return undefined;
     });
     if (!data) return;
+    const startAt = await resumePoint(ctx, replay.inst, replayStart(data.bars, replay.historyMs), data.bars);
     const sim = new OkxSimulator({
       data: data.bars,
       clock: 'realtime',
       speed: replay.speed,
       instId: spotInstrument(replay.inst),
-      startAt: replayStart(data.bars, replay.historyMs),
+      startAt,
       stepsPerBar: config.stepsPerBar,
       faults: parseFaultSpec(faultSpec()),
     });
