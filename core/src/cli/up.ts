@@ -1,13 +1,11 @@
 import type { Bus } from '../bus/bus.js';
-import { ClockTickContract } from '../contracts/system.js';
 import { ActorHost } from '../host/host.js';
 import type { Logger } from '../log/logger.js';
 import { loadPlanFile } from '../plan/load.js';
 import { readPluginPackage } from '../plugin/manifest.js';
 import { applyPlan } from '../plan/store.js';
-import { actorsTable } from './commands.js';
-import { isoMinute } from './format.js';
 import { embeddedRuntime, findPlugins } from './runtime.js';
+import { LiveSummary } from './summary.js';
 import { connectBus } from '../bus/bus.js';
 
 export interface UpOptions {
@@ -16,8 +14,10 @@ export interface UpOptions {
   kinds?: string[];
   /** Start an embedded server when NATS_URL is unset (`up`) or require one (`host`). */
   embedded: boolean;
-  /** Print ticks and a periodic actor table. */
+  /** Print the live summary (verdicts, fills, a status line) and a closing report. */
   watch: boolean;
+  /** Default: 5000 ms. */
+  summaryEveryMs?: number;
   log: Logger;
   print: (line: string) => void;
   /** Resolves when the process should drain and stop (Ctrl-C). */
@@ -63,30 +63,19 @@ export async function runHost(o: UpOptions): Promise<void> {
     o.print(`host ${host.hostId} running ${host.instances().length} actor(s); Ctrl-C drains and stops`);
     o.print(`in another terminal: npx kokex actors | npx kokex streams | npx kokex tail "kokex.>"`);
     let ticker: NodeJS.Timeout | undefined;
+    const summary = new LiveSummary(bus, o.print);
     if (o.watch) {
-      const sub = bus.nc.subscribe('kokex.clock.tick.>');
-      void (async () => {
-        for await (const m of sub) {
-          try {
-            const t = ClockTickContract.decode(m.data).data;
-            o.print(
-              `tick ${t.tf.padEnd(4)} bar ${isoMinute(t.barOpen)} closed at ${isoMinute(t.boundary)} (${Math.round(t.lateMs)} ms late)`,
-            );
-          } catch {
-            // Not ours to judge here; the consumers dead-letter bad messages.
-          }
-        }
-      })();
-      ticker = setInterval(() => {
-        void actorsTable(bus)
-          .then((t) => o.print(`\n${t}\n`))
-          .catch(() => undefined);
-      }, 30_000);
+      summary.start();
+      ticker = setInterval(() => o.print(summary.statusLine()), o.summaryEveryMs ?? 5000);
       ticker.unref();
     }
     await o.until;
     if (ticker) clearInterval(ticker);
     o.print('draining…');
+    if (o.watch) {
+      summary.stop();
+      o.print(summary.closingReport());
+    }
   } finally {
     await host?.stop().catch((err) => o.log.error({ err }, 'host stop failed'));
     await runtime.close().catch(() => undefined);
