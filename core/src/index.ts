@@ -24,6 +24,16 @@ export {
 export { ModelProgressContract, ModelReadyContract, modelProgressSchema, modelReadySchema } from './contracts/model.js';
 export { ForecastContract, forecastSchema, skillSummarySchema } from './contracts/forecast.js';
 export {
+  AgentTokenContract,
+  AgentTurnContract,
+  CONVERSATION_END_REASONS,
+  TURN_ROLES,
+  agentTokenSchema,
+  agentTurnMessageId,
+  agentTurnSchema,
+  conversationToken,
+} from './contracts/agent.js';
+export {
   TOKEN_PATTERN,
   describeTokenProblem,
   venueToken,
@@ -122,6 +132,7 @@ export type { ClockTick, DeadLetter, PlanChanged } from './contracts/system.js';
 export type { ApprovedOrder, OrderEvent, OrderIntent, OrderVerdict } from './contracts/orders.js';
 export type { ModelProgress, ModelReady } from './contracts/model.js';
 export type { Forecast, SkillSummary } from './contracts/forecast.js';
+export type { AgentToken, AgentTurn, AgentTurnInput, ConversationEndReason } from './contracts/agent.js';
 export type { Timeframe } from './time/timeframe.js';
 export type { Clock } from './time/clock.js';
 export type { ResolvedNatsUrl } from './config.js';

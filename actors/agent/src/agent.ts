@@ -1,0 +1,341 @@
+import {
+  type ActorContext,
+  type ActorLogic,
+  type AgentTrigger,
+  CandleContract,
+  type ChatModel,
+  type ConsumerBinding,
+  type Contract,
+  consume,
+  defineActorKind,
+  type Envelope,
+  type Forecast,
+  ForecastContract,
+  getStoredPlan,
+  type MessageHandler,
+  OrderEventContract,
+  Streams,
+  subject,
+  Tokens,
+  toWireError,
+} from '@kokex/core';
+import { createAccountReader } from './account.js';
+import { type AgentConfig, type AgentPlan, agentConfigFromPlans, agentConfigSchema, providerConfig } from './config.js';
+import {
+  CHAT_SUBJECT_FILTER,
+  type ChatOutcome,
+  type ChatReply,
+  chatRequestSchema,
+  DECIDE_SUBJECT_FILTER,
+  ScheduledDecisionContract,
+} from './contracts.js';
+import { runConversation } from './conversation.js';
+import { AgentBusyError, AgentChatRequestError, AgentPlanUnknownError, AgentProviderError } from './errors.js';
+import { OrderEventBook } from './order-book.js';
+import { buildSystemPrompt, loadTemplate } from './prompt.js';
+import { ConversationRecorder } from './recorder.js';
+import { lastBySubject } from './stream-reads.js';
+import { ToolRunner } from './tools.js';
+import { candleInput, conversationIdFor, forecastInput, orderEventInput, scheduledInput } from './triggers.js';
+
+/** Durables every agent replica shares, one per triggering stream. */
+export const AgentDurables = {
+  forecasts: 'agent-forecasts',
+  candles: 'agent-candles',
+  orderEvents: 'agent-order-events',
+  decisions: 'agent-decisions',
+} as const;
+
+/** Where each bus-borne trigger arrives (one filter per consumer, as nats-server 2.9 allows). */
+export const TRIGGER_DURABLES = {
+  auto_inference: { stream: Streams.forecasts, durable: AgentDurables.forecasts, filter: 'kokex.forecast.*.*' },
+  kline_event: { stream: Streams.candles, durable: AgentDurables.candles, filter: 'kokex.md.candle.*.*.*' },
+  order_event: { stream: Streams.orders, durable: AgentDurables.orderEvents, filter: 'kokex.order.event.*.*' },
+  scheduled_decision: { stream: Streams.clock, durable: AgentDurables.decisions, filter: DECIDE_SUBJECT_FILTER },
+} as const satisfies Record<Exclude<AgentTrigger, 'manual_chat'>, { stream: string; durable: string; filter: string }>;
+
+/** Queue group of the chat subscription: one replica answers each line. */
+export const AGENT_QUEUE = 'kokex-agent';
+
+export interface ConversationRequest {
+  plan: AgentPlan;
+  trigger: AgentTrigger;
+  input: string;
+  conversation: string;
+  correlationId: string;
+  cause: { subject?: string; id: string; type?: string };
+  history?: Array<{ role: 'user' | 'assistant'; content: string }>;
+  part?: number;
+  /** The forecast the prompt shows; default: the newest stored for the plan's series. */
+  forecast?: Forecast;
+}
+
+const decoder = new TextDecoder();
+
+/**
+ * The agent: on each trigger the plan enables (a forecast, a closed candle, an order event, a
+ * scheduled decision, a chat line) it runs one bounded conversation with the plan's chat model and
+ * tools. Its only effects are order intents, turn records and streamed tokens.
+ */
+export function createAgentLogic(ctx: ActorContext<AgentConfig>): ActorLogic<AgentConfig> {
+  const config = ctx.config;
+  const adapters = ctx.container.resolve(Tokens.Adapters);
+  const book = new OrderEventBook(ctx.bus);
+  const account = createAccountReader({ adapters, book, venueSettings: () => config.venues, askVenue: () => config.askVenue });
+  const chains = new Map<string, Promise<unknown>>();
+  const subscriptions: Array<{ unsubscribe(): void }> = [];
+  const totals = {
+    conversations: 0,
+    intents: 0,
+    skippedStale: 0,
+    byReason: {} as Record<string, number>,
+    tokens: {} as Record<string, number>,
+  };
+  let pending = 0;
+  let last: (ChatOutcome & { plan: string; trigger: AgentTrigger; at: number }) | undefined;
+
+  const plansWith = (trigger: AgentTrigger) => config.plans.filter((p) => p.triggers.includes(trigger));
+
+  const modelFor = async (plan: AgentPlan): Promise<ChatModel> => {
+    try {
+      return await adapters.resolve<ChatModel>('llm', plan.provider, providerConfig(config, plan));
+    } catch (err) {
+      throw new AgentProviderError(plan.provider, plan.plan, err);
+    }
+  };
+
+  const latestForecast = async (plan: AgentPlan): Promise<Forecast | undefined> => {
+    const stored = await lastBySubject(ctx.bus, Streams.forecasts, subject('forecast', { inst: plan.inst, tf: plan.tf }));
+    if (!stored) return undefined;
+    try {
+      return ForecastContract.decode(stored.data).data;
+    } catch {
+      return undefined;
+    }
+  };
+
+  const run = async (req: ConversationRequest): Promise<ChatOutcome> => {
+    const { plan } = req;
+    const model = await modelFor(plan);
+    const source = plan.template ? (await getStoredPlan(ctx.bus, plan.plan).catch(() => undefined))?.stored.source : undefined;
+    const template = await loadTemplate(plan.template, source, config.promptDirs);
+    const forecast = req.forecast ?? (await latestForecast(plan));
+    const system = buildSystemPrompt({
+      plan,
+      template,
+      templateName: plan.template ?? 'default',
+      forecast,
+      trigger: req.trigger,
+      now: ctx.clock.now(),
+    });
+    const head = { plan: plan.plan, conversation: req.conversation, trigger: req.trigger, part: req.part ?? 0 };
+    const meta = { correlationId: req.correlationId, causationId: req.cause.id, source: ctx.instanceId };
+    const recorder = new ConversationRecorder(ctx.bus, ctx.clock, head, meta);
+    const tools = new ToolRunner({
+      bus: ctx.bus,
+      clock: ctx.clock,
+      plan,
+      conversation: req.conversation,
+      correlationId: req.correlationId,
+      causationId: req.cause.id,
+      source: ctx.instanceId,
+      account,
+      marketCandles: config.marketCandles,
+      onIntent: () => {
+        totals.intents += 1;
+      },
+    });
+    await recorder.record({
+      record: 'started',
+      provider: plan.provider,
+      ...(plan.model ? { model: plan.model } : {}),
+      inst: plan.inst,
+      tf: plan.tf,
+      tools: plan.tools,
+      limits: plan.limits,
+      system,
+      input: req.input,
+      cause: req.cause,
+    });
+    const outcome = await runConversation(
+      { plan, system, input: req.input, history: req.history ?? [] },
+      { model, tools, recorder, clock: ctx.clock, log: ctx.log, signal: ctx.signal, maxToolResultChars: config.maxToolResultChars },
+    );
+    totals.conversations += 1;
+    totals.byReason[outcome.reason] = (totals.byReason[outcome.reason] ?? 0) + 1;
+    totals.tokens[plan.plan] = (totals.tokens[plan.plan] ?? 0) + outcome.tokens.inputTokens + outcome.tokens.outputTokens;
+    last = { ...outcome, plan: plan.plan, trigger: req.trigger, at: ctx.clock.now() };
+    ctx.log.info(
+      {
+        plan: plan.plan,
+        trigger: req.trigger,
+        conversation: outcome.conversation,
+        reason: outcome.reason,
+        intents: outcome.intents.length,
+      },
+      'conversation ended',
+    );
+    return outcome;
+  };
+
+  /** Conversations of one plan run one at a time (two at once could both act on one forecast). */
+  const converse = (req: ConversationRequest): Promise<ChatOutcome> => {
+    if (pending >= config.maxConcurrent) throw new AgentBusyError(pending);
+    pending += 1;
+    const previous = chains.get(req.plan.plan) ?? Promise.resolve();
+    const next = previous.catch(() => undefined).then(() => run(req));
+    const settled = next.finally(() => {
+      pending -= 1;
+      if (chains.get(req.plan.plan) === settled) chains.delete(req.plan.plan);
+    });
+    chains.set(req.plan.plan, settled);
+    return next;
+  };
+
+  /** True when a newer message of the same subject is stored: a backlog after downtime is not decided on. */
+  const stale = async (stream: string, msg: { seq: number; subject: string }): Promise<boolean> => {
+    if (!config.skipStale) return false;
+    const newest = await lastBySubject(ctx.bus, stream, msg.subject);
+    if (newest && newest.seq > msg.seq) {
+      totals.skippedStale += 1;
+      return true;
+    }
+    return false;
+  };
+
+  const triggered = async (
+    plan: AgentPlan,
+    trigger: AgentTrigger,
+    env: Envelope<unknown>,
+    subj: string,
+    input: string,
+    forecast?: Forecast,
+  ) => {
+    await converse({
+      plan,
+      trigger,
+      input,
+      conversation: conversationIdFor(trigger, plan.plan, env.id),
+      correlationId: env.correlationId,
+      cause: { subject: subj, id: env.id, type: env.type },
+      ...(forecast ? { forecast } : {}),
+    });
+  };
+
+  const ackWaitMs = Math.max(60_000, ...config.plans.map((p) => p.limits.timeoutMs + 30_000));
+  const consumers: ConsumerBinding[] = [];
+  /** One durable per triggering stream, created only when some plan enables its trigger. */
+  const bind = <T>(trigger: Exclude<AgentTrigger, 'manual_chat'>, contract: Contract<T, any>, handle: MessageHandler<T>) => {
+    if (!plansWith(trigger).length) return;
+    consumers.push(consume({ ...TRIGGER_DURABLES[trigger], contract, deliverPolicy: 'new', maxInFlight: 4, ackWaitMs }, handle));
+  };
+  bind('auto_inference', ForecastContract, async (env, msg) => {
+    const f = env.data;
+    const plans = plansWith('auto_inference').filter((p) => p.inst === f.inst && p.tf === f.tf);
+    if (!plans.length || (await stale(Streams.forecasts, msg))) return;
+    await Promise.all(plans.map((p) => triggered(p, 'auto_inference', env, msg.subject, forecastInput(f), f)));
+  });
+  bind('kline_event', CandleContract, async (env, msg) => {
+    const c = env.data;
+    const plans = plansWith('kline_event').filter((p) => p.venue === c.venue && p.inst === c.inst && p.tf === c.tf);
+    if (!c.confirmed || !plans.length || (await stale(Streams.candles, msg))) return;
+    await Promise.all(plans.map((p) => triggered(p, 'kline_event', env, msg.subject, candleInput(c))));
+  });
+  bind('order_event', OrderEventContract, async (env, msg) => {
+    const e = env.data;
+    if (!config.orderEventKinds.includes(e.kind)) return;
+    const plan = plansWith('order_event').find((p) => p.plan === e.plan);
+    if (plan) await triggered(plan, 'order_event', env, msg.subject, orderEventInput(e));
+  });
+  bind('scheduled_decision', ScheduledDecisionContract, async (env, msg) => {
+    const plan = plansWith('scheduled_decision').find((p) => p.plan === env.data.plan);
+    const job = typeof env.data.job === 'string' ? env.data.job : undefined;
+    if (plan) await triggered(plan, 'scheduled_decision', env, msg.subject, scheduledInput(job, env.data.at ?? ctx.clock.now()));
+  });
+
+  const onChat = async (planName: string, data: Uint8Array, reply: (r: ChatReply) => void) => {
+    try {
+      const plan = config.plans.find((p) => p.plan === planName);
+      if (!plan) throw new AgentPlanUnknownError(planName, 'no agent runs for this plan here (not applied, or agent disabled)');
+      if (!plan.triggers.includes('manual_chat'))
+        throw new AgentPlanUnknownError(planName, "manual_chat is not among the plan's agent.triggers");
+      let raw: unknown;
+      try {
+        raw = JSON.parse(decoder.decode(data));
+      } catch {
+        throw new AgentChatRequestError('not JSON');
+      }
+      const parsed = chatRequestSchema.safeParse(raw);
+      if (!parsed.success) throw new AgentChatRequestError(parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
+      const req = parsed.data;
+      const part = req.history.filter((h) => h.role === 'user').length;
+      const conversation = req.conversation ?? conversationIdFor('manual_chat', planName, `${ctx.clock.now()}:${Math.random()}`);
+      const outcome = await converse({
+        plan,
+        trigger: 'manual_chat',
+        input: req.message,
+        conversation,
+        correlationId: `${conversation}:${part}`,
+        cause: { id: `${conversation}:${part}`, type: 'chat' },
+        history: req.history,
+        part,
+      });
+      reply({ ok: true, ...outcome });
+    } catch (err) {
+      reply({ ok: false, error: toWireError(err) });
+    }
+  };
+
+  return {
+    consumers,
+    start() {
+      const fail = (what: string) => (err: unknown) => ctx.log.warn({ err }, `${what} failed`);
+      subscriptions.push(
+        ctx.bus.nc.subscribe(CHAT_SUBJECT_FILTER, {
+          queue: AGENT_QUEUE,
+          callback: (err, msg) => {
+            if (err) return;
+            const planName = msg.subject.split('.').at(-1) ?? '';
+            void onChat(planName, msg.data, (r) => msg.respond(JSON.stringify(r))).catch(fail('chat'));
+          },
+        }),
+      );
+    },
+    stop() {
+      for (const s of subscriptions.splice(0)) s.unsubscribe();
+    },
+    status: () => ({
+      plans: config.plans.map((p) => ({ plan: p.plan, provider: p.provider, triggers: p.triggers, tokens: totals.tokens[p.plan] ?? 0 })),
+      running: pending,
+      conversations: totals.conversations,
+      intents: totals.intents,
+      skippedStale: totals.skippedStale,
+      byReason: { ...totals.byReason },
+      ...(last
+        ? { last: { plan: last.plan, trigger: last.trigger, conversation: last.conversation, reason: last.reason, at: last.at } }
+        : {}),
+    }),
+  };
+}
+
+export const agentActor = defineActorKind<AgentConfig>({
+  kind: 'agent',
+  description: 'decides on forecasts, candles, fills, schedules and chat with a tool-calling chat model; publishes order intents only',
+  configSchema: agentConfigSchema,
+  configFromPlans: agentConfigFromPlans,
+  create: createAgentLogic,
+  access: () => ({
+    // Intents and its own subjects; never kokex.order.approved.* (only the risk guard may).
+    publish: [
+      'kokex.order.intent.>',
+      'kokex.agent.token.>',
+      'kokex.agent.turn.>',
+      `$JS.API.STREAM.MSG.GET.${Streams.candles}`,
+      `$JS.API.STREAM.MSG.GET.${Streams.forecasts}`,
+      `$JS.API.STREAM.MSG.GET.${Streams.orders}`,
+    ],
+    subscribe: [CHAT_SUBJECT_FILTER],
+    consume: Object.values(TRIGGER_DURABLES).map((d) => ({ ...d })),
+    kv: [],
+  }),
+});
