@@ -1,0 +1,60 @@
+import { existsSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import {
+  type CommandDefinition,
+  connectBus,
+  ForecastContract,
+  getStoredPlan,
+  loadPlanFile,
+  type Plan,
+  Streams,
+  subject,
+} from '@kokex/core';
+import { NoForecastError } from './errors.js';
+import { formatForecast } from './format.js';
+
+const USAGE = `usage: kokex forecast <plan.yaml | plan name> [--json]
+
+  Prints the latest forecast of the plan's instrument and timeframe (the last message on
+  kokex.forecast.{inst}.{tf} in FORECASTS): P(up), P(volatility expands), the skill record beside
+  the baselines, whether it is tradeable, and the quantile bands per step. --json prints the message.`;
+
+/** `npx kokex forecast <plan>`: the latest forecast as a table (or JSON). */
+export const forecastCommand: CommandDefinition = {
+  name: 'forecast',
+  summary: "print the latest forecast of a plan's instrument and timeframe, with its skill record",
+  usage: USAGE,
+  async run(args, io) {
+    const options = { json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } } as const;
+    let parsed: ReturnType<typeof parseArgs<{ options: typeof options; allowPositionals: true }>>;
+    try {
+      parsed = parseArgs({ args, allowPositionals: true, options });
+    } catch (err) {
+      io.print(`kokex forecast: ${(err as Error).message}\n${USAGE}`);
+      return 2;
+    }
+    const [target] = parsed.positionals;
+    if (parsed.values.help || !target) {
+      io.print(USAGE);
+      return target || parsed.values.help ? 0 : 2;
+    }
+    const bus = await connectBus({ name: 'kokex-forecast', reconnect: false, ...(io.env.NATS_URL ? { url: io.env.NATS_URL } : {}) });
+    try {
+      let plan: Plan | undefined;
+      if (existsSync(target)) plan = await loadPlanFile(target);
+      else plan = (await getStoredPlan(bus, target))?.stored.plan;
+      if (!plan) {
+        io.print(`kokex forecast: ${target} is neither a plan file nor an applied plan (npx kokex plan ls)`);
+        return 2;
+      }
+      const forecastSubject = subject('forecast', { inst: plan.spec.instrument, tf: plan.spec.timeframe });
+      const stored = await bus.jsm.streams.getMessage(Streams.forecasts, { last_by_subj: forecastSubject }).catch(() => null);
+      if (!stored) throw new NoForecastError(forecastSubject);
+      const envelope = ForecastContract.decode(stored.data);
+      io.print(parsed.values.json ? JSON.stringify(envelope, null, 2) : formatForecast(envelope, plan.metadata.name));
+      return 0;
+    } finally {
+      await bus.close();
+    }
+  },
+};

@@ -1,0 +1,160 @@
+import {
+  type ActorContext,
+  type ActorLogic,
+  addControlEndpoint,
+  CandleContract,
+  consume,
+  controlSubject,
+  defineActorKind,
+  ModelReadyContract,
+  Streams,
+  subjectFilter,
+} from '@kokex/core';
+import { type Service, Svcm } from '@nats-io/services';
+import type { Subscription } from '@nats-io/transport-node';
+import { ForecastBatcher } from './batcher.js';
+import { type InferencerConfig, inferencerConfigFromPlans, inferencerConfigSchema, seriesKey } from './config.js';
+import { BadForecastRequestError, UnknownSeriesError } from './errors.js';
+import { SeriesForecaster } from './forecaster.js';
+import { ModelManager } from './models.js';
+import { SKILL_TOPOLOGY, SkillStore } from './skill/store.js';
+
+/**
+ * The inferencer actor: for each plan series, a durable consumer on MD_CANDLES forecasts on every
+ * closed candle; `kokex.ctl.inferencer.forecast` answers requests (`{inst, tf}`) with a fresh
+ * forecast; a subscription to `kokex.model.ready.>` swaps in new model versions. Forecasts go to
+ * `kokex.forecast.{inst}.{tf}` with the candle's correlation id.
+ */
+export const FORECAST_REQUEST_SUBJECT = controlSubject('inferencer', 'forecast');
+const VERSION = '0.1.0';
+
+export function createInferencerLogic(ctx: ActorContext<InferencerConfig>): ActorLogic<InferencerConfig> {
+  const config = ctx.config;
+  const models = new ModelManager(ctx.bus, ctx.log, { shippedModelDir: config.shippedModelDir, intraOpThreads: config.intraOpThreads });
+  const skill = new SkillStore(ctx.bus);
+  const batcher = new ForecastBatcher(config.batchWindowMs);
+  const forecasters = new Map<string, SeriesForecaster>();
+  for (const series of config.series) {
+    const f = new SeriesForecaster(series, {
+      bus: ctx.bus,
+      log: ctx.log,
+      models,
+      skill,
+      batcher,
+      minHistory: config.minHistory,
+      source: ctx.instanceId,
+      now: () => ctx.clock.now(),
+    });
+    forecasters.set(f.id, f);
+  }
+  let readySub: Subscription | undefined;
+  let service: Service | undefined;
+  let requests = 0;
+
+  const onModelReady = (data: Uint8Array) => {
+    let ready: ReturnType<typeof ModelReadyContract.decode>['data'];
+    try {
+      ready = ModelReadyContract.decode(data).data;
+    } catch (err) {
+      ctx.log.warn({ err }, 'ignored a model.ready message that does not parse');
+      return;
+    }
+    for (const f of forecasters.values()) {
+      const s = f.series;
+      const applies =
+        ready.name === s.model.name && (ready.inst === s.inst || ready.inst === '_') && (ready.tf === s.tf || ready.tf === '_');
+      if (!applies) continue;
+      models
+        .refresh(s, f.id)
+        .catch((err: unknown) => ctx.log.error({ err, series: f.id }, 'model swap failed; the previous version keeps serving'));
+    }
+  };
+
+  const onRequest = async (body: unknown) => {
+    const { inst, tf, correlationId } = (body ?? {}) as { inst?: unknown; tf?: unknown; correlationId?: unknown };
+    if (typeof inst !== 'string' || typeof tf !== 'string') throw new BadForecastRequestError('inst and tf must be strings');
+    const f = forecasters.get(seriesKey(inst, tf));
+    if (!f) throw new UnknownSeriesError(inst, tf, [...forecasters.keys()]);
+    requests++;
+    const published = await f.forecast({
+      id: `forecast:${inst}:${tf}:request:${crypto.randomUUID()}`,
+      ...(typeof correlationId === 'string' && correlationId ? { correlationId } : {}),
+    });
+    return { forecast: published.envelope.data, id: published.envelope.id, seq: published.seq, batchSize: published.batchSize };
+  };
+
+  return {
+    consumers: [...forecasters.values()].map((f) =>
+      consume(
+        {
+          stream: Streams.candles,
+          durable: `inferencer-${f.series.venue}-${f.series.inst}-${f.series.tf}`,
+          filter: f.candleSubject,
+          contract: CandleContract,
+          // One candle at a time per series, in order; history before start comes from fill().
+          maxInFlight: 1,
+          deliverPolicy: 'new',
+        },
+        async (envelope, msg) => {
+          await f.onCandle(envelope, msg.info.pending > 0);
+        },
+      ),
+    ),
+
+    async start() {
+      await ctx.bus.provision(SKILL_TOPOLOGY);
+      for (const f of forecasters.values()) {
+        await models.ensureRegistered(f.series);
+        await models.refresh(f.series, f.id);
+        const bars = await f.fill();
+        ctx.log.info({ series: f.id, bars, model: models.serving(f.id)?.version.slice(0, 12) }, 'series ready');
+      }
+      readySub = ctx.bus.nc.subscribe(subjectFilter('modelReady'), {
+        callback: (err, msg) => {
+          if (!err) onModelReady(msg.data);
+        },
+      });
+      service = await new Svcm(ctx.bus.nc).add({
+        name: 'kokex-forecast',
+        version: VERSION,
+        description: 'forecast on request: {inst, tf} → a fresh forecast, also published on kokex.forecast.{inst}.{tf}',
+        metadata: { instance: ctx.instanceId, host: ctx.hostId },
+      });
+      addControlEndpoint(service, controlSubject('inferencer'), 'forecast', onRequest);
+    },
+
+    async stop() {
+      readySub?.unsubscribe();
+      await service?.stop().catch(() => undefined);
+      await batcher.idle();
+      await models.close();
+    },
+
+    status: () => ({
+      series: [...forecasters.values()].map((f) => ({
+        series: f.id,
+        bars: f.history.size,
+        lastBar: f.history.last?.ts,
+        model: models.serving(f.id)?.version.slice(0, 12),
+        executionProvider: models.executionProvider(f.id),
+        forecasts: f.forecasts,
+        pending: f.pendingCount,
+        scored: f.scored,
+        lastForecast: f.lastForecast,
+        lastSkipped: f.lastSkipped,
+      })),
+      requests,
+      batches: batcher.batches,
+      coalesced: batcher.coalesced,
+      swaps: models.swaps,
+    }),
+  };
+}
+
+export const inferencerActor = defineActorKind<InferencerConfig>({
+  kind: 'inferencer',
+  description: 'Kronos forecasts with Monte Carlo paths and a live skill gate on every closed candle of the plans',
+  configSchema: inferencerConfigSchema,
+  configFromPlans: inferencerConfigFromPlans,
+  create: createInferencerLogic,
+});

@@ -1,0 +1,158 @@
+import type { SkillBaseline } from '@kokex/core';
+
+/**
+ * Scores of one forecast against what happened, and the same scores for the naive baselines. All
+ * in log-return space relative to the forecast's last close (scale-free, ≈ fractions of price):
+ * a path value x becomes ln(x / lastClose). Lower is better except `hit`.
+ *  - crps: continuous ranked probability score of the close, averaged over the horizon steps
+ *    (ensemble estimator from the paths; closed form for the random walk's normal);
+ *  - mae: |median − actual| of the close, averaged over the steps;
+ *  - brier: (P(up) − 1[final close > last close])²;
+ *  - hit: 1 when the side P(up) favours was right, ½ at P(up) = ½, else 0.
+ * Persistence forecasts the last close for every step (a point mass: crps = mae = |actual|, P(up)
+ * = ½); the random walk has zero drift and the lookback's per-bar volatility σ, so step h is
+ * N(0, σ²h) (median 0, P(up) = ½).
+ */
+export interface MetricScores {
+  crps: number;
+  mae: number;
+  brier: number;
+  hit: number;
+}
+
+/** Everything about a forecast that scoring needs, kept until its horizon has closed. */
+export interface PendingForecast {
+  asOf: number;
+  /** Open times of the forecast bars. */
+  steps: number[];
+  lastClose: number;
+  /** Per step, the paths' closes as sorted log returns. */
+  closes: Float64Array[];
+  /** Per step, log returns of the raw median and of the raw 5% and 95% quantiles (conformal scores). */
+  median: number[];
+  low95: number[];
+  high95: number[];
+  /** Published band edges per step (log returns), after any calibration: 80% and 90% central bands. */
+  band80: { low: number[]; high: number[] };
+  band90: { low: number[]; high: number[] };
+  pUp: number;
+  pUpRaw: number;
+  /** Per-bar log-return std of the lookback (the random walk's σ). */
+  sigma: number;
+}
+
+export interface ScoredForecast {
+  asOf: number;
+  pUpRaw: number;
+  pUp: number;
+  up: 0 | 1;
+  model: MetricScores;
+  /** Share of steps inside the published 80% and 90% bands. */
+  cover80: number;
+  cover90: number;
+  baselines: Record<SkillBaseline, MetricScores & { cover80?: number; cover90?: number }>;
+  /** Per step, the actual close's distance from the median in units of the raw 5–95% half-width on its side. */
+  conformal: number[];
+}
+
+const SQRT_PI = Math.sqrt(Math.PI);
+const Z80 = 1.2815515655446004;
+const Z90 = 1.6448536269514722;
+
+/** erf with absolute error below 1.2e-7 (Numerical Recipes' erfc, Chebyshev fit). */
+export function erf(x: number): number {
+  const z = Math.abs(x);
+  const t = 1 / (1 + 0.5 * z);
+  const tau =
+    t *
+    Math.exp(
+      -z * z -
+        1.26551223 +
+        t *
+          (1.00002368 +
+            t *
+              (0.37409196 +
+                t *
+                  (0.09678418 +
+                    t * (-0.18628806 + t * (0.27886807 + t * (-1.13520398 + t * (1.48851587 + t * (-0.82215223 + t * 0.17087277)))))))),
+    );
+  return x >= 0 ? 1 - tau : tau - 1;
+}
+
+export const normalCdf = (z: number): number => 0.5 * (1 + erf(z / Math.SQRT2));
+
+/** CRPS of an ensemble given as sorted samples: mean|X − y| − ½·mean|X − X'|. */
+export function crpsEnsemble(sorted: ArrayLike<number>, y: number): number {
+  const n = sorted.length;
+  let toActual = 0;
+  let spread = 0;
+  for (let i = 0; i < n; i++) {
+    const x = sorted[i] as number;
+    toActual += Math.abs(x - y);
+    // Σ_i Σ_j |x_i − x_j| = 2 Σ_i (2i − n + 1) x_(i) for sorted samples.
+    spread += (2 * i - n + 1) * x;
+  }
+  return toActual / n - spread / (n * n);
+}
+
+/** CRPS of N(mu, sigma²) at y (closed form); |y − mu| when sigma is 0. */
+export function crpsNormal(mu: number, sigma: number, y: number): number {
+  if (!(sigma > 0)) return Math.abs(y - mu);
+  const z = (y - mu) / sigma;
+  const pdf = Math.exp(-0.5 * z * z) / Math.sqrt(2 * Math.PI);
+  return sigma * (z * (2 * normalCdf(z) - 1) + 2 * pdf - 1 / SQRT_PI);
+}
+
+export function brier(p: number, up: 0 | 1): number {
+  return (p - up) ** 2;
+}
+
+export function hit(p: number, up: 0 | 1): number {
+  if (p === 0.5) return 0.5;
+  return (p > 0.5 ? 1 : 0) === up ? 1 : 0;
+}
+
+const average = (values: number[]) => values.reduce((s, v) => s + v, 0) / values.length;
+
+/** Normalized distance of the actual from the median, on the side it fell (the conformal score). */
+export function conformalScore(median: number, low: number, high: number, actual: number): number {
+  const EPS = 1e-12;
+  return actual >= median ? (actual - median) / Math.max(high - median, EPS) : (median - actual) / Math.max(median - low, EPS);
+}
+
+/** Scores a forecast once every bar of its horizon has closed; `actualCloses` are those bars' closes in order. */
+export function scoreForecast(f: PendingForecast, actualCloses: readonly number[]): ScoredForecast {
+  const y = actualCloses.map((c) => Math.log(c / f.lastClose));
+  const final = y[y.length - 1] as number;
+  const up: 0 | 1 = final > 0 ? 1 : 0;
+  const inside = (band: { low: number[]; high: number[] }) =>
+    average(y.map((v, h) => (v >= (band.low[h] as number) && v <= (band.high[h] as number) ? 1 : 0)));
+  const naive = { brier: brier(0.5, up), hit: 0.5 };
+  const mae = average(y.map(Math.abs));
+  const sd = (h: number) => f.sigma * Math.sqrt(h + 1);
+  return {
+    asOf: f.asOf,
+    pUpRaw: f.pUpRaw,
+    pUp: f.pUp,
+    up,
+    model: {
+      crps: average(y.map((v, h) => crpsEnsemble(f.closes[h] as Float64Array, v))),
+      mae: average(y.map((v, h) => Math.abs((f.median[h] as number) - v))),
+      brier: brier(f.pUp, up),
+      hit: hit(f.pUp, up),
+    },
+    cover80: inside(f.band80),
+    cover90: inside(f.band90),
+    baselines: {
+      persistence: { crps: mae, mae, ...naive },
+      'random-walk': {
+        crps: average(y.map((v, h) => crpsNormal(0, sd(h), v))),
+        mae,
+        ...naive,
+        cover80: average(y.map((v, h) => (Math.abs(v) <= Z80 * sd(h) ? 1 : 0))),
+        cover90: average(y.map((v, h) => (Math.abs(v) <= Z90 * sd(h) ? 1 : 0))),
+      },
+    },
+    conformal: y.map((v, h) => conformalScore(f.median[h] as number, f.low95[h] as number, f.high95[h] as number, v)),
+  };
+}
