@@ -1,4 +1,5 @@
 import type { Bus } from '../bus/bus.js';
+import { AgentTurnContract } from '../contracts/agent.js';
 import type { Contract } from '../contracts/envelope.js';
 import { ForecastContract } from '../contracts/forecast.js';
 import { CandleContract } from '../contracts/market.js';
@@ -22,7 +23,8 @@ export class LiveSummary {
   lastCandle: { inst: string; tf: string; ts: number; close: number } | undefined;
   forecasts = 0;
   lastForecast: { inst: string; pUp: number; tradeable: boolean; scored: number; window: number; reason: string } | undefined;
-  turns = 0;
+  decisions = 0;
+  lastDecision: string | undefined;
   approved = 0;
   denied = new Map<string, number>();
   fills = 0;
@@ -54,12 +56,12 @@ export class LiveSummary {
         reason: f.skill.reason,
       };
     });
-    const turnSub = this.bus.nc.subscribe('kokex.agent.turn.>', {
-      callback: () => {
-        this.turns++;
-      },
+    this.#on('kokex.agent.turn.>', AgentTurnContract, (t) => {
+      if (t.record !== 'ended') return;
+      this.decisions++;
+      this.lastDecision = (t.answer ?? t.reason).replace(/\s+/g, ' ').slice(0, 80);
+      if (t.intents.length) this.print(`decision ${t.plan} ${t.conversation}: ${t.intents.length} intent(s) — ${this.lastDecision}`);
     });
-    this.#subs.push(turnSub);
     this.#on('kokex.order.verdict.>', OrderVerdictContract, (v) => {
       if (v.decision === 'approve') this.approved++;
       else this.denied.set(v.reason, (this.denied.get(v.reason) ?? 0) + 1);
@@ -94,7 +96,7 @@ export class LiveSummary {
     const forecast = f ? ` P(up) ${f.pUp.toFixed(2)}, skill ${f.scored}/${f.window} ${f.tradeable ? 'TRADEABLE' : 'not tradeable'}` : '';
     const denied = [...this.denied.values()].reduce((a, b) => a + b, 0);
     const pnl = this.pnl();
-    return `candles ${candles}${last} | forecasts ${this.forecasts}${forecast} | turns ${this.turns} | verdicts ${this.approved} approved, ${denied} denied | fills ${this.fills} | PnL ${round(pnl.total)} (realized ${round(pnl.realized)}, fees ${round(pnl.fees)})`;
+    return `candles ${candles}${last} | forecasts ${this.forecasts}${forecast} | decisions ${this.decisions}${this.lastDecision ? ` (last: ${this.lastDecision})` : ''} | verdicts ${this.approved} approved, ${denied} denied | fills ${this.fills} | PnL ${round(pnl.total)} (realized ${round(pnl.realized)}, fees ${round(pnl.fees)})`;
   }
 
   pnl(): { realized: number; unrealized: number; fees: number; total: number } {
