@@ -1,6 +1,4 @@
 import {
-  type AdapterDefinition,
-  AdapterPort,
   assertTimeframe,
   type Candle,
   type CandleQuery,
@@ -225,12 +223,3 @@ export function createOkxMarketDataAdapter(
   const config = okxAdapterConfigSchema.parse(options);
   return new OkxMarketDataAdapter(createOkxClients(okxOptionsForMode(config, env)), config.mode);
 }
-
-/** What the plugin contributes: `registry.resolve('exchange', 'okx', {mode: 'sim'})`. */
-export const okxExchangeAdapter: AdapterDefinition<OkxMarketDataAdapter> = {
-  port: AdapterPort.exchange,
-  name: OKX_VENUE,
-  description: 'OKX V5 market data: candles over WebSocket, history over REST (modes sim, paper, demo, live)',
-  configSchema: okxAdapterConfigSchema,
-  create: (config) => createOkxMarketDataAdapter(config as OkxAdapterOptions),
-};

@@ -1,6 +1,6 @@
 // Public face of @kokex/plugin-okx. Explicit exports only: values first, then types.
 import { definePlugin } from '@kokex/core';
-import { okxExchangeAdapter } from './adapter.js';
+import { okxExchangeAdapter } from './venue.js';
 
 export type { OkxAdapterConfig, OkxAdapterMode, OkxAdapterOptions } from './adapter.js';
 export {
@@ -9,9 +9,17 @@ export {
   OKX_SIM_DEFAULT_PORT,
   OkxMarketDataAdapter,
   okxAdapterConfigSchema,
-  okxExchangeAdapter,
   okxOptionsForMode,
 } from './adapter.js';
+export { createOkxVenueAdapter, OKX_SIM_CREDENTIALS, OkxVenueAdapter, okxExchangeAdapter } from './venue.js';
+export {
+  balancesFromOkx,
+  okxDecimal,
+  orderUpdateFromOkx,
+  placeOrderParams,
+  positionFromOkx,
+  venueOrderFromOkx,
+} from './execution/parse.js';
 
 export type { OkxCredentials } from './common/credentials.js';
 export { credentialsFromEnv, redactCredentials } from './common/credentials.js';
@@ -132,5 +140,5 @@ export {
 } from './websocket/parse.js';
 export { argKey, channelNeedsLogin, endpointForChannel, packRequests } from './websocket/subscriptions.js';
 
-/** The plugin: the `exchange` adapter named `okx` (manifest in package.json). */
+/** The plugin: the `exchange` adapter named `okx`, for market data and trading (manifest in package.json). */
 export default definePlugin({ name: '@kokex/plugin-okx', version: '0.1.0', adapters: [okxExchangeAdapter] });

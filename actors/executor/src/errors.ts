@@ -1,0 +1,43 @@
+import { isKokexError, KokexError } from '@kokex/core';
+
+/**
+ * Error codes of the executor. A venue's refusal is not one of these: it becomes a `rejected`
+ * order event with the venue's code in `reason`. These say why an approval could not be worked.
+ */
+export const ExecErrorCode = {
+  /** The venue's adapter is not connected (not resolved yet, unreachable, reconciling): the approval is retried. */
+  VenueUnavailable: 'EXEC_VENUE_UNAVAILABLE',
+  /** A placement or lookup failed in a way a retry may fix (rate limit, timeout, outcome unknown). */
+  PlaceRetryable: 'EXEC_PLACE_RETRYABLE',
+  /** Publishing an order event or writing an order record failed: the approval is retried. */
+  Publish: 'EXEC_PUBLISH',
+} as const;
+export type ExecErrorCode = (typeof ExecErrorCode)[keyof typeof ExecErrorCode];
+
+export class ExecVenueUnavailableError extends KokexError {
+  constructor(venue: string, detail: string) {
+    super(ExecErrorCode.VenueUnavailable, `venue ${venue} is not connected: ${detail}`, { retryable: true, data: { venue } });
+  }
+}
+
+export class ExecPlaceRetryableError extends KokexError {
+  constructor(clientOrderId: string, cause: unknown) {
+    const code = isKokexError(cause) ? cause.code : 'error';
+    super(ExecErrorCode.PlaceRetryable, `placing ${clientOrderId} failed (${code}: ${(cause as Error)?.message ?? cause}); retrying`, {
+      retryable: true,
+      cause,
+      data: { clientOrderId, cause: code },
+    });
+  }
+}
+
+export class ExecPublishError extends KokexError {
+  constructor(what: string, cause: unknown) {
+    super(ExecErrorCode.Publish, `${what} failed: ${(cause as Error)?.message ?? cause}`, { retryable: true, cause });
+  }
+}
+
+/** Whether repeating the call may help: a retryable KOKEX error, or anything that is not a KOKEX error at all (a socket, a bug). */
+export function isRetryable(err: unknown): boolean {
+  return isKokexError(err) ? err.retryable : true;
+}

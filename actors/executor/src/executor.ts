@@ -1,0 +1,182 @@
+import {
+  type ActorContext,
+  type ActorLogic,
+  ApprovedOrderContract,
+  Buckets,
+  consume,
+  defineActorKind,
+  OrderEventContract,
+  Streams,
+  subject,
+  Tokens,
+} from '@kokex/core';
+import { type ExecutorConfig, type ExecutorRoute, executorConfigFromPlans, executorConfigSchema } from './config.js';
+import { rejectionOf, eventMessageId } from './events.js';
+import { VenueSession } from './session.js';
+
+/** Message-id prefix the risk guard gives an approved cancel: cancel that client order id, place nothing. */
+export const CANCEL_APPROVAL_PREFIX = 'cancel:';
+
+/** Durable name of a venue's approvals: one per venue, so a slow venue never holds up another. */
+export function executorDurable(venue: string): string {
+  return `executor-${venue}`;
+}
+
+interface Control {
+  state: string;
+  killSwitch: boolean;
+  at: number;
+}
+
+/** Trading state records in `kokex-risk`, written by the risk guard and `kokex risk`. */
+const CONTROL_PREFIX = 'control.';
+
+/**
+ * The executor: the only actor that talks to venues. It pulls `kokex.order.approved.{venue}.>`
+ * (one durable per venue), places each order through the plan's execution adapter with the client
+ * order id as idempotency key, and publishes what the venue reports on
+ * `kokex.order.event.{venue}.{inst}`. At start it reconciles its order records with the venue's
+ * open orders and positions; when a plan's kill switch is thrown (`kokex-risk`, `control.{plan}`)
+ * it cancels that plan's open orders and refuses approvals still on their way.
+ */
+export function createExecutorLogic(ctx: ActorContext<ExecutorConfig>): ActorLogic<ExecutorConfig> {
+  const config = ctx.config;
+  const controls = new Map<string, Control>();
+  const adapters = ctx.container.resolve(Tokens.Adapters);
+  const sessions = new Map<string, VenueSession>();
+  const sessionOf = new Map<string, VenueSession>();
+  let stopWatch: (() => void) | undefined;
+
+  const stopped = (plan: string) => {
+    const c = controls.get(plan);
+    return c !== undefined && (c.killSwitch || c.state === 'halted');
+  };
+
+  for (const route of config.routes) {
+    const adapterConfig = {
+      ...(config.adapters[route.adapter.name] ?? {}),
+      ...route.adapter.config,
+      ...(route.adapter.busUrl ? { natsUrl: ctx.bus.url } : {}),
+    };
+    const key = `${route.adapter.name}:${JSON.stringify(adapterConfig)}`;
+    let session = sessions.get(key);
+    if (!session) {
+      session = new VenueSession(
+        { venue: route.venue, adapterName: route.adapter.name, adapterConfig, plans: new Map() },
+        {
+          bus: ctx.bus,
+          log: ctx.log,
+          clock: ctx.clock,
+          source: ctx.instanceId,
+          adapters,
+          stopped,
+          maxDeliver: () => config.maxDeliver,
+          reconnectMs: () => config.reconnectMs,
+        },
+      );
+      sessions.set(key, session);
+    }
+    session.spec.plans.set(route.plan, route.instruments);
+    sessionOf.set(`${route.venue}|${route.plan}`, session);
+  }
+
+  const sweeps = new Map<string, number>();
+  const onControl = (plan: string, control: Control | undefined) => {
+    if (!control) return void controls.delete(plan);
+    controls.set(plan, control);
+    // Each throw of the switch is swept once (a halt repeated later sweeps again).
+    if (!control.killSwitch || sweeps.get(plan) === control.at) return;
+    sweeps.set(plan, control.at);
+    for (const session of sessions.values()) {
+      if (!session.spec.plans.has(plan) || session.state !== 'ready') continue;
+      void session.cancelPlan(plan).then(
+        (asked) => ctx.log.warn({ plan, venue: session.spec.venue, asked }, 'kill switch: cancelling open orders'),
+        (err: unknown) => ctx.log.error({ err, plan }, 'kill switch: cancelling failed'),
+      );
+    }
+  };
+
+  const watchControls = async () => {
+    const kv = await ctx.bus.kv(Buckets.risk);
+    const watch = await kv.watch({ key: `${CONTROL_PREFIX}>` });
+    stopWatch = () => watch.stop();
+    void (async () => {
+      for await (const e of watch) {
+        let value: Control | undefined;
+        try {
+          value = e.operation === 'PUT' ? (JSON.parse(new TextDecoder().decode(e.value)) as Control) : undefined;
+        } catch {
+          value = undefined;
+        }
+        onControl(e.key.slice(CONTROL_PREFIX.length), value);
+      }
+    })();
+  };
+
+  const routeVenues = [...new Set(config.routes.map((r) => r.venue))].sort();
+
+  return {
+    consumers: routeVenues.map((venue) =>
+      consume(
+        {
+          stream: Streams.orders,
+          durable: executorDurable(venue),
+          filter: `kokex.order.approved.${venue}.>`,
+          contract: ApprovedOrderContract,
+          maxInFlight: config.maxInFlight,
+          ackWaitMs: config.ackWaitMs,
+          maxDeliver: config.maxDeliver,
+          backoffMs: config.retryBackoffMs,
+        },
+        async (env, msg) => {
+          const order = env.data;
+          const session = sessionOf.get(`${order.venue}|${order.plan}`);
+          if (env.id.startsWith(CANCEL_APPROVAL_PREFIX)) return session?.cancel(order, msg.info.deliveryCount);
+          if (session) return session.place(order, msg.info.deliveryCount, env.correlationId);
+          // An approval for a plan this executor does not route (removed since): never placed, said so.
+          const event = rejectionOf(order.venue, order, `no active plan ${order.plan} on venue ${order.venue}`, ctx.clock.now());
+          await ctx.bus.publish(OrderEventContract, subject('orderEvent', { venue: order.venue, inst: order.inst }), event, {
+            id: eventMessageId(event),
+            correlationId: env.correlationId,
+            source: ctx.instanceId,
+          });
+        },
+      ),
+    ),
+    async start() {
+      await watchControls();
+      for (const session of sessions.values()) session.start();
+    },
+    async stop() {
+      stopWatch?.();
+      await Promise.all([...sessions.values()].map((s) => s.stop()));
+    },
+    status: () => ({
+      venues: [...sessions.values()].map((s) => s.status()),
+      halted: [...controls].filter(([plan]) => stopped(plan)).map(([plan]) => plan),
+    }),
+  };
+}
+
+export const executorActor = defineActorKind<ExecutorConfig>({
+  kind: 'executor',
+  description: 'places approved orders on the venues and reports what happens to them',
+  configSchema: executorConfigSchema,
+  configFromPlans: executorConfigFromPlans,
+  create: createExecutorLogic,
+  access: (plans) => {
+    const routes: ExecutorRoute[] = executorConfigFromPlans(plans, executorConfigSchema.parse({})).routes;
+    const venues = [...new Set(routes.map((r) => r.venue))].sort();
+    const paper = routes.some((r) => r.adapter.busUrl);
+    return {
+      publish: [
+        ...venues.map((v) => `kokex.order.event.${v}.>`),
+        // The paper venue fills against stored candles: the newest one at placement, then live ones.
+        ...(paper ? [`$JS.API.STREAM.MSG.GET.${Streams.candles}`] : []),
+      ],
+      subscribe: paper ? ['kokex.md.candle.>'] : [],
+      consume: venues.map((v) => ({ stream: Streams.orders, durable: executorDurable(v), filter: `kokex.order.approved.${v}.>` })),
+      kv: [Buckets.positions, Buckets.risk],
+    };
+  },
+});

@@ -1,0 +1,17 @@
+// Public face of @kokex/actor-executor. Explicit exports only: values first, then types.
+import { definePlugin } from '@kokex/core';
+import { executorActor } from './executor.js';
+
+export { executorConfigFromPlans, executorConfigSchema, executorRouteSchema, routeFrom } from './config.js';
+export { ExecErrorCode, ExecPlaceRetryableError, ExecPublishError, ExecVenueUnavailableError, isRetryable } from './errors.js';
+export { eventFromVenue, eventKindOf, eventMessageId, isFinal, rejectionOf } from './events.js';
+export { CANCEL_APPROVAL_PREFIX, createExecutorLogic, executorActor, executorDurable } from './executor.js';
+export { OrderRecords, recordKey } from './records.js';
+export { VenueSession } from './session.js';
+
+export type { ExecutorConfig, ExecutorRoute } from './config.js';
+export type { OrderEventKind } from './events.js';
+export type { OrderRecord } from './records.js';
+export type { SessionEnv, SessionSpec } from './session.js';
+
+export default definePlugin({ name: '@kokex/actor-executor', version: '0.1.0', actors: [executorActor] });

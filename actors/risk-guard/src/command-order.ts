@@ -1,0 +1,196 @@
+import { randomBytes } from 'node:crypto';
+import {
+  type Bus,
+  type CommandDefinition,
+  type CommandIo,
+  type OrderEvent,
+  OrderEventContract,
+  type OrderIntent,
+  OrderIntentContract,
+  type OrderVerdict,
+  OrderVerdictContract,
+  parseDuration,
+  subject,
+} from '@kokex/core';
+import { appliedPlan, CommandUsageError, num, commandArgs, withCommandBus } from './cli.js';
+import { RiskNoVerdictError } from './errors.js';
+
+const USAGE = `usage: kokex order place <plan> --side buy|sell --size N [--price P] [--inst I] [--reduce-only]
+                        [--id CLIENTORDERID] [--why text] [--wait 10s] [--follow 15s]
+
+  Publishes a manual order intent on kokex.order.intent.<plan>.<inst>. It passes the risk guard like
+  any other: the verdict is printed with its reason code, and for an approved order the order events
+  that follow (accepted, fills, cancel, reject) until the order is done or --follow runs out.
+  --price makes it a limit order, else a market order; --size is in the venue's order unit
+  (contracts for swaps). Exit 0 approved, 1 denied or rejected, 2 wrong arguments.`;
+
+const TERMINAL = new Set<OrderEvent['kind']>(['filled', 'canceled', 'rejected']);
+
+/** 1–32 letters and digits, as OKX wants a clOrdId: `k`, the time in base 36, 12 random hex digits. */
+export function newClientOrderId(now = Date.now()): string {
+  return `k${now.toString(36)}${randomBytes(6).toString('hex')}`;
+}
+
+export function describeVerdict(v: OrderVerdict): string {
+  const measure = v.limit !== undefined || v.value !== undefined ? `: limit ${v.limit ?? '-'}, value ${v.value ?? '-'}` : '';
+  return `verdict ${v.decision.toUpperCase()} ${v.reason} (${v.rule}${measure}) ${v.message}`;
+}
+
+export function describeEvent(e: OrderEvent): string {
+  const parts = [`event ${e.kind.padEnd(16)}`, `${e.venue} ${e.inst} ${e.side} ${num(e.size)}`];
+  if (e.price !== undefined) parts.push(`@ ${num(e.price)}`);
+  parts.push(`filled ${num(e.filledSize)}`);
+  if (e.avgPrice) parts.push(`avg ${num(e.avgPrice)}`);
+  if (e.fill)
+    parts.push(`fill ${num(e.fill.size)} @ ${num(e.fill.price)} fee ${num(e.fill.fee)}${e.fill.feeCcy ? ` ${e.fill.feeCcy}` : ''}`);
+  if (e.reason) parts.push(`(${e.reason})`);
+  if (e.venueOrderId) parts.push(`order ${e.venueOrderId}`);
+  return parts.join(' ');
+}
+
+function duration(text: unknown, flag: string): number {
+  const ms = typeof text === 'string' ? (text === '0' ? 0 : parseDuration(text)) : undefined;
+  if (ms === undefined) throw new CommandUsageError(`${flag} ${String(text)} is not a duration such as 10s or 2m`, USAGE);
+  return ms;
+}
+
+/** Watches the verdict and the events of one client order id, from before the intent is sent. */
+function watch(bus: Bus, intent: OrderIntent) {
+  let verdict: OrderVerdict | undefined;
+  const events: OrderEvent[] = [];
+  const seen = new Set<string>();
+  let wake: () => void = () => undefined;
+  const subs = [
+    bus.nc.subscribe(subject('orderVerdict', { plan: intent.plan, inst: intent.inst }), {
+      callback: (_err, msg) => {
+        try {
+          const v = OrderVerdictContract.decode(msg.data).data;
+          if (v.clientOrderId === intent.clientOrderId) verdict ??= v;
+        } catch {
+          return;
+        }
+        wake();
+      },
+    }),
+    bus.nc.subscribe(`kokex.order.event.*.${intent.inst}`, {
+      callback: (_err, msg) => {
+        try {
+          const env = OrderEventContract.decode(msg.data);
+          // A fact published twice reaches plain subscribers twice; its message id is its identity.
+          if (env.data.clientOrderId === intent.clientOrderId && !seen.has(env.id)) events.push(env.data);
+          seen.add(env.id);
+        } catch {
+          return;
+        }
+        wake();
+      },
+    }),
+  ];
+  /** Resolves when `done()` holds, the time is up or Ctrl-C; true when `done()` held. */
+  const until = (done: () => boolean, ms: number, signal: AbortSignal) =>
+    new Promise<boolean>((resolve) => {
+      const finish = () => {
+        clearTimeout(timer);
+        signal.removeEventListener('abort', finish);
+        wake = () => undefined;
+        resolve(done());
+      };
+      const timer = setTimeout(finish, ms);
+      signal.addEventListener('abort', finish, { once: true });
+      wake = () => done() && finish();
+      if (done()) finish();
+    });
+  const stop = () => {
+    for (const s of subs) s.unsubscribe();
+  };
+  return { verdict: () => verdict, events, until, stop };
+}
+
+async function place(bus: Bus, intent: OrderIntent, waitMs: number, followMs: number, io: CommandIo): Promise<number> {
+  const watcher = watch(bus, intent);
+  try {
+    await bus.nc.flush();
+    await bus.publish(OrderIntentContract, subject('orderIntent', { plan: intent.plan, inst: intent.inst }), intent, {
+      id: `intent:${intent.clientOrderId}`,
+      source: 'kokex-cli',
+    });
+    io.print(
+      `intent ${intent.clientOrderId}: ${intent.side} ${intent.size} ${intent.inst} ${intent.type}${intent.price ? ` @ ${intent.price}` : ''}`,
+    );
+    if (!(await watcher.until(() => watcher.verdict() !== undefined, waitMs, io.signal))) {
+      if (io.signal.aborted) return 130;
+      throw new RiskNoVerdictError(intent.clientOrderId, waitMs);
+    }
+    const verdict = watcher.verdict() as OrderVerdict;
+    io.print(describeVerdict(verdict));
+    if (verdict.decision !== 'approve') return 1;
+    let shown = 0;
+    const showNew = () => {
+      for (; shown < watcher.events.length; shown++) io.print(describeEvent(watcher.events[shown] as OrderEvent));
+      return watcher.events.some((e) => TERMINAL.has(e.kind));
+    };
+    const done = followMs > 0 && (await watcher.until(showNew, followMs, io.signal));
+    showNew();
+    if (!done && followMs > 0) io.print(`still working after ${Math.round(followMs / 1000)}s: npx kokex orders ${intent.plan}`);
+    return watcher.events.some((e) => e.kind === 'rejected') ? 1 : 0;
+  } finally {
+    watcher.stop();
+  }
+}
+
+export const orderCommand: CommandDefinition = {
+  name: 'order',
+  summary: 'place a manual order intent through the risk guard',
+  usage: USAGE,
+  async run(args, io) {
+    const parsed = commandArgs(
+      args,
+      {
+        side: { type: 'string' },
+        size: { type: 'string' },
+        price: { type: 'string' },
+        inst: { type: 'string' },
+        'reduce-only': { type: 'boolean' },
+        id: { type: 'string' },
+        why: { type: 'string' },
+        wait: { type: 'string', default: '10s' },
+        follow: { type: 'string', default: '15s' },
+      },
+      USAGE,
+      io,
+    );
+    if (!parsed) return 0;
+    const { values, positionals } = parsed;
+    const [verb, name] = positionals;
+    if (verb !== 'place' || !name || positionals.length !== 2) throw new CommandUsageError('usage: kokex order place <plan> …', USAGE);
+    if (values.side !== 'buy' && values.side !== 'sell') throw new CommandUsageError('--side must be buy or sell', USAGE);
+    const size = Number(values.size);
+    if (!(size > 0)) throw new CommandUsageError(`--size must be a number above 0, found ${String(values.size)}`, USAGE);
+    const price = values.price === undefined ? undefined : Number(values.price);
+    if (price !== undefined && !(price > 0))
+      throw new CommandUsageError(`--price must be a number above 0, found ${String(values.price)}`, USAGE);
+    const waitMs = duration(values.wait, '--wait');
+    const followMs = duration(values.follow, '--follow');
+    return withCommandBus(io, 'kokex-order', async (bus) => {
+      const plan = await appliedPlan(bus, name);
+      const intent: OrderIntent = {
+        plan: name,
+        venue: plan.spec.venue.name,
+        inst: typeof values.inst === 'string' ? values.inst : plan.spec.instrument,
+        side: values.side as 'buy' | 'sell',
+        size,
+        type: price === undefined ? 'market' : 'limit',
+        ...(price !== undefined ? { price } : {}),
+        reduceOnly: values['reduce-only'] === true,
+        clientOrderId: typeof values.id === 'string' ? values.id : newClientOrderId(),
+        origin: {
+          kind: 'manual',
+          who: `cli:${io.env.USER ?? io.env.LOGNAME ?? 'unknown'}`,
+          why: String(values.why ?? 'kokex order place'),
+        },
+        refs: {},
+      };
+      return place(bus, intent, waitMs || 10_000, followMs, io);
+    });
+  },
+};

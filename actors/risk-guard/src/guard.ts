@@ -1,0 +1,283 @@
+import {
+  type ActorContext,
+  type ActorLogic,
+  ApprovedOrderContract,
+  consume,
+  defineActorKind,
+  type Envelope,
+  type OrderIntent,
+  OrderIntentContract,
+  OrderVerdictContract,
+  type OrderVerdict,
+  Buckets,
+  Streams,
+  subject,
+  Tokens,
+} from '@kokex/core';
+import { cancelTarget, type Decision, evaluateIntent } from './checks.js';
+import { type GuardConfig, type GuardPlan, guardConfigFromPlans, guardConfigSchema } from './config.js';
+import { ensureControl, watchControls } from './control.js';
+import { RiskPublishError, RiskStreamReadError } from './errors.js';
+import { InstrumentCache } from './instruments.js';
+import { PlanBooks } from './books.js';
+import { MarketView } from './market.js';
+import { OrdersTail } from './orders-tail.js';
+import { planSummary } from './summary.js';
+import type { ControlRecord } from './trading-state.js';
+
+/** Message-id prefix of an approval that asks the executor to cancel (its client order id) rather than place. */
+export const CANCEL_MESSAGE_PREFIX = 'cancel:';
+
+/** The durable every guard replica pulls intents from. */
+export const RISK_GUARD_DURABLE = 'risk-guard';
+
+/**
+ * The risk guard: the only producer of `kokex.order.approved.*`. Every intent on
+ * `kokex.order.intent.>` gets a verdict on `kokex.order.verdict.{plan}.{inst}` (reason code, rule,
+ * limit, value); approved ones also go to `kokex.order.approved.{venue}.{inst}` with the client
+ * order id as message id, so a redelivered intent never yields a second approval.
+ *
+ * Intents are decided one at a time across all replicas (the durable allows one unacked message),
+ * and before each the guard reads ORDERS to its end, so its book (rebuilt from the stream at
+ * start) includes every earlier verdict and fill whoever stored them.
+ */
+export function createRiskGuardLogic(ctx: ActorContext<GuardConfig>): ActorLogic<GuardConfig> {
+  let config = ctx.config;
+  const controls = new Map<string, ControlRecord>();
+  const market = new MarketView(ctx.bus, ctx.log);
+  const instruments = new InstrumentCache(ctx.container.resolve(Tokens.Adapters), () => config, ctx.clock);
+  const totals = { approved: 0, denied: 0, redelivered: 0, byReason: {} as Record<string, number> };
+  const subscriptions: Array<{ unsubscribe(): void }> = [];
+  let stopWatch: (() => void) | undefined;
+  let poll: unknown;
+  let lastVerdict: (OrderVerdict & { at: number }) | undefined;
+
+  const books = new PlanBooks();
+  const ledgerOf = (plan: string) => books.ledgerOf(plan);
+  const planOf = (name: string) => config.plans.find((p) => p.plan === name);
+  const tail = new OrdersTail(ctx.bus, (subj, data) => books.apply(subj, data));
+  const catchUp = async () => {
+    try {
+      await tail.catchUp();
+    } catch (err) {
+      throw new RiskStreamReadError(err);
+    }
+  };
+
+  const publish = async (what: string, send: () => Promise<{ seq: number }>): Promise<void> => {
+    let seq: number;
+    try {
+      ({ seq } = await send());
+    } catch (err) {
+      throw new RiskPublishError(what, err);
+    }
+    tail.markOwn(seq);
+  };
+
+  /**
+   * What an approved cancel sends the executor: the order to cancel, as it was approved, under the
+   * message id `cancel:{intent's client order id}` (the approved-order contract has no field for it).
+   */
+  const cancelOrder = (plan: GuardPlan | undefined, intent: OrderIntent, target: string) => {
+    const o = ledgerOf(intent.plan).orders.get(target);
+    if (!o) return undefined;
+    const { inst, side, size, type, price } = o;
+    return {
+      plan: intent.plan,
+      venue: plan?.executionVenue ?? intent.venue,
+      inst,
+      side,
+      size,
+      type,
+      price,
+      clientOrderId: target,
+      reduceOnly: true,
+    };
+  };
+
+  const approvedOrder = (plan: GuardPlan | undefined, intent: OrderIntent, verdict: OrderVerdict, reduceOnly: boolean) => ({
+    plan: intent.plan,
+    venue: plan?.executionVenue ?? intent.venue,
+    inst: intent.inst,
+    side: intent.side,
+    size: verdict.size ?? intent.size,
+    type: intent.type,
+    price: verdict.price,
+    clientOrderId: intent.clientOrderId,
+    reduceOnly,
+  });
+
+  /**
+   * Stores the verdict (and the approval) with ids derived from the intent, so a repeat stores
+   * nothing new. Both go out together: should only one land before a crash, the redelivered intent
+   * sends both again and the stream keeps the first of each.
+   */
+  const emit = async (env: Envelope<OrderIntent>, verdict: OrderVerdict, reduceOnly: boolean, now: number) => {
+    const intent = env.data;
+    const meta = { correlationId: env.correlationId, causationId: env.id, source: ctx.instanceId, time: now };
+    const verdictId = `verdict:${env.id}`;
+    const target = cancelTarget(intent);
+    const plan = planOf(intent.plan);
+    const approved = verdict.decision === 'approve';
+    const order = !approved ? undefined : target ? cancelOrder(plan, intent, target) : approvedOrder(plan, intent, verdict, reduceOnly);
+    const orderId = target ? `${CANCEL_MESSAGE_PREFIX}${intent.clientOrderId}` : `approved:${intent.clientOrderId}`;
+    await Promise.all([
+      publish('verdict', () =>
+        ctx.bus.publish(OrderVerdictContract, subject('orderVerdict', { plan: intent.plan, inst: intent.inst }), verdict, {
+          ...meta,
+          id: verdictId,
+        }),
+      ),
+      order &&
+        publish('approval', () =>
+          ctx.bus.publish(ApprovedOrderContract, subject('orderApproved', { venue: order.venue, inst: intent.inst }), order, {
+            ...meta,
+            causationId: verdictId,
+            id: orderId,
+          }),
+        ),
+    ]);
+    ledgerOf(intent.plan).recordDecision(env.id, verdict, now);
+    // An approved cancel names an order the book already holds: no new order, no rate counted.
+    if (order && !target) ledgerOf(intent.plan).recordApproval(order, now);
+  };
+
+  const decide = async (env: Envelope<OrderIntent>, seq: number): Promise<void> => {
+    // The intent itself holds nothing for the book: no need to read it back.
+    tail.markOwn(seq);
+    await catchUp();
+    const intent = env.data;
+    const ledger = ledgerOf(intent.plan);
+    const prior = ledger.decided.get(intent.clientOrderId);
+    const now = ctx.clock.now();
+    if (prior && prior.intentId === env.id) {
+      // A redelivery (the last guard died before its ack): the same verdict again, stored once.
+      totals.redelivered++;
+      const state = controls.get(intent.plan)?.state;
+      await emit(env, prior.verdict, intent.reduceOnly || state === 'reducing', now);
+      return;
+    }
+    const plan = planOf(intent.plan);
+    const allowed = plan?.instruments.includes(intent.inst) ?? false;
+    const decision: Decision = evaluateIntent({
+      intent,
+      plan,
+      control: controls.get(intent.plan),
+      ledger,
+      clientOrderIdUsed: books.used(intent.clientOrderId),
+      instrument: plan && allowed ? await instruments.resolve(plan, intent.inst) : undefined,
+      market: plan ? market.snapshot({ venue: plan.venue, inst: intent.inst, tf: plan.tf }, now, plan.mode, plan.speed) : undefined,
+      forecast: plan ? market.forecast(intent.inst, plan.tf) : undefined,
+      quote: (inst) => ({
+        price: plan ? market.price(plan.venue, inst) : undefined,
+        contractValue: plan ? instruments.get(plan, inst)?.contractValue : undefined,
+      }),
+      now,
+    });
+    const { reduceOnly, ...rest } = decision;
+    const verdict: OrderVerdict = { plan: intent.plan, inst: intent.inst, clientOrderId: intent.clientOrderId, ...rest };
+    await emit(env, verdict, reduceOnly, now);
+    if (verdict.decision === 'approve') totals.approved++;
+    else totals.denied++;
+    totals.byReason[verdict.reason] = (totals.byReason[verdict.reason] ?? 0) + 1;
+    lastVerdict = { ...verdict, at: now };
+  };
+
+  const preparePlans = async () => {
+    for (const plan of config.plans) {
+      controls.set(plan.plan, await ensureControl(ctx.bus, plan.plan, plan.risk.initialState, ctx.clock.now()));
+      // Warm the instrument cache without holding up the start: a venue that is down costs a denial, not a crash.
+      for (const inst of plan.instruments) void instruments.resolve(plan, inst);
+    }
+    await market.load(config.plans.flatMap((p) => p.instruments.map((inst) => ({ venue: p.venue, inst, tf: p.tf }))));
+  };
+
+  const bell = () =>
+    void tail.catchUp().catch((err: unknown) => ctx.log.warn({ err }, 'risk guard: reading ORDERS failed; the next bell retries'));
+
+  return {
+    consumers: [
+      consume(
+        {
+          stream: Streams.orders,
+          durable: RISK_GUARD_DURABLE,
+          filter: 'kokex.order.intent.>',
+          contract: OrderIntentContract,
+          // One unacked intent across every replica: decisions never race each other.
+          maxInFlight: 1,
+          ackWaitMs: config.ackWaitMs,
+        },
+        (env, msg) => decide(env, msg.seq),
+      ),
+    ],
+    async start() {
+      market.start();
+      stopWatch = await watchControls(ctx.bus, (plan, record) => {
+        if (record) controls.set(plan, record);
+        else controls.delete(plan);
+      });
+      await preparePlans();
+      await catchUp();
+      for (const filter of ['kokex.order.verdict.>', 'kokex.order.event.>']) {
+        subscriptions.push(
+          ctx.bus.nc.subscribe(filter, {
+            callback: (err) => {
+              if (!err) bell();
+            },
+          }),
+        );
+      }
+      const every = () => {
+        bell();
+        poll = ctx.clock.setTimeout(every, config.pollMs);
+      };
+      poll = ctx.clock.setTimeout(every, config.pollMs);
+      ctx.log.info({ plans: config.plans.map((p) => p.plan), rebuiltFrom: tail.position, read: tail.read }, 'risk guard ready');
+    },
+    async reconfigure(next) {
+      config = next;
+      await preparePlans();
+    },
+    stop() {
+      ctx.clock.clearTimeout(poll);
+      stopWatch?.();
+      market.stop();
+      for (const s of subscriptions.splice(0)) s.unsubscribe();
+    },
+    status: () => ({
+      plans: config.plans.map((plan) =>
+        planSummary(plan, ledgerOf(plan.plan), controls.get(plan.plan), ctx.clock.now(), (inst) => ({
+          price: market.price(plan.venue, inst),
+          contractValue: instruments.get(plan, inst)?.contractValue,
+        })),
+      ),
+      totals: { ...totals, byReason: { ...totals.byReason }, undecodable: books.undecodable + market.undecodable },
+      streamPosition: tail.position,
+      ...(lastVerdict ? { lastVerdict } : {}),
+      ...(instruments.lastError ? { instrumentError: instruments.lastError } : {}),
+    }),
+  };
+}
+
+export const riskGuardActor = defineActorKind<GuardConfig>({
+  kind: 'risk-guard',
+  description: 'checks every order intent against its plan; the only producer of order approvals',
+  configSchema: guardConfigSchema,
+  configFromPlans: guardConfigFromPlans,
+  create: createRiskGuardLogic,
+  access: (plans) => {
+    const venues = [...new Set(guardConfigFromPlans(plans, guardConfigSchema.parse({})).plans.map((p) => p.executionVenue))].sort();
+    return {
+      publish: [
+        'kokex.order.verdict.>',
+        ...venues.map((v) => `kokex.order.approved.${v}.>`),
+        `$JS.API.STREAM.MSG.GET.${Streams.orders}`,
+        `$JS.API.STREAM.MSG.GET.${Streams.candles}`,
+        `$JS.API.STREAM.MSG.GET.${Streams.forecasts}`,
+      ],
+      subscribe: ['kokex.order.verdict.>', 'kokex.order.event.>', 'kokex.md.candle.>', 'kokex.md.live.>', 'kokex.forecast.>'],
+      consume: [{ stream: Streams.orders, durable: RISK_GUARD_DURABLE, filter: 'kokex.order.intent.>' }],
+      kv: [Buckets.risk],
+    };
+  },
+});

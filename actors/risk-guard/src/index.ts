@@ -1,0 +1,41 @@
+// Public face of @kokex/actor-risk-guard. Explicit exports only: values first, then types.
+import { definePlugin } from '@kokex/core';
+import { orderCommand, ordersCommand, riskCommand } from './commands.js';
+import { riskGuardActor } from './guard.js';
+
+export { cancelTarget, evaluateIntent } from './checks.js';
+export { orderCommand, ordersCommand, riskCommand } from './commands.js';
+export { describeEvent, describeVerdict, newClientOrderId } from './command-order.js';
+export { PlanBooks } from './books.js';
+export { executionVenueOf, guardConfigFromPlans, guardConfigSchema, guardPlanFrom, guardPlanSchema } from './config.js';
+export { CONTROL_PREFIX, controlKey, ensureControl, readControl, watchControls, writeControl } from './control.js';
+export {
+  RiskErrorCode,
+  RiskNoVerdictError,
+  RiskPlanUnknownError,
+  RiskPublishError,
+  RiskStreamReadError,
+} from './errors.js';
+export { CANCEL_MESSAGE_PREFIX, RISK_GUARD_DURABLE, createRiskGuardLogic, riskGuardActor } from './guard.js';
+export { InstrumentCache } from './instruments.js';
+export { PlanLedger } from './ledger.js';
+export { MarketView } from './market.js';
+export { OrdersTail } from './orders-tail.js';
+export { RISK_REASON_MEANINGS, RiskReason } from './reasons.js';
+export { roundPrice, roundSize } from './rounding.js';
+export { planSummary } from './summary.js';
+export { TRADING_COMMANDS, applyTradingCommand, initialControl, tradingStateMachine } from './trading-state.js';
+
+export type { Decision, DecisionInput, ForecastSnapshot, GuardedPlan, MarketSnapshot } from './checks.js';
+export type { GuardConfig, GuardPlan, InstrumentSpec } from './config.js';
+export type { DecidedIntent, InstrumentQuote, Leg, LedgerFill, LedgerOrder, LedgerOrderState, LedgerValuation } from './ledger.js';
+export type { SeriesKey } from './market.js';
+export type { PlanSummary } from './summary.js';
+export type { ControlRecord, TradingCommand, TradingStateEvent } from './trading-state.js';
+
+export default definePlugin({
+  name: '@kokex/actor-risk-guard',
+  version: '0.1.0',
+  actors: [riskGuardActor],
+  commands: [orderCommand, ordersCommand, riskCommand],
+});

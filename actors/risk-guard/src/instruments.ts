@@ -1,0 +1,59 @@
+import { type AdapterRegistry, AdapterPort, type Clock, type InstrumentInfo, type MarketDataAdapter } from '@kokex/core';
+import type { GuardConfig, GuardPlan } from './config.js';
+
+/**
+ * Instrument metadata (tick, lot, minimum, contract value) per venue and instrument: from the
+ * configuration's `instruments` when given, else from the plan's exchange adapter, resolved
+ * through the registry as `exchange:{venue}` in the plan's mode. Answers are kept; a failed
+ * lookup is retried after `instrumentRetryMs`, so a venue that is down costs one request per
+ * period, not one per intent.
+ */
+export class InstrumentCache {
+  readonly #known = new Map<string, InstrumentInfo>();
+  readonly #failedAt = new Map<string, number>();
+  readonly #pending = new Map<string, Promise<InstrumentInfo | undefined>>();
+  lastError: string | undefined;
+
+  constructor(
+    private readonly adapters: AdapterRegistry,
+    private readonly config: () => GuardConfig,
+    private readonly clock: Clock,
+  ) {}
+
+  async resolve(plan: GuardPlan, inst: string): Promise<InstrumentInfo | undefined> {
+    const known = this.get(plan, inst);
+    if (known) return known;
+    const key = `${plan.venue}|${plan.mode}|${inst}`;
+    const failed = this.#failedAt.get(key);
+    if (failed !== undefined && this.clock.now() - failed < this.config().instrumentRetryMs) return undefined;
+    let pending = this.#pending.get(key);
+    if (!pending) {
+      pending = this.#fetch(plan, inst, key).finally(() => this.#pending.delete(key));
+      this.#pending.set(key, pending);
+    }
+    return pending;
+  }
+
+  get(plan: Pick<GuardPlan, 'venue' | 'mode'>, inst: string): InstrumentInfo | undefined {
+    const spec = this.config().instruments[inst];
+    if (spec) return { venue: plan.venue, inst, instType: inst.split('-').length === 2 ? 'SPOT' : 'SWAP', state: 'live', ...spec };
+    return this.#known.get(`${plan.venue}|${plan.mode}|${inst}`);
+  }
+
+  async #fetch(plan: GuardPlan, inst: string, key: string): Promise<InstrumentInfo | undefined> {
+    try {
+      const adapter = await this.adapters.resolve<MarketDataAdapter>(AdapterPort.exchange, plan.venue, {
+        ...(this.config().adapters[plan.venue] ?? {}),
+        mode: plan.mode,
+      });
+      const info = await adapter.instrument(inst);
+      this.#known.set(key, info);
+      this.#failedAt.delete(key);
+      return info;
+    } catch (err) {
+      this.#failedAt.set(key, this.clock.now());
+      this.lastError = `${inst}: ${(err as Error).message}`;
+      return undefined;
+    }
+  }
+}

@@ -1,0 +1,305 @@
+import type { ApprovedOrder, OrderEvent, OrderVerdict } from '@kokex/core';
+
+/**
+ * One plan's book as the guard rebuilds it from the ORDERS stream: what was decided (for
+ * duplicate ids and redeliveries), the approved orders and their state (open orders), approval
+ * times (the rate limits), and every fill (positions, realised PnL, fees, trades for the loss
+ * streak, the equity curve for the drawdown). Pure: it never reads a clock or the bus.
+ *
+ * Money stays in venue units until it is valued: a fill adds `qty × price` ("raw"), which becomes
+ * quote currency only when multiplied by the instrument's contract value in `valuation`. So the
+ * book can be rebuilt before the instrument's metadata is known.
+ */
+export type LedgerOrderState = 'pending' | 'open' | 'closed';
+
+export interface LedgerOrder {
+  clientOrderId: string;
+  inst: string;
+  side: 'buy' | 'sell';
+  type: 'market' | 'limit';
+  size: number;
+  price?: number;
+  reduceOnly: boolean;
+  /** pending: approved, not yet accepted by the venue; open: accepted; closed: filled, cancelled or rejected. */
+  state: LedgerOrderState;
+  filled: number;
+  avgPrice: number;
+  venueOrderId?: string;
+  lastEvent?: OrderEvent['kind'];
+  reason?: string;
+  approvedAt: number;
+  updatedAt: number;
+}
+
+export interface DecidedIntent {
+  /** Envelope id of the intent that was decided: a redelivery of it gets the same verdict again. */
+  intentId: string;
+  verdict: OrderVerdict;
+  at: number;
+}
+
+export interface LedgerFill {
+  clientOrderId: string;
+  inst: string;
+  side: 'buy' | 'sell';
+  size: number;
+  price: number;
+  /** Quote currency, positive when paid. */
+  fee: number;
+  /** `closing size × (price − average) × direction`: realised PnL before the contract value. */
+  realizedRaw: number;
+  at: number;
+}
+
+export interface Leg {
+  /** Signed: positive long, negative short, in the venue's order unit. */
+  qty: number;
+  avgPrice: number;
+  /** The open trade's realised raw PnL and fees so far. */
+  tradeRaw: number;
+  tradeFees: number;
+}
+
+interface ClosedTrade {
+  inst: string;
+  raw: number;
+  fees: number;
+  closedAt: number;
+}
+
+/** What valuation needs per instrument: the last price and the contract value (undefined when unknown). */
+export type InstrumentQuote = (inst: string) => { price?: number; contractValue?: number };
+
+export interface LedgerValuation {
+  /** Today's (UTC) realised PnL less fees, plus open losses (open gains do not offset today's losses). */
+  dailyPnl: number;
+  realized: number;
+  fees: number;
+  unrealized: number;
+  equity: number;
+  peakEquity: number;
+  /** (peak − equity) / peak. */
+  drawdown: number;
+  /** Losing trades in a row, most recent last. */
+  lossStreak: number;
+  lastLossAt?: number;
+}
+
+const DAY_MS = 86_400_000;
+const HOUR_MS = 3_600_000;
+const TRADES_KEPT = 100;
+const EPS = 1e-12;
+
+const round = (n: number) => Number(n.toFixed(10));
+
+/** OKX charges spot buys in the base currency; everything here is valued in the quote currency. */
+function feeInQuote(event: OrderEvent, price: number): number {
+  const fee = event.fill?.fee ?? 0;
+  const parts = event.inst.split('-');
+  return parts.length === 2 && event.fill?.feeCcy === parts[0] ? fee * price : fee;
+}
+
+export class PlanLedger {
+  readonly decided = new Map<string, DecidedIntent>();
+  readonly orders = new Map<string, LedgerOrder>();
+  readonly legs = new Map<string, Leg>();
+  readonly fills: LedgerFill[] = [];
+  #approvals: number[] = [];
+  /** Ids of orders not yet closed, so the open-order checks do not walk the whole history. */
+  #open = new Set<string>();
+  #trades: ClosedTrade[] = [];
+  #peak = { index: 0, cumulative: 0, best: 0, key: '' };
+
+  constructor(readonly plan: string) {}
+
+  recordDecision(intentId: string, verdict: OrderVerdict, at: number): void {
+    if (!this.decided.has(verdict.clientOrderId)) this.decided.set(verdict.clientOrderId, { intentId, verdict, at });
+  }
+
+  recordApproval(order: ApprovedOrder, at: number): void {
+    if (this.orders.has(order.clientOrderId)) return;
+    this.orders.set(order.clientOrderId, {
+      clientOrderId: order.clientOrderId,
+      inst: order.inst,
+      side: order.side,
+      type: order.type,
+      size: order.size,
+      price: order.price,
+      reduceOnly: order.reduceOnly,
+      state: 'pending',
+      filled: 0,
+      avgPrice: 0,
+      approvedAt: at,
+      updatedAt: at,
+    });
+    this.#open.add(order.clientOrderId);
+    this.#approvals.push(at);
+    const horizon = at - HOUR_MS;
+    while ((this.#approvals[0] ?? Number.POSITIVE_INFINITY) < horizon) this.#approvals.shift();
+  }
+
+  /** Applies a venue event: state, and the fill it adds (by cumulative filled size, so a repeat adds nothing). */
+  applyEvent(event: OrderEvent, at: number): void {
+    const id = event.clientOrderId;
+    if (!id) return;
+    let order = this.orders.get(id);
+    if (!order) {
+      // An order from before the stream's history, or placed outside the guard: track it anyway.
+      order = {
+        clientOrderId: id,
+        inst: event.inst,
+        side: event.side,
+        type: event.type ?? 'limit',
+        size: event.size,
+        price: event.price,
+        reduceOnly: false,
+        state: 'open',
+        filled: 0,
+        avgPrice: 0,
+        approvedAt: at,
+        updatedAt: at,
+      };
+      this.orders.set(id, order);
+      this.#open.add(id);
+    }
+    if (event.venueOrderId) order.venueOrderId = event.venueOrderId;
+    const delta = round(event.filledSize - order.filled);
+    if (delta > EPS) {
+      const price = this.#fillPrice(order, event, delta);
+      this.#applyFill(order, delta, price, feeInQuote(event, price), at);
+      order.avgPrice = (order.avgPrice * order.filled + price * delta) / event.filledSize;
+      order.filled = event.filledSize;
+    }
+    order.lastEvent = event.kind;
+    order.updatedAt = at;
+    if (event.reason) order.reason = event.reason;
+    if (event.kind === 'filled' || event.kind === 'canceled' || event.kind === 'rejected') {
+      order.state = 'closed';
+      this.#open.delete(id);
+    } else if (order.state === 'pending') order.state = 'open';
+  }
+
+  approvalsSince(since: number): number {
+    return this.#approvals.filter((t) => t > since).length;
+  }
+
+  openOrders(): LedgerOrder[] {
+    return [...this.#open].map((id) => this.orders.get(id) as LedgerOrder);
+  }
+
+  position(inst: string): Leg {
+    return this.legs.get(inst) ?? { qty: 0, avgPrice: 0, tradeRaw: 0, tradeFees: 0 };
+  }
+
+  /**
+   * Size still to fill of open orders on `inst` that would move the position towards `side`
+   * (reduce-only orders never add to a position).
+   */
+  openSize(inst: string, side: 'buy' | 'sell', reduceOnly?: boolean): number {
+    let total = 0;
+    for (const o of this.openOrders()) {
+      if (o.inst === inst && o.side === side && (reduceOnly === undefined || o.reduceOnly === reduceOnly)) total += o.size - o.filled;
+    }
+    return total;
+  }
+
+  /** The book in quote currency at these prices, or `{missing}` naming an instrument without a price or contract value. */
+  valuation(now: number, capital: number, quote: InstrumentQuote): LedgerValuation | { missing: string } {
+    const values = new Map<string, number>();
+    for (const inst of new Set([...this.legs.keys(), ...this.fills.map((f) => f.inst)])) {
+      const ctv = quote(inst).contractValue;
+      if (ctv === undefined) return { missing: inst };
+      values.set(inst, ctv);
+    }
+    const ctv = (inst: string) => values.get(inst) ?? 1;
+    let unrealized = 0;
+    let openLosses = 0;
+    for (const [inst, leg] of this.legs) {
+      if (leg.qty === 0) continue;
+      const price = quote(inst).price;
+      if (price === undefined) return { missing: inst };
+      const upl = leg.qty * (price - leg.avgPrice) * ctv(inst);
+      unrealized += upl;
+      openLosses += Math.min(0, upl);
+    }
+    const dayStart = Math.floor(now / DAY_MS) * DAY_MS;
+    let realized = 0;
+    let fees = 0;
+    let dailyPnl = openLosses;
+    for (const f of this.fills) {
+      const pnl = f.realizedRaw * ctv(f.inst);
+      realized += pnl;
+      fees += f.fee;
+      if (f.at >= dayStart) dailyPnl += pnl - f.fee;
+    }
+    const equity = capital + realized - fees + unrealized;
+    const peakEquity = Math.max(capital + this.#peakRealized(ctv, values), equity);
+    let lossStreak = 0;
+    for (let i = this.#trades.length - 1; i >= 0; i--) {
+      const t = this.#trades[i] as ClosedTrade;
+      if (t.raw * ctv(t.inst) - t.fees >= 0) break;
+      lossStreak++;
+    }
+    const last = this.#trades.at(-1);
+    return {
+      dailyPnl,
+      realized,
+      fees,
+      unrealized,
+      equity,
+      peakEquity,
+      drawdown: peakEquity > 0 ? Math.max(0, (peakEquity - equity) / peakEquity) : 0,
+      lossStreak,
+      ...(lossStreak > 0 && last ? { lastLossAt: last.closedAt } : {}),
+    };
+  }
+
+  /** Highest realised equity above capital along the fills, kept incrementally while contract values stay the same. */
+  #peakRealized(ctv: (inst: string) => number, values: Map<string, number>): number {
+    const key = JSON.stringify([...values]);
+    if (key !== this.#peak.key) this.#peak = { index: 0, cumulative: 0, best: 0, key };
+    for (; this.#peak.index < this.fills.length; this.#peak.index++) {
+      const f = this.fills[this.#peak.index] as LedgerFill;
+      this.#peak.cumulative += f.realizedRaw * ctv(f.inst) - f.fee;
+      this.#peak.best = Math.max(this.#peak.best, this.#peak.cumulative);
+    }
+    return this.#peak.best;
+  }
+
+  #fillPrice(order: LedgerOrder, event: OrderEvent, delta: number): number {
+    if (event.avgPrice) {
+      const price = (event.avgPrice * event.filledSize - order.avgPrice * order.filled) / delta;
+      if (Number.isFinite(price) && price > 0) return price;
+    }
+    return event.fill?.price ?? event.avgPrice ?? event.price ?? order.price ?? 0;
+  }
+
+  #applyFill(order: LedgerOrder, size: number, price: number, fee: number, at: number): void {
+    const leg = this.legs.get(order.inst) ?? { qty: 0, avgPrice: 0, tradeRaw: 0, tradeFees: 0 };
+    this.legs.set(order.inst, leg);
+    const signed = order.side === 'buy' ? size : -size;
+    let realizedRaw = 0;
+    if (leg.qty === 0 || Math.sign(leg.qty) === Math.sign(signed)) {
+      leg.avgPrice = (Math.abs(leg.qty) * leg.avgPrice + size * price) / (Math.abs(leg.qty) + size);
+      leg.qty = round(leg.qty + signed);
+      leg.tradeFees += fee;
+    } else {
+      const closing = Math.min(size, Math.abs(leg.qty));
+      realizedRaw = closing * (price - leg.avgPrice) * Math.sign(leg.qty);
+      const closingFee = (fee * closing) / size;
+      leg.tradeRaw += realizedRaw;
+      leg.tradeFees += closingFee;
+      const before = leg.qty;
+      leg.qty = round(leg.qty + signed);
+      if (leg.qty === 0 || Math.sign(leg.qty) !== Math.sign(before)) {
+        this.#trades.push({ inst: order.inst, raw: leg.tradeRaw, fees: leg.tradeFees, closedAt: at });
+        if (this.#trades.length > TRADES_KEPT) this.#trades.shift();
+        // What is left of the order opens the next trade, at this price.
+        leg.tradeRaw = 0;
+        leg.tradeFees = fee - closingFee;
+        leg.avgPrice = leg.qty === 0 ? 0 : price;
+      }
+    }
+    this.fills.push({ clientOrderId: order.clientOrderId, inst: order.inst, side: order.side, size, price, fee, realizedRaw, at });
+  }
+}

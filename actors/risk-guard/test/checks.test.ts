@@ -1,0 +1,187 @@
+import type { InstrumentInfo, OrderEvent, OrderIntent, PlanRisk } from '@kokex/core';
+import { describe, expect, it } from 'vitest';
+import {
+  applyTradingCommand,
+  evaluateIntent,
+  type GuardedPlan,
+  initialControl,
+  PlanLedger,
+  RiskReason,
+  roundPrice,
+  roundSize,
+} from '../src/index.js';
+import { intentOf, SWAP } from './support.js';
+
+const NOW = Date.UTC(2026, 0, 5, 12);
+const INSTRUMENT: InstrumentInfo = {
+  venue: 'okx',
+  inst: SWAP,
+  instType: 'SWAP',
+  tickSize: 0.1,
+  lotSize: 0.01,
+  minSize: 0.01,
+  contractValue: 0.01,
+  state: 'live',
+};
+const RISK: PlanRisk = {
+  maxNotional: 1000,
+  maxPositionNotional: 3000,
+  maxDailyLoss: 100,
+  maxDrawdown: 0.1,
+  maxOpenOrders: 4,
+  orderRate: { perMinute: 6, perHour: 60 },
+  priceBand: 0.02,
+  maxDataAgeBars: 2,
+  requireTradeableForecast: true,
+  initialState: 'active',
+};
+const PLAN: GuardedPlan = { plan: 'p', venue: 'okx', executionVenue: 'okx', instruments: [SWAP], risk: RISK, capital: 10_000 };
+
+const intent = (fields: Partial<OrderIntent> = {}) => intentOf('p', fields);
+
+function decide(i: OrderIntent, ledger = new PlanLedger('p'), extra: Partial<Parameters<typeof evaluateIntent>[0]> = {}) {
+  return evaluateIntent({
+    intent: i,
+    plan: PLAN,
+    control: undefined,
+    ledger,
+    clientOrderIdUsed: false,
+    instrument: INSTRUMENT,
+    market: { last: 40_000, ageBars: 0.5 },
+    forecast: { tradeable: true, reason: 'ok' },
+    quote: () => ({ price: 40_000, contractValue: 0.01 }),
+    now: NOW,
+    ...extra,
+  });
+}
+
+const fill = (
+  id: string,
+  side: 'buy' | 'sell',
+  size: number,
+  price: number,
+  fee: number,
+  fields: Partial<OrderEvent> = {},
+): OrderEvent => ({
+  venue: 'okx',
+  inst: SWAP,
+  plan: 'p',
+  clientOrderId: id,
+  kind: 'filled',
+  side,
+  size,
+  filledSize: size,
+  avgPrice: price,
+  fill: { price, size, fee },
+  venueTs: NOW,
+  receivedAt: NOW,
+  ...fields,
+});
+
+describe('lot and tick rounding', () => {
+  it('rounds sizes down to the lot and prices away from the market, without float noise', () => {
+    expect(roundSize(1.239, 0.01)).toBe(1.23);
+    expect(roundSize(0.3, 0.1)).toBe(0.3);
+    expect(roundSize(0.00999, 0.01)).toBe(0);
+    expect(roundPrice(40_000.06, 0.1, 'buy')).toBe(40_000);
+    expect(roundPrice(40_000.01, 0.1, 'sell')).toBe(40_000.1);
+    expect(roundPrice(0.1 + 0.2, 0.1, 'sell')).toBe(0.3);
+    expect(roundSize(3.7, 1e-8)).toBe(3.7);
+  });
+});
+
+describe('trading state', () => {
+  it('halts from anywhere (throwing the kill switch), reduces and resumes, and refuses a command that changes nothing', () => {
+    const active = initialControl('active', 1);
+    const halted = applyTradingCommand(active, 'halt', 'cli:a', 'why', 2);
+    expect(halted).toEqual({ state: 'halted', killSwitch: true, by: 'cli:a', reason: 'why', at: 2 });
+    const reducing = applyTradingCommand(halted!, 'reduce', 'cli:b', '', 3);
+    expect(reducing).toMatchObject({ state: 'reducing', killSwitch: false, by: 'cli:b' });
+    expect(applyTradingCommand(reducing!, 'reduce', 'x', '', 4)).toBeUndefined();
+    expect(applyTradingCommand(active, 'resume', 'x', '', 4)).toBeUndefined();
+    expect(applyTradingCommand(halted!, 'halt', 'cli:c', 'again', 5)).toMatchObject({ state: 'halted', killSwitch: true, at: 5 });
+    expect(applyTradingCommand(reducing!, 'resume', 'cli:d', '', 6)).toMatchObject({ state: 'active', killSwitch: false });
+  });
+});
+
+describe('the plan ledger', () => {
+  it('books fills by cumulative size (a repeated event adds nothing) and realises PnL with the contract value', () => {
+    const ledger = new PlanLedger('p');
+    ledger.recordApproval(
+      { plan: 'p', venue: 'okx', inst: SWAP, side: 'buy', size: 2, type: 'market', clientOrderId: 'a', reduceOnly: false },
+      NOW,
+    );
+    expect(ledger.openOrders()).toHaveLength(1);
+    ledger.applyEvent(fill('a', 'buy', 2, 40_000, 0.8), NOW);
+    ledger.applyEvent(fill('a', 'buy', 2, 40_000, 0.8), NOW);
+    expect(ledger.position(SWAP)).toMatchObject({ qty: 2, avgPrice: 40_000 });
+    expect(ledger.openOrders()).toEqual([]);
+    ledger.applyEvent(fill('b', 'sell', 3, 40_500, 1.2), NOW);
+    const v = ledger.valuation(NOW, 10_000, () => ({ price: 40_500, contractValue: 0.01 }));
+    // 2 contracts × 0.01 BTC × 500 up, and a short of 1 opened at 40,500.
+    expect(v).toMatchObject({ realized: 10, fees: 2, unrealized: 0, equity: 10_008, lossStreak: 0 });
+    expect(ledger.position(SWAP)).toMatchObject({ qty: -1, avgPrice: 40_500 });
+  });
+
+  it('counts today’s loss with open losses but not open gains, a losing streak, and the drawdown from the peak', () => {
+    const ledger = new PlanLedger('p');
+    ledger.applyEvent(fill('a', 'buy', 1, 40_000, 0.4, { receivedAt: NOW - 86_400_000 }), NOW - 86_400_000);
+    ledger.applyEvent(fill('b', 'sell', 1, 41_000, 0.4, { receivedAt: NOW - 86_400_000 }), NOW - 86_400_000);
+    ledger.applyEvent(fill('c', 'buy', 1, 41_000, 0.4), NOW);
+    ledger.applyEvent(fill('d', 'sell', 1, 40_000, 0.4), NOW);
+    ledger.applyEvent(fill('e', 'buy', 2, 40_000, 0.8), NOW);
+    const down = ledger.valuation(NOW, 100, () => ({ price: 39_000, contractValue: 0.01 }));
+    expect(down).toMatchObject({ lossStreak: 1, lastLossAt: NOW });
+    // Today: the losing round trip (−10 and two fees) and the open loss of the new long (−20).
+    expect('missing' in down ? 0 : down.dailyPnl).toBeCloseTo(-10 - 0.8 - 0.8 - 20, 9);
+    expect('missing' in down ? 0 : down.peakEquity).toBeCloseTo(109.2, 9);
+    const up = ledger.valuation(NOW, 100, () => ({ price: 41_000, contractValue: 0.01 }));
+    expect('missing' in up ? 0 : up.dailyPnl).toBeCloseTo(-11.6, 9);
+    expect(ledger.valuation(NOW, 100, () => ({ price: 41_000 }))).toEqual({ missing: SWAP });
+  });
+
+  it('converts a spot fee charged in the base currency to the quote currency', () => {
+    const ledger = new PlanLedger('p');
+    ledger.applyEvent(
+      { ...fill('s', 'buy', 0.5, 40_000, 0.0005), inst: 'BTC-USDT', fill: { price: 40_000, size: 0.5, fee: 0.0005, feeCcy: 'BTC' } },
+      NOW,
+    );
+    expect(ledger.fills[0]?.fee).toBe(20);
+  });
+});
+
+describe('decisions', () => {
+  it('approves with the size and price rounded, and sends a reducing plan’s orders reduce-only', () => {
+    expect(decide(intent({ size: 1.239, type: 'limit', price: 40_010.07 }))).toMatchObject({
+      decision: 'approve',
+      reason: RiskReason.Ok,
+      size: 1.23,
+      price: 40_010,
+      reduceOnly: false,
+    });
+    const ledger = new PlanLedger('p');
+    ledger.applyEvent(fill('a', 'buy', 2, 40_000, 0), NOW);
+    const reducing = applyTradingCommand(initialControl('active', 0), 'reduce', 't', '', 0);
+    expect(decide(intent({ side: 'sell' }), ledger, { control: reducing })).toMatchObject({ decision: 'approve', reduceOnly: true });
+    expect(decide(intent({ side: 'sell', size: 3 }), ledger, { control: reducing })).toMatchObject({ reason: RiskReason.Reducing });
+  });
+
+  it('lets reducing orders through the loss limits and the skill gate, but not new risk', () => {
+    const ledger = new PlanLedger('p');
+    ledger.applyEvent(fill('a', 'buy', 2, 40_000, 150), NOW);
+    const untested = { forecast: { tradeable: false, reason: 'warming up' } };
+    expect(decide(intent({ side: 'sell', size: 1 }), ledger, untested)).toMatchObject({ decision: 'approve' });
+    expect(decide(intent({ size: 1 }), ledger, untested)).toMatchObject({ reason: RiskReason.DailyLoss, limit: 100, value: '150' });
+  });
+
+  it('refuses to value a book whose instrument lost its contract value rather than skip the loss limits', () => {
+    const ledger = new PlanLedger('p');
+    ledger.applyEvent(fill('a', 'buy', 1, 40_000, 0, { inst: 'ETH-USDT-SWAP' }), NOW);
+    expect(
+      decide(intent(), ledger, { quote: (inst) => ({ price: 40_000, ...(inst === SWAP ? { contractValue: 0.01 } : {}) }) }),
+    ).toMatchObject({
+      reason: RiskReason.InstrumentUnavailable,
+      value: 'ETH-USDT-SWAP',
+    });
+  });
+});

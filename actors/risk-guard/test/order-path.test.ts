@@ -1,0 +1,148 @@
+import type { CommandDefinition } from '@kokex/core';
+import { eventually } from '@kokex/core/testing';
+import type { OkxSimulator } from '@kokex/plugin-okx-sim';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { orderCommand, ordersCommand, riskCommand } from '../src/index.js';
+import {
+  eventOf,
+  type Fixture,
+  intentOf,
+  orderPlan,
+  PRICE,
+  publishForecast,
+  SWAP,
+  sendIntent,
+  startFixture,
+  verdictOf,
+} from './support.js';
+
+let f: Fixture;
+let nats: Fixture['nats'];
+let sim: OkxSimulator;
+
+beforeAll(async () => {
+  f = await startFixture([
+    orderPlan('flow', { requireTradeableForecast: 'false' }),
+    orderPlan('gated'),
+    orderPlan('halt', { priceBand: '0.2' }),
+  ]);
+  ({ nats, sim } = f);
+});
+
+afterAll(() => f?.stop());
+
+/** Runs a plugin command as `npx kokex …` would, capturing what it prints. */
+async function run(command: CommandDefinition, args: string[]): Promise<{ code: number; out: string[] }> {
+  const out: string[] = [];
+  const code = await command.run(args, {
+    print: (l) => out.push(l),
+    progress: (l) => out.push(l),
+    signal: new AbortController().signal,
+    env: { NATS_URL: nats.url, USER: 'tester' },
+  });
+  return { code, out };
+}
+
+const simOrders = (clOrdId?: string) => [...(sim.account()?.orders.values() ?? [])].filter((o) => !clOrdId || o.clOrdId === clOrdId);
+
+describe('intent → guard → executor → simulator → order events', () => {
+  it('approves a safe market intent, places it by client order id, and reports the fill with its fee', async () => {
+    const intent = intentOf('flow', { size: 1.004 });
+    await sendIntent(nats.bus, intent);
+    const verdict = await verdictOf(nats.bus, intent.clientOrderId);
+    expect(verdict).toMatchObject({ decision: 'approve', reason: 'OK', size: 1 });
+    await eventOf(nats.bus, intent.clientOrderId, 'accepted');
+    expect(simOrders(intent.clientOrderId)).toHaveLength(1);
+    sim.step();
+    const filled = await eventOf(nats.bus, intent.clientOrderId, 'filled');
+    expect(filled).toMatchObject({ plan: 'flow', venue: 'okx', inst: SWAP, filledSize: 1, avgPrice: PRICE });
+    expect(filled.fill?.fee).toBeCloseTo(1 * 0.01 * PRICE * 0.001, 8);
+  });
+
+  it('denies new risk while the forecast is not tradeable, and lets the same order through once it is', async () => {
+    const before = intentOf('gated');
+    await sendIntent(nats.bus, before);
+    expect(await verdictOf(nats.bus, before.clientOrderId)).toMatchObject({ decision: 'deny', reason: 'FORECAST_MISSING' });
+    await publishForecast(nats.bus, false);
+    const warming = intentOf('gated');
+    await sendIntent(nats.bus, warming);
+    expect(await verdictOf(nats.bus, warming.clientOrderId)).toMatchObject({ decision: 'deny', reason: 'FORECAST_NOT_TRADEABLE' });
+    await publishForecast(nats.bus, true, { asOf: Date.UTC(2026, 0, 5, 3) });
+    const ready = intentOf('gated');
+    await sendIntent(nats.bus, ready);
+    expect(await verdictOf(nats.bus, ready.clientOrderId)).toMatchObject({ decision: 'approve', reason: 'OK' });
+  });
+
+  it('kokex order place prints the verdict and the order events; kokex orders shows the book', async () => {
+    const placed = run(orderCommand, ['place', 'flow', '--side', 'buy', '--size', '2', '--id', 'cliorder1', '--follow', '10s']);
+    await eventually(() => simOrders('cliorder1').length === 1);
+    sim.step();
+    const { code, out } = await placed;
+    expect(code).toBe(0);
+    expect(out[0]).toMatch(/^intent cliorder1: buy 2 BTC-USDT-SWAP market/);
+    expect(out[1]).toMatch(/^verdict APPROVE OK \(all\) approved buy 2 BTC-USDT-SWAP/);
+    expect(out.some((l) => l.startsWith('event accepted'))).toBe(true);
+    expect(out.at(-1)).toMatch(/^event filled .* fill 2 @ 43000 fee 0\.86 USDT/);
+
+    const denied = await run(orderCommand, ['place', 'flow', '--side', 'sell', '--size', '50', '--follow', '0']);
+    expect(denied.code).toBe(1);
+    expect(denied.out[1]).toMatch(/^verdict DENY MAX_NOTIONAL \(risk\.maxNotional: limit 1000, value 21500\)/);
+
+    await eventually(async () => (await run(ordersCommand, ['flow'])).out.some((l) => l.startsWith('pnl (risk guard')));
+    const book = await run(ordersCommand, ['flow']);
+    expect(book.out[0]).toBe('plan flow (okx sim BTC-USDT-SWAP 1m): active, kill switch down');
+    expect(book.out).toContain('open orders: 0');
+    expect(book.out).toContain('position: BTC-USDT-SWAP 3 @ 43000');
+    expect(book.out.find((l) => l.startsWith('fills: 2'))).toBeDefined();
+  });
+
+  it('a cancel intent (the agent’s cancel_order) passes the guard and cancels the order at the simulator', async () => {
+    const resting = intentOf('flow', { type: 'limit', price: PRICE * 0.99 });
+    await sendIntent(nats.bus, resting);
+    await eventOf(nats.bus, resting.clientOrderId, 'accepted');
+    const cancel = intentOf('flow', {
+      type: 'limit',
+      price: PRICE * 0.99,
+      reduceOnly: true,
+      refs: { action: 'cancel', cancel: resting.clientOrderId },
+    });
+    await sendIntent(nats.bus, cancel);
+    expect(await verdictOf(nats.bus, cancel.clientOrderId)).toMatchObject({ decision: 'approve', rule: 'cancel' });
+    await eventOf(nats.bus, resting.clientOrderId, 'canceled');
+    expect(simOrders(resting.clientOrderId)[0]?.state).toBe('canceled');
+    expect(simOrders(cancel.clientOrderId)).toEqual([]);
+  });
+
+  it('kokex risk halt throws the kill switch: open orders are cancelled at the simulator, new intents denied', async () => {
+    await publishForecast(nats.bus, true, { asOf: Date.UTC(2026, 0, 5, 4) });
+    const resting = [
+      intentOf('halt', { type: 'limit', price: PRICE * 0.9 }),
+      intentOf('halt', { type: 'limit', side: 'sell', price: PRICE * 1.1 }),
+    ];
+    for (const intent of resting) {
+      await sendIntent(nats.bus, intent);
+      await eventOf(nats.bus, intent.clientOrderId, 'accepted');
+    }
+    expect(simOrders().filter((o) => o.state === 'live')).toHaveLength(2);
+
+    const halted = await run(riskCommand, ['halt', 'halt', '--reason', 'test kill switch']);
+    expect(halted.out[0]).toMatch(/^plan halt: halted, kill switch thrown \(by cli:tester: test kill switch/);
+    for (const intent of resting) await eventOf(nats.bus, intent.clientOrderId, 'canceled');
+    expect(simOrders().filter((o) => o.state === 'live')).toHaveLength(0);
+
+    const after = intentOf('halt');
+    await sendIntent(nats.bus, after);
+    expect(await verdictOf(nats.bus, after.clientOrderId)).toMatchObject({
+      decision: 'deny',
+      reason: 'KILL_SWITCH',
+      limit: 'off',
+      value: 'on',
+    });
+
+    expect((await run(riskCommand, ['resume', 'halt'])).out[0]).toMatch(/^plan halt: active, kill switch down/);
+    expect((await run(riskCommand, ['resume', 'halt'])).out[0]).toMatch(/nothing to resume$/);
+    const resumed = intentOf('halt');
+    await sendIntent(nats.bus, resumed);
+    expect(await verdictOf(nats.bus, resumed.clientOrderId)).toMatchObject({ decision: 'approve' });
+  });
+});

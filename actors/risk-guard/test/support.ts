@@ -1,0 +1,262 @@
+import { resolve } from 'node:path';
+import {
+  ActorHost,
+  type ActorStatus,
+  applyPlan,
+  type Bus,
+  CandleContract,
+  type Envelope,
+  ForecastContract,
+  type OrderEvent,
+  OrderEventContract,
+  type OrderIntent,
+  OrderIntentContract,
+  type OrderVerdict,
+  OrderVerdictContract,
+  type Plan,
+  parsePlan,
+  Streams,
+  subject,
+} from '@kokex/core';
+import { captureLogger, eventually, startTestNats, type TestNats } from '@kokex/core/testing';
+import { OkxSimulator, type SimCandle } from '@kokex/plugin-okx-sim';
+
+/**
+ * The order path on a real nats-server with the OKX simulator as the venue: the risk guard and
+ * the executor in one host (the okx plugin registered for both ports), candles and forecasts
+ * published the way the feed and the inferencer publish them, intents the way the agent does.
+ */
+const REPO = resolve(import.meta.dirname, '../../..');
+export const DIRS = {
+  okx: resolve(REPO, 'plugins/okx'),
+  guard: resolve(REPO, 'actors/risk-guard'),
+  executor: resolve(REPO, 'actors/executor'),
+} as const;
+
+export const SWAP = 'BTC-USDT-SWAP';
+export const PRICE = 43_000;
+const MIN = 60_000;
+
+/** A flat market at PRICE: every fill is at PRICE, so PnL is exactly the fees. */
+export function flatMinutes(count: number, start = Date.UTC(2026, 0, 5)): SimCandle[] {
+  return Array.from({ length: count }, (_, i) => ({ ts: start + i * MIN, open: PRICE, high: PRICE, low: PRICE, close: PRICE, volume: 10 }));
+}
+
+export async function startSim(): Promise<{ sim: OkxSimulator; port: number }> {
+  const bars = flatMinutes(600);
+  const sim = new OkxSimulator({ data: bars, startAt: (bars[0]?.ts as number) + 100 * MIN, idleTimeoutMs: 0 });
+  const { port } = await sim.start({ port: 0 });
+  return { sim, port };
+}
+
+export function adapterSettings(port: number) {
+  return {
+    okx: {
+      simPort: port,
+      ws: { reconnectInitialDelayMs: 20, reconnectMaxDelayMs: 200, requestTimeoutMs: 2000 },
+      http: { retryDelayMs: 20, maxRetries: 2, timeoutMs: 3000 },
+    },
+  };
+}
+
+/** A sim-mode plan on BTC-USDT-SWAP (1m unless `tf`); `risk` lines replace the defaults below, `paper` sets the capital. */
+export function orderPlan(name: string, risk: Record<string, string> = {}, options: { tf?: string; capital?: number } = {}): Plan {
+  const limits: Record<string, string> = {
+    maxNotional: '1000',
+    maxPositionNotional: '3000',
+    maxDailyLoss: '150',
+    maxOpenOrders: '4',
+    orderRate: '{ perMinute: 20, perHour: 200 }',
+    priceBand: '0.05',
+    ...risk,
+  };
+  const lines = Object.entries(limits).map(([k, v]) => `    ${k}: ${v}`);
+  return parsePlan(
+    [
+      'apiVersion: kokex/v1',
+      'kind: Plan',
+      `metadata: { name: ${name} }`,
+      'spec:',
+      `  venue: { name: okx, mode: sim, sim: { speed: 1 }, paper: { balance: ${options.capital ?? 10_000} } }`,
+      `  instrument: ${SWAP}`,
+      `  timeframe: ${options.tf ?? '1m'}`,
+      '  risk:',
+      ...lines,
+    ].join('\n'),
+    `${name}.yaml`,
+  );
+}
+
+export interface OrderPath {
+  host: ActorHost;
+  status(kind: string): ActorStatus | undefined;
+  stop(): Promise<void>;
+}
+
+/** A host with the given kinds (default: the guard and the executor) on `bus`, venue settings for the simulator. */
+export async function startOrderPath(
+  bus: Bus,
+  port: number,
+  kinds = ['risk-guard', 'executor'],
+  extra: Record<string, unknown> = {},
+): Promise<OrderPath> {
+  const adapters = adapterSettings(port);
+  const host = new ActorHost({
+    bus,
+    log: captureLogger('error').log,
+    kinds,
+    config: {
+      'risk-guard': { adapters, pollMs: 200, ...((extra['risk-guard'] as object) ?? {}) },
+      executor: { adapters, reconnectMs: 200, retryBackoffMs: [50, 100], ...((extra.executor as object) ?? {}) },
+    },
+    heartbeatMs: 200,
+  });
+  await host.loadPlugin(DIRS.okx);
+  if (kinds.includes('risk-guard')) await host.loadPlugin(DIRS.guard);
+  if (kinds.includes('executor')) await host.loadPlugin(DIRS.executor);
+  await host.start();
+  const status = (kind: string) => host.statuses().find((s) => s.kind === kind);
+  if (kinds.includes('executor'))
+    await eventually(() => (status('executor')?.detail.venues as Array<{ state: string }>)?.every((v) => v.state === 'ready'));
+  return { host, status, stop: () => host.stop() };
+}
+
+export async function applyPlans(bus: Bus, plans: Plan[]): Promise<void> {
+  for (const plan of plans) await applyPlan(bus, plan);
+}
+
+/** A closed candle as the feed stores it, published at `time` (default now: fresh market data). */
+export async function publishCandle(
+  bus: Bus,
+  o: { close?: number; inst?: string; tf?: string; ts?: number; time?: number } = {},
+): Promise<void> {
+  const { close = PRICE, inst = SWAP, tf = '1m', ts = Date.UTC(2026, 0, 5, 2), time = Date.now() } = o;
+  const candle = { venue: 'okx', inst, tf, ts, open: close, high: close, low: close, close, volume: 1, confirmed: true };
+  await bus.publish(CandleContract, subject('candle', { venue: 'okx', inst, tf }), candle, {
+    id: `candle:${inst}:${tf}:${ts}:${time}`,
+    time,
+  });
+}
+
+/** The smallest forecast the contract accepts, tradeable or not. */
+export async function publishForecast(bus: Bus, tradeable: boolean, o: { inst?: string; tf?: string; asOf?: number } = {}): Promise<void> {
+  const { inst = SWAP, tf = '1m', asOf = Date.UTC(2026, 0, 5, 2) } = o;
+  const row = [PRICE];
+  await bus.publish(ForecastContract, subject('forecast', { inst, tf }), {
+    venue: 'okx',
+    inst,
+    tf,
+    asOf,
+    lastClose: PRICE,
+    horizon: 1,
+    steps: [asOf + MIN],
+    mean: { close: row, high: row, low: row },
+    median: { close: row },
+    quantiles: { levels: [0.5], close: [row], high: [row], low: [row] },
+    pUp: 0.5,
+    pUpRaw: 0.5,
+    pVolExpand: 0.5,
+    expectedMaxAdverse: { long: 0.01, short: 0.01 },
+    model: { name: 'kronos', version: 'test' },
+    settings: { paths: 1, lookback: 16, temperature: 1, topK: 0, topP: 0.9, seed: 1, executionProvider: 'cpu' },
+    computeMs: 1,
+    skill: {
+      scored: 0,
+      window: 500,
+      model: {},
+      baselines: {},
+      tradeable,
+      reason: tradeable ? 'beats every baseline' : 'warming up: 0 of 100 scored',
+    },
+    tradeable,
+  });
+}
+
+let seq = 0;
+export function intentOf(plan: string, fields: Partial<OrderIntent> = {}): OrderIntent {
+  return {
+    plan,
+    venue: 'okx',
+    inst: SWAP,
+    side: 'buy',
+    size: 1,
+    type: 'market',
+    reduceOnly: false,
+    clientOrderId: `t${Date.now().toString(36)}${(seq++).toString(36)}`,
+    origin: { kind: 'rule', who: 'test', why: 'order path test' },
+    refs: {},
+    ...fields,
+  };
+}
+
+/** Publishes with the client order id in the message id (as the agent and the CLI do) unless `id` says otherwise. */
+export async function sendIntent(bus: Bus, intent: OrderIntent, id = `intent:${intent.clientOrderId}`): Promise<void> {
+  await bus.publish(OrderIntentContract, subject('orderIntent', { plan: intent.plan, inst: intent.inst }), intent, { id });
+}
+
+/** Every stored message of a family in ORDERS, decoded (verdicts or events), in stream order. */
+export async function stored<T>(bus: Bus, filter: string, decode: (data: Uint8Array) => Envelope<T>): Promise<T[]> {
+  const out: T[] = [];
+  for (let seq = 1; ; ) {
+    const msg = await bus.jsm.streams.getMessage(Streams.orders, { next_by_subj: filter, seq } as never).catch(() => null);
+    if (!msg) return out;
+    out.push(decode(msg.data).data);
+    seq = msg.seq + 1;
+  }
+}
+
+export const verdicts = (bus: Bus) => stored<OrderVerdict>(bus, 'kokex.order.verdict.>', (d) => OrderVerdictContract.decode(d));
+export const orderEvents = (bus: Bus) => stored<OrderEvent>(bus, 'kokex.order.event.>', (d) => OrderEventContract.decode(d));
+
+/** The `nth` verdict (default the first) stored for a client order id. */
+export async function verdictOf(bus: Bus, clientOrderId: string, nth = 1, timeoutMs = 10_000): Promise<OrderVerdict> {
+  let found: OrderVerdict | undefined;
+  await eventually(async () => {
+    found = (await verdicts(bus)).filter((v) => v.clientOrderId === clientOrderId)[nth - 1];
+    return found !== undefined;
+  }, timeoutMs);
+  return found as OrderVerdict;
+}
+
+export async function eventOf(bus: Bus, clientOrderId: string, kind: OrderEvent['kind'], timeoutMs = 10_000): Promise<OrderEvent> {
+  let found: OrderEvent | undefined;
+  await eventually(async () => {
+    found = (await orderEvents(bus)).find((e) => e.clientOrderId === clientOrderId && e.kind === kind);
+    return found !== undefined;
+  }, timeoutMs);
+  return found as OrderEvent;
+}
+
+export interface Fixture {
+  nats: TestNats;
+  bus: Bus;
+  sim: OkxSimulator;
+  port: number;
+  path: OrderPath;
+  stop(): Promise<void>;
+}
+
+/**
+ * A real nats-server, the simulator, the plans applied, a fresh 1m candle, then `prepare` (more
+ * market data, trading states) and the host with `kinds` (default the guard and the executor).
+ */
+export async function startFixture(plans: Plan[], o: { kinds?: string[]; prepare?: (bus: Bus) => Promise<void> } = {}): Promise<Fixture> {
+  const nats = await startTestNats();
+  const { sim, port } = await startSim();
+  await applyPlans(nats.bus, plans);
+  await publishCandle(nats.bus);
+  await o.prepare?.(nats.bus);
+  const path = await startOrderPath(nats.bus, port, o.kinds);
+  return {
+    nats,
+    bus: nats.bus,
+    sim,
+    port,
+    path,
+    async stop() {
+      await path.stop();
+      await sim.stop();
+      await nats.stop();
+    },
+  };
+}

@@ -1,0 +1,179 @@
+import {
+  type AdapterDefinition,
+  type Balance,
+  type Bus,
+  Buckets,
+  CandleContract,
+  connectBus,
+  type ExecutionAdapter,
+  type OrderStreamEvents,
+  type PlaceOrderRequest,
+  type PlaceOrderResult,
+  type Position,
+  resolveNatsUrl,
+  Streams,
+  type Subscription,
+  subject,
+  timeframeMs,
+  type VenueOrder,
+  type VenueOrderUpdate,
+} from '@kokex/core';
+import { emptyPaperState, PaperBook, type PaperState, venueOrderOf } from './book.js';
+import { DEFAULT_CONTRACTS, type PaperConfig, type PaperOptions, paperConfigSchema } from './config.js';
+import { PaperStateError } from './errors.js';
+
+const encoder = new TextEncoder();
+
+/**
+ * core's `ExecutionAdapter` for paper trading. Orders never leave KOKEX: they fill against the
+ * closed candles the feed stores (`kokex.md.candle.{venue}.{inst}.{tf}`, heard on core NATS as they
+ * are stored), by the rules of `PaperBook`, with the plan's fees and slippage. The account is kept
+ * in `kokex-positions` under `paper.{account}` after every change, so an executor restart finds its
+ * orders, position and cash (and a repeated client order id finds its order).
+ */
+export class PaperExecutionAdapter implements ExecutionAdapter {
+  readonly venue = 'paper';
+  readonly #listeners = new Set<OrderStreamEvents>();
+  #bus: Bus | undefined;
+  #book: PaperBook | undefined;
+  #ready: Promise<PaperBook> | undefined;
+  #candleSub: { unsubscribe(): void } | undefined;
+  #writes: Promise<unknown> = Promise.resolve();
+
+  constructor(
+    readonly config: PaperConfig,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  get stateKey(): string {
+    return `paper.${this.config.account}`;
+  }
+
+  async placeOrder(request: PlaceOrderRequest): Promise<PlaceOrderResult> {
+    const book = await this.#open();
+    const last = book.state.lastPrices[request.inst] ?? (await this.#lastClose(request.inst));
+    const { result, update } = book.place(request, last, this.now());
+    if (update) await this.#changed([update]);
+    return result;
+  }
+
+  async cancelOrder(ref: { inst: string; clientOrderId?: string; venueOrderId?: string }): Promise<void> {
+    const update = (await this.#open()).cancel(ref, this.now());
+    if (update) await this.#changed([update]);
+  }
+
+  async getOrder(ref: { inst: string; clientOrderId?: string; venueOrderId?: string }): Promise<VenueOrder | undefined> {
+    const order = (await this.#open()).find(ref);
+    return order ? venueOrderOf(order) : undefined;
+  }
+
+  async openOrders(inst?: string): Promise<VenueOrder[]> {
+    return (await this.#open()).open(inst).map(venueOrderOf);
+  }
+
+  async positions(inst?: string): Promise<Position[]> {
+    return (await this.#open()).positions(inst);
+  }
+
+  async balances(): Promise<Balance[]> {
+    return (await this.#open()).balances(this.config.quoteCcy);
+  }
+
+  async subscribeOrders(events: OrderStreamEvents): Promise<Subscription> {
+    await this.#open();
+    this.#listeners.add(events);
+    return { close: async () => void this.#listeners.delete(events) };
+  }
+
+  async close(): Promise<void> {
+    this.#candleSub?.unsubscribe();
+    await this.#writes.catch(() => undefined);
+    await this.#bus?.close();
+    this.#bus = undefined;
+    this.#ready = undefined;
+  }
+
+  /** Connects, loads the account from KV (or opens it with the starting balance) and starts hearing candles. */
+  #open(): Promise<PaperBook> {
+    this.#ready ??= (async () => {
+      const bus = await connectBus({ url: this.config.natsUrl ?? resolveNatsUrl().url, name: `kokex-paper-${this.config.account}` });
+      this.#bus = bus;
+      const entry = await (await bus.kv(Buckets.positions)).get(this.stateKey);
+      let state: PaperState;
+      try {
+        state = entry?.operation === 'PUT' && entry.length > 0 ? entry.json<PaperState>() : emptyPaperState(this.config.balance);
+      } catch (err) {
+        throw new PaperStateError(this.stateKey, err);
+      }
+      const book = new PaperBook(state, this.config, (inst) => this.#contract(inst), this.config.keepFinished);
+      this.#book = book;
+      const { venue, tf } = this.config.candles;
+      this.#candleSub = bus.nc.subscribe(`kokex.md.candle.${venue}.*.${tf}`, {
+        callback: (err, msg) => {
+          if (!err) this.#onCandle(msg.data);
+        },
+      });
+      return book;
+    })();
+    this.#ready.catch(() => {
+      this.#ready = undefined;
+    });
+    return this.#ready;
+  }
+
+  #contract(inst: string) {
+    const spec = this.config.instruments[inst] ?? DEFAULT_CONTRACTS[inst];
+    if (spec) return spec;
+    return inst.split('-').length === 2 ? { contractValue: 1, lotSize: 0 } : undefined;
+  }
+
+  /** The newest stored close, for an order on an instrument no candle has been heard for since the start. */
+  async #lastClose(inst: string): Promise<number | undefined> {
+    const { venue, tf } = this.config.candles;
+    const msg = await this.#bus?.jsm.streams
+      .getMessage(Streams.candles, { last_by_subj: subject('candle', { venue, inst, tf }) })
+      .catch(() => null);
+    return msg ? CandleContract.decode(msg.data).data.close : undefined;
+  }
+
+  #onCandle(data: Uint8Array): void {
+    const book = this.#book;
+    if (!book) return;
+    let candle: ReturnType<typeof CandleContract.decode>['data'];
+    try {
+      candle = CandleContract.decode(data).data;
+    } catch {
+      return;
+    }
+    if (!candle.confirmed) return;
+    const updates = book.onCandle(candle, timeframeMs(candle.tf), this.now());
+    void this.#changed(updates).catch((err: unknown) => {
+      for (const l of this.#listeners) l.onError?.(err);
+    });
+  }
+
+  /** Stores the account, then tells the listeners; writes go one after another, in order. */
+  async #changed(updates: VenueOrderUpdate[]): Promise<void> {
+    const book = this.#book;
+    const bus = this.#bus;
+    if (!book || !bus) return;
+    const text = JSON.stringify(book.state);
+    const write = this.#writes.then(async () => (await bus.kv(Buckets.positions)).put(this.stateKey, encoder.encode(text)));
+    this.#writes = write.catch(() => undefined);
+    await write;
+    for (const update of updates) for (const l of this.#listeners) l.onOrder(update);
+  }
+}
+
+export function createPaperExecutionAdapter(options: PaperOptions, now?: () => number): PaperExecutionAdapter {
+  return new PaperExecutionAdapter(paperConfigSchema.parse(options), now);
+}
+
+/** `registry.resolve('execution', 'paper', {account, candles: {venue, tf}, …})`. */
+export const paperExecutionAdapter: AdapterDefinition<PaperExecutionAdapter> = {
+  port: 'execution',
+  name: 'paper',
+  description: 'paper trading: fills against the closed candles on the bus, with fees and slippage from the plan',
+  configSchema: paperConfigSchema,
+  create: (config) => new PaperExecutionAdapter(config as PaperConfig),
+};

@@ -1,0 +1,21 @@
+import { KokexError } from '@kokex/core';
+
+/** Error codes of the paper venue. Orders it refuses are not errors: they come back `accepted: false` with a reason. */
+export const PaperErrorCode = {
+  /** The stored paper account does not parse (written by another version, or by hand). */
+  State: 'PAPER_STATE',
+} as const;
+export type PaperErrorCode = (typeof PaperErrorCode)[keyof typeof PaperErrorCode];
+
+export class PaperStateError extends KokexError {
+  constructor(key: string, cause: unknown) {
+    super(
+      PaperErrorCode.State,
+      `paper account ${key} in kokex-positions does not parse: ${(cause as Error)?.message ?? cause}; delete the key to start afresh`,
+      {
+        cause,
+        data: { key },
+      },
+    );
+  }
+}

@@ -1,0 +1,236 @@
+/**
+ * Order-path benchmark: prints figures with the machine they ran on, asserts nothing.
+ *  1. throughput: intents per second through the risk guard alone (one replica, intents decided
+ *     one at a time as in production), all approved, then all denied (MAX_NOTIONAL);
+ *  2. latency: intent → verdict and intent → order accepted (the executor's `accepted` event, after
+ *     the OKX simulator took the order over REST), p50 and p99, one intent every 40 ms (below OKX's
+ *     30 orders per second per instrument, so the client's rate limiter never waits).
+ */
+import { spawnSync } from 'node:child_process';
+import { cpus, totalmem } from 'node:os';
+import { resolve } from 'node:path';
+import {
+  ActorHost,
+  applyPlan,
+  type Bus,
+  CandleContract,
+  createLogger,
+  OrderEventContract,
+  type OrderIntent,
+  OrderIntentContract,
+  OrderVerdictContract,
+  parsePlan,
+  subject,
+} from '@kokex/core';
+import { startTestNats } from '@kokex/core/testing';
+import { OkxSimulator } from '@kokex/plugin-okx-sim';
+
+const REPO = resolve(import.meta.dirname, '../..');
+const INTENTS = Number(process.env.BENCH_INTENTS ?? 3000);
+const LATENCY_SAMPLES = Number(process.env.BENCH_LATENCY_SAMPLES ?? 200);
+const SPACING_MS = 40;
+const PRICE = 43_000;
+const SWAP = 'BTC-USDT-SWAP';
+const log = createLogger({ level: 'error' });
+
+function machine(): string {
+  const cpu = cpus();
+  const nats = spawnSync('nats-server', ['--version'], { encoding: 'utf8' }).stdout.trim();
+  return `${cpu.length} × ${cpu[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, node ${process.version}, ${nats}`;
+}
+
+function plan(name: string) {
+  return parsePlan(
+    `apiVersion: kokex/v1
+kind: Plan
+metadata: { name: ${name} }
+spec:
+  venue: { name: okx, mode: sim, sim: { speed: 1 } }
+  instrument: ${SWAP}
+  timeframe: 1m
+  risk:
+    maxNotional: 1000
+    maxPositionNotional: 1000000000
+    maxDailyLoss: 1000
+    maxOpenOrders: 1000000
+    orderRate: { perMinute: 1000000, perHour: 1000000 }
+    priceBand: 0.5
+    requireTradeableForecast: false`,
+    `${name}.yaml`,
+  );
+}
+
+async function candle(bus: Bus): Promise<void> {
+  const c = {
+    venue: 'okx',
+    inst: SWAP,
+    tf: '1m',
+    ts: Date.UTC(2026, 0, 5),
+    open: PRICE,
+    high: PRICE,
+    low: PRICE,
+    close: PRICE,
+    volume: 1,
+    confirmed: true,
+  };
+  await bus.publish(CandleContract, subject('candle', { venue: 'okx', inst: SWAP, tf: '1m' }), c, { id: `bench:${Date.now()}` });
+}
+
+let serial = 0;
+function intent(planName: string, fields: Partial<OrderIntent> = {}): OrderIntent {
+  return {
+    plan: planName,
+    venue: 'okx',
+    inst: SWAP,
+    side: 'buy',
+    size: 1,
+    type: 'limit',
+    price: PRICE * 0.8,
+    reduceOnly: false,
+    clientOrderId: `b${(serial++).toString(36)}x${Date.now().toString(36)}`,
+    origin: { kind: 'rule', who: 'bench', why: 'benchmark' },
+    refs: {},
+    ...fields,
+  };
+}
+
+async function host(bus: Bus, kinds: string[], config: Record<string, unknown>, dirs: string[]): Promise<ActorHost> {
+  const h = new ActorHost({ bus, log, kinds, config });
+  for (const d of dirs) await h.loadPlugin(resolve(REPO, d));
+  await h.start();
+  return h;
+}
+
+async function until(check: () => boolean, timeoutMs = 300_000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > end) throw new Error('benchmark condition not met in time');
+    await new Promise((r) => setTimeout(r, 2));
+  }
+}
+
+/** Intents/s through one guard: all published with 256 in flight, timed to the last verdict. */
+async function throughput(bus: Bus, guard: ActorHost, planName: string, fields: Partial<OrderIntent>): Promise<number> {
+  const decided = () => {
+    const totals = guard.statuses()[0]?.detail.totals as { approved: number; denied: number } | undefined;
+    return (totals?.approved ?? 0) + (totals?.denied ?? 0);
+  };
+  const before = decided();
+  const started = performance.now();
+  let inFlight: Promise<unknown>[] = [];
+  for (let i = 0; i < INTENTS; i++) {
+    const it = intent(planName, fields);
+    inFlight.push(
+      bus.publish(OrderIntentContract, subject('orderIntent', { plan: planName, inst: SWAP }), it, { id: `intent:${it.clientOrderId}` }),
+    );
+    if (inFlight.length >= 256) {
+      await Promise.all(inFlight);
+      inFlight = [];
+    }
+  }
+  await Promise.all(inFlight);
+  await until(() => decided() - before >= INTENTS);
+  return INTENTS / ((performance.now() - started) / 1000);
+}
+
+const percentile = (xs: number[], p: number) => {
+  const sorted = [...xs].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? Number.NaN;
+};
+
+async function latency(bus: Bus): Promise<{ verdict: number[]; accepted: number[] }> {
+  const sent = new Map<string, number>();
+  const verdict: number[] = [];
+  const accepted: number[] = [];
+  const subs = [
+    bus.nc.subscribe('kokex.order.verdict.lat.>', {
+      callback: (_e, m) => {
+        const t = sent.get(OrderVerdictContract.decode(m.data).data.clientOrderId);
+        if (t !== undefined) verdict.push(performance.now() - t);
+      },
+    }),
+    bus.nc.subscribe('kokex.order.event.okx.>', {
+      callback: (_e, m) => {
+        const e = OrderEventContract.decode(m.data).data;
+        const t = e.clientOrderId ? sent.get(e.clientOrderId) : undefined;
+        if (t !== undefined && e.kind === 'accepted') accepted.push(performance.now() - t);
+      },
+    }),
+  ];
+  for (let i = 0; i < LATENCY_SAMPLES; i++) {
+    const it = intent('lat');
+    sent.set(it.clientOrderId, performance.now());
+    await bus.publish(OrderIntentContract, subject('orderIntent', { plan: 'lat', inst: SWAP }), it, { id: `intent:${it.clientOrderId}` });
+    await new Promise((r) => setTimeout(r, SPACING_MS));
+  }
+  await until(() => accepted.length >= LATENCY_SAMPLES, 60_000).catch((err) => {
+    console.log({ verdicts: verdict.length, accepted: accepted.length });
+    throw err;
+  });
+  for (const s of subs) s.unsubscribe();
+  return { verdict, accepted };
+}
+
+async function main(): Promise<void> {
+  console.log(`machine: ${machine()}`);
+  const nats = await startTestNats();
+  try {
+    const bus = nats.bus;
+    await applyPlan(bus, plan('thru'));
+    await candle(bus);
+    const instruments = { [SWAP]: { tickSize: 0.1, lotSize: 0.01, minSize: 0.01, contractValue: 0.01 } };
+    const guard = await host(bus, ['risk-guard'], { 'risk-guard': { instruments } }, ['actors/risk-guard']);
+    // A short warm-up (JIT, consumer creation), then the measured runs.
+    const n = INTENTS;
+    await throughput(bus, guard, 'thru', {});
+    const approved = await throughput(bus, guard, 'thru', {});
+    const denied = await throughput(bus, guard, 'thru', { size: 5 });
+    console.log(
+      `guard throughput (${n} intents per run, one guard): approved ${approved.toFixed(0)} intents/s, denied ${denied.toFixed(0)} intents/s`,
+    );
+    await guard.stop();
+  } finally {
+    await nats.stop();
+  }
+
+  // A fresh server: the throughput runs left thousands of approvals no executor should work through.
+  const fresh = await startTestNats();
+  try {
+    const bus = fresh.bus;
+    await candle(bus);
+    const bars = Array.from({ length: 600 }, (_, i) => ({
+      ts: Date.UTC(2026, 0, 5) + i * 60_000,
+      open: PRICE,
+      high: PRICE,
+      low: PRICE,
+      close: PRICE,
+      volume: 1,
+    }));
+    const sim = new OkxSimulator({ data: bars, startAt: Date.UTC(2026, 0, 5, 2), idleTimeoutMs: 0 });
+    const { port } = await sim.start({ port: 0 });
+    await applyPlan(bus, plan('lat'));
+    const adapters = { okx: { simPort: port } };
+    const path = await host(bus, ['risk-guard', 'executor'], { 'risk-guard': { adapters }, executor: { adapters } }, [
+      'plugins/okx',
+      'actors/risk-guard',
+      'actors/executor',
+    ]);
+    await until(
+      () =>
+        (path.statuses().find((s) => s.kind === 'executor')?.detail.venues as Array<{ state: string }> | undefined)?.every(
+          (v) => v.state === 'ready',
+        ) ?? false,
+    );
+    const { verdict, accepted } = await latency(bus);
+    const ms = (x: number) => `${x.toFixed(1)} ms`;
+    console.log(
+      `latency (${LATENCY_SAMPLES} intents, one every ${SPACING_MS} ms, simulator over localhost REST): intent → verdict p50 ${ms(percentile(verdict, 50))} p99 ${ms(percentile(verdict, 99))}; intent → accepted p50 ${ms(percentile(accepted, 50))} p99 ${ms(percentile(accepted, 99))}`,
+    );
+    await path.stop();
+    await sim.stop();
+  } finally {
+    await fresh.stop();
+  }
+}
+
+await main();
