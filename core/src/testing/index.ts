@@ -64,6 +64,17 @@ export function captureLogger(level = 'debug'): CapturedLogger {
   return { log, lines, records: () => lines().map((l) => JSON.parse(l) as Record<string, unknown>) };
 }
 
+/** Polls until `check` returns a truthy value and returns it; throws naming `what` after `timeoutMs`. */
+export async function waitFor<T>(check: () => T | undefined | null | false, timeoutMs = 3000, what = 'condition'): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = check();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
 /** Polls until `check` returns true or the time runs out (for state that arrives over the bus). */
 export async function eventually(check: () => boolean | Promise<boolean>, timeoutMs = 10_000, everyMs = 20): Promise<void> {
   const end = Date.now() + timeoutMs;

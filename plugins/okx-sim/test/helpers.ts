@@ -1,16 +1,10 @@
+import { waitFor as pollFor } from '@kokex/core/testing';
 import { createHmac } from 'node:crypto';
 import WebSocket from 'ws';
 
-/** Polls until `check` returns a truthy value (or throws after `timeoutMs`). */
-export async function waitFor<T>(check: () => T | undefined | false, timeoutMs = 3000, what = 'condition'): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = check();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
+/** Polls until `check` returns a truthy value (core's poller, with this suite's default timeout). */
+export const waitFor = <T>(check: () => T | undefined | false, timeoutMs = 3000, what = 'condition'): Promise<T> =>
+  pollFor(check, timeoutMs, what);
 
 /** A bare WebSocket peer for the simulator tests: records every frame it receives. */
 export class RawWs {

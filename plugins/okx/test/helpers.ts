@@ -1,17 +1,12 @@
+import { waitFor as pollFor } from '@kokex/core/testing';
 import { OkxSimulator, type OkxSimulatorAddress, type OkxSimulatorOptions } from '@kokex/plugin-okx-sim';
 import { OkxRestClient, type OkxRestClientOptions, OkxWsClient, type OkxWsClientOptions } from '../src/index.js';
 
 export const SIM_KEY = { apiKey: 'sim-key', secretKey: 'sim-secret', passphrase: 'sim-pass' };
 
-export async function waitFor<T>(check: () => T | undefined | false, timeoutMs = 4000, what = 'condition'): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = check();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
+/** Polls until `check` returns a truthy value (core's poller, with this suite's default timeout). */
+export const waitFor = <T>(check: () => T | undefined | false, timeoutMs = 4000, what = 'condition'): Promise<T> =>
+  pollFor(check, timeoutMs, what);
 
 /** A simulator on a free port plus factories for clients pointed at it. */
 export interface SimHarness {
