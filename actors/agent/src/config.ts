@@ -109,9 +109,15 @@ export function agentConfigFromPlans(plans: readonly Plan[], base: AgentConfig):
   return { ...base, plans: derived };
 }
 
-/** What the plan's provider is given: host settings for that provider, then the plan's fields. */
+/**
+ * What the plan's provider is given: host settings for that provider, then the plan's fields. The
+ * offline policy also follows the plan's `risk.requireTradeableForecast` (its `requireTradeable`),
+ * so a plan that lets the guard pass unskilled forecasts (the simulator demo) lets the policy trade
+ * on them; host settings may still override it.
+ */
 export function providerConfig(config: AgentConfig, plan: AgentPlan): Record<string, unknown> {
   return {
+    ...(plan.provider === 'offline-policy' ? { requireTradeable: plan.risk.requireTradeableForecast } : {}),
     ...(config.providers[plan.provider] ?? {}),
     ...(plan.model ? { model: plan.model } : {}),
     ...(plan.baseUrl ? { baseUrl: plan.baseUrl } : {}),

@@ -18,6 +18,12 @@ export const offlinePolicyConfigSchema = z
     orderSize: z.number().positive().default(0.01).describe("Size of one order, in the venue's order unit. Default 0.01."),
     maxPosition: z.number().positive().default(0.05).describe('Largest absolute position the policy builds. Default 0.05.'),
     allowShort: z.boolean().default(false).describe('Open short positions on a bearish forecast. Default false (only close longs).'),
+    requireTradeable: z
+      .boolean()
+      .default(true)
+      .describe(
+        "Trade only on a forecast whose skill gate says tradeable. Default true. False lets an unskilled model trade (the simulator demo does, with the risk guard's requireTradeableForecast off too); the agent derives it from the plan's risk.requireTradeableForecast.",
+      ),
     minScored: z
       .number()
       .int()

@@ -10,7 +10,7 @@ export const PolicyRule = {
   NoForecastTool: 'NO_FORECAST_TOOL',
   /** get_forecast failed, returned nothing yet, or lacks pUp / tradeable. */
   NoForecast: 'NO_FORECAST',
-  /** The forecast's skill gate says it is not tradeable. */
+  /** The forecast's skill gate says it is not tradeable (and `requireTradeable` is on). */
   NotTradeable: 'NOT_TRADEABLE',
   /** Fewer forecasts scored than `minScored`. */
   TooFewScored: 'TOO_FEW_SCORED',
@@ -57,7 +57,7 @@ const roundSize = (n: number) => Math.round(n * 1e8) / 1e8;
 
 /** The order the thresholds and limits call for, or the rule that says none. */
 export function planOrder(forecast: ForecastFields, position: number, c: OfflinePolicyConfig): PlannedOrder | PolicyRule {
-  if (!forecast.tradeable) return PolicyRule.NotTradeable;
+  if (c.requireTradeable && !forecast.tradeable) return PolicyRule.NotTradeable;
   if ((forecast.skill?.scored ?? Number.POSITIVE_INFINITY) < c.minScored) return PolicyRule.TooFewScored;
   if (forecast.pUp >= c.buyAbove) {
     const room = roundSize(c.maxPosition - position);
@@ -134,7 +134,8 @@ export function decideNextStep(state: ConversationState, c: OfflinePolicyConfig,
     });
   }
   const threshold = plan.side === 'buy' ? `>= ${fmt(c.buyAbove)}` : `<= ${fmt(c.sellBelow)}`;
-  const why = `offline policy: P(up) ${fmt(forecast.pUp)} ${threshold}, forecast tradeable, position ${fmt(held)}`;
+  const gate = forecast.tradeable ? 'forecast tradeable' : 'forecast NOT tradeable (requireTradeable off)';
+  const why = `offline policy: P(up) ${fmt(forecast.pUp)} ${threshold}, ${gate}, position ${fmt(held)}`;
   return {
     kind: 'call',
     tool: 'place_order',

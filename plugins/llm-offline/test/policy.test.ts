@@ -138,6 +138,18 @@ describe('offline policy: the tool sequence', () => {
     expect(r.answer.content).toBe('No trade: the forecast is not tradeable (loses to the random walk); P(up) 0.95.');
   });
 
+  it('with requireTradeable off (the simulator demo), trades an untradeable forecast and says so in why', async () => {
+    const placed: unknown[] = [];
+    const r = await runLoop(policy({ requireTradeable: false }), agentTools({ forecast: forecast(0.66, false), positions: [] }, placed));
+    expect(r.calls.map((c) => c.name)).toEqual(['get_forecast', 'get_positions', 'place_order']);
+    expect(placed).toMatchObject([
+      { side: 'buy', size: 0.01, why: 'offline policy: P(up) 0.66 >= 0.6, forecast NOT tradeable (requireTradeable off), position 0' },
+    ]);
+    expect(r.decision).toMatchObject({ rule: PolicyRule.OrderPlaced, tradeable: false });
+    const neutral = await runLoop(policy({ requireTradeable: false }), agentTools({ forecast: forecast(0.5, false), positions: [] }));
+    expect(neutral.decision.rule).toBe(PolicyRule.Neutral);
+  });
+
   it('stays out between the thresholds', async () => {
     const r = await runLoop(policy(), agentTools({ forecast: forecast(0.55, true), positions: [] }));
     expect(r.decision.rule).toBe(PolicyRule.Neutral);
