@@ -14,10 +14,11 @@
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { type CacheMode, type CandleRow, KronosModel, type PrefillMode } from '@kokex/kronos-runtime';
 import { env } from 'onnxruntime-node';
+import { machine, percentile } from './lib/report.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const SHIPPED = join(ROOT, 'models/kronos/shipped');
@@ -25,11 +26,6 @@ const PYTHON = process.env.KOKEX_PYTHON ?? '/usr/bin/python3';
 const REPS = Number(process.env.BENCH_REPS ?? 10);
 const HOUR = 3_600_000;
 const SAMPLING = { temperature: 1, topK: 0, topP: 0.9 };
-
-function machine(): string {
-  const cpu = cpus();
-  return `${cpu.length} × ${cpu[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, node ${process.version}, onnxruntime-node ${env.versions.node}`;
-}
 
 /** A seeded random walk of hourly bars (the same recipe for the runtime and the PyTorch runs). */
 function series(count: number, seed = 1): CandleRow[] {
@@ -69,7 +65,6 @@ interface Timing {
   projected: boolean;
 }
 
-const percentile = (sorted: number[], q: number) => sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)] as number;
 
 async function once(model: KronosModel, c: Case): Promise<number> {
   const candles = series(c.lookback);
@@ -279,7 +274,7 @@ async function sectionB(): Promise<void> {
 }
 
 console.log(
-  `# Forecast benchmark\nmachine: ${machine()}\nload average at start: ${loadavg()
+  `# Forecast benchmark\nmachine: ${machine(`onnxruntime-node ${env.versions.node}`)}\nload average at start: ${loadavg()
     .map((l) => l.toFixed(2))
     .join(' ')}`,
 );

@@ -1,16 +1,3 @@
-/**
- * Decision-loop benchmark: prints figures with the machine they ran on, asserts nothing.
- *  1. candle close → approved order with the offline policy, model time excluded: a fresh closed
- *     candle, then a tradeable forecast published the way the inferencer publishes one; timed from
- *     the forecast publish to the risk guard's `approve` verdict (agent trigger, three tool calls
- *     including a position read from the OKX simulator over REST, intent, guard checks). p50/p99.
- *  2. time to first token: an OpenAI-compatible local server (llm-common's scripted server, answers
- *     at once) behind the openai plugin; through NATS = forecast publish → first message on
- *     `kokex.agent.token.{plan}.{conversation}` (the agent builds the prompt, binds tools, calls the
- *     server, relays the token); direct = `model.stream()` → first content chunk.
- */
-import { spawnSync } from 'node:child_process';
-import { cpus, totalmem } from 'node:os';
 import { resolve } from 'node:path';
 import {
   ActorHost,
@@ -31,6 +18,7 @@ import { textStream } from '@kokex/plugin-llm-openai/testing';
 import { OkxSimulator } from '@kokex/plugin-okx-sim';
 import { HumanMessage } from '@langchain/core/messages';
 import { forecast } from '../../actors/agent/test/support.js';
+import { machine, percentile } from './lib/report.js';
 
 const REPO = resolve(import.meta.dirname, '../..');
 const SAMPLES = Number(process.env.BENCH_LOOP_SAMPLES ?? 200);
@@ -41,16 +29,6 @@ const MIN = 60_000;
 const T0 = Date.UTC(2026, 0, 5, 2);
 const log = createLogger({ level: 'error' });
 
-function machine(): string {
-  const cpu = cpus();
-  const nats = spawnSync('nats-server', ['--version'], { encoding: 'utf8' }).stdout.trim();
-  return `${cpu.length} × ${cpu[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, node ${process.version}, ${nats}`;
-}
-
-const percentile = (xs: number[], p: number) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] ?? Number.NaN;
-};
 const ms = (x: number) => `${x.toFixed(1)} ms`;
 const sleep = (t: number) => new Promise((r) => setTimeout(r, t));
 
@@ -194,12 +172,12 @@ async function main(): Promise<void> {
     const { port } = await sim.start({ port: 0 });
     const lat = await decisionLatency(bus, port);
     console.log(
-      `candle close → approved order (offline policy, ${lat.length} samples, sequential, model time excluded): forecast publish → approve verdict p50 ${ms(percentile(lat, 50))} p99 ${ms(percentile(lat, 99))} max ${ms(Math.max(...lat))}`,
+      `candle close → approved order (offline policy, ${lat.length} samples, sequential, model time excluded): forecast publish → approve verdict p50 ${ms(percentile(lat, 0.5))} p99 ${ms(percentile(lat, 0.99))} max ${ms(Math.max(...lat))}`,
     );
     await sim.stop();
     const tt = await firstTokens(bus);
     console.log(
-      `time to first token (${tt.direct.length} samples, local OpenAI-compatible server): direct stream p50 ${ms(percentile(tt.direct, 50))} p99 ${ms(percentile(tt.direct, 99))}; through the agent and NATS p50 ${ms(percentile(tt.nats, 50))} p99 ${ms(percentile(tt.nats, 99))}`,
+      `time to first token (${tt.direct.length} samples, local OpenAI-compatible server): direct stream p50 ${ms(percentile(tt.direct, 0.5))} p99 ${ms(percentile(tt.direct, 0.99))}; through the agent and NATS p50 ${ms(percentile(tt.nats, 0.5))} p99 ${ms(percentile(tt.nats, 0.99))}`,
     );
   } finally {
     await fresh.stop();

@@ -1,14 +1,4 @@
-/**
- * Market-data benchmark: prints figures, asserts nothing.
- *  1. throughput: real 1m candles (the data directory's OKX BTC-USDT-SWAP minutes, else the bundled
- *     BTC-USD ones) replayed simulator → feed → validator → MD_CANDLES, against raw JetStream
- *     publishing of the same candles (encode + publish with the message id) in the same run;
- *  2. reconnect: from a dropped WebSocket to resubscribed, and to caught up (the bars missed while
- *     down fetched over REST and stored), with the adapter's default backoff.
- */
-import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { cpus, totalmem } from 'node:os';
 import { resolve } from 'node:path';
 import {
   ActorHost,
@@ -25,6 +15,7 @@ import {
 import { startTestNats } from '@kokex/core/testing';
 import { bundledBars, loadDirectorySeries, type OhlcvBar } from '@kokex/plugin-candles';
 import { OkxSimulator } from '@kokex/plugin-okx-sim';
+import { machine } from './lib/report.js';
 
 const REPO = resolve(import.meta.dirname, '../..');
 const MIN = 60_000;
@@ -33,12 +24,6 @@ const WANTED = Number(process.env.BENCH_CANDLES ?? 10_000);
 const RECONNECTS = 5;
 const MISSED_PER_RECONNECT = 100;
 const log = createLogger({ level: 'error' });
-
-function machine(): string {
-  const cpu = cpus();
-  const nats = spawnSync('nats-server', ['--version'], { encoding: 'utf8' }).stdout.trim();
-  return `${cpu.length} × ${cpu[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, node ${process.version}, ${nats}`;
-}
 
 async function realMinutes(): Promise<{ bars: OhlcvBar[]; origin: string }> {
   const dir = process.env.KOKEX_DATA_DIR ?? resolve(REPO, '../shared/data');

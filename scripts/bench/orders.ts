@@ -1,13 +1,3 @@
-/**
- * Order-path benchmark: prints figures with the machine they ran on, asserts nothing.
- *  1. throughput: intents per second through the risk guard alone (one replica, intents decided
- *     one at a time as in production), all approved, then all denied (MAX_NOTIONAL);
- *  2. latency: intent → verdict and intent → order accepted (the executor's `accepted` event, after
- *     the OKX simulator took the order over REST), p50 and p99, one intent every 40 ms (below OKX's
- *     30 orders per second per instrument, so the client's rate limiter never waits).
- */
-import { spawnSync } from 'node:child_process';
-import { cpus, totalmem } from 'node:os';
 import { resolve } from 'node:path';
 import {
   ActorHost,
@@ -24,6 +14,7 @@ import {
 } from '@kokex/core';
 import { startTestNats } from '@kokex/core/testing';
 import { OkxSimulator } from '@kokex/plugin-okx-sim';
+import { machine, percentile } from './lib/report.js';
 
 const REPO = resolve(import.meta.dirname, '../..');
 const INTENTS = Number(process.env.BENCH_INTENTS ?? 3000);
@@ -32,12 +23,6 @@ const SPACING_MS = 40;
 const PRICE = 43_000;
 const SWAP = 'BTC-USDT-SWAP';
 const log = createLogger({ level: 'error' });
-
-function machine(): string {
-  const cpu = cpus();
-  const nats = spawnSync('nats-server', ['--version'], { encoding: 'utf8' }).stdout.trim();
-  return `${cpu.length} × ${cpu[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, node ${process.version}, ${nats}`;
-}
 
 function plan(name: string) {
   return parsePlan(
@@ -133,11 +118,6 @@ async function throughput(bus: Bus, guard: ActorHost, planName: string, fields: 
   return INTENTS / ((performance.now() - started) / 1000);
 }
 
-const percentile = (xs: number[], p: number) => {
-  const sorted = [...xs].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? Number.NaN;
-};
-
 async function latency(bus: Bus): Promise<{ verdict: number[]; accepted: number[] }> {
   const sent = new Map<string, number>();
   const verdict: number[] = [];
@@ -224,7 +204,7 @@ async function main(): Promise<void> {
     const { verdict, accepted } = await latency(bus);
     const ms = (x: number) => `${x.toFixed(1)} ms`;
     console.log(
-      `latency (${LATENCY_SAMPLES} intents, one every ${SPACING_MS} ms, simulator over localhost REST): intent → verdict p50 ${ms(percentile(verdict, 50))} p99 ${ms(percentile(verdict, 99))}; intent → accepted p50 ${ms(percentile(accepted, 50))} p99 ${ms(percentile(accepted, 99))}`,
+      `latency (${LATENCY_SAMPLES} intents, one every ${SPACING_MS} ms, simulator over localhost REST): intent → verdict p50 ${ms(percentile(verdict, 0.5))} p99 ${ms(percentile(verdict, 0.99))}; intent → accepted p50 ${ms(percentile(accepted, 0.5))} p99 ${ms(percentile(accepted, 0.99))}`,
     );
     await path.stop();
     await sim.stop();

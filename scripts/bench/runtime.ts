@@ -5,14 +5,14 @@
  *  2. hot-reload pause and loss under a steady 2,000 msg/s (target: < 250 ms, 0 lost);
  *  3. resident memory of an idle host process.
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { cpus, totalmem } from 'node:os';
 import { resolve } from 'node:path';
 import { AckPolicy } from '@nats-io/jetstream';
 import { ActorHost, type Bus, createLogger } from '@kokex/core';
 import { startTestNats } from '@kokex/core/testing';
 import { BenchContract, type BenchProbe } from './plugin/index.js';
+import { machine } from './lib/report.js';
 
 const N = Number(process.env.BENCH_MESSAGES ?? 20_000);
 const PLUGIN = resolve(import.meta.dirname, 'plugin');
@@ -20,12 +20,6 @@ const holder = globalThis as { __kokexBench?: BenchProbe };
 holder.__kokexBench ??= { handled: [] };
 const probe = holder.__kokexBench;
 const log = createLogger({ level: 'error' });
-
-function machine(): string {
-  const cpu = cpus();
-  const nats = spawnSync('nats-server', ['--version'], { encoding: 'utf8' }).stdout.trim();
-  return `${cpu.length} × ${cpu[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, node ${process.version}, ${nats}`;
-}
 
 async function publishAll(bus: Bus, subject: string, count: number, tag: string): Promise<void> {
   const window = 512;
