@@ -2,6 +2,7 @@ import type { Bus } from '../bus/bus.js';
 import { ActorHost } from '../host/host.js';
 import type { Logger } from '../log/logger.js';
 import { loadPlanFile } from '../plan/load.js';
+import { loadPlugin } from '../plugin/loader.js';
 import { readPluginPackage } from '../plugin/manifest.js';
 import { applyPlan } from '../plan/store.js';
 import { embeddedRuntime, findPlugins } from './runtime.js';
@@ -53,7 +54,16 @@ export async function runHost(o: UpOptions): Promise<void> {
     const dirs = [];
     for (const dir of await findPlugins()) {
       const manifest = (await readPluginPackage(dir)).manifest;
-      if (!o.kinds || manifest.adapters.length > 0 || manifest.actors.some((k) => o.kinds?.includes(k))) dirs.push(dir);
+      if (!o.kinds || manifest.actors.some((k) => o.kinds?.includes(k))) {
+        dirs.push(dir);
+        continue;
+      }
+      // Adapters of plugins this host does not run actors from are imported only when resolved.
+      for (const a of manifest.adapters) {
+        host.adapters.registerLazy(a.port, a.name, async () =>
+          (await loadPlugin(dir)).definition.adapters?.find((d) => d.port === a.port && d.name === a.name),
+        );
+      }
     }
     for (const dir of dirs) {
       const p = await host.loadPlugin(dir);

@@ -9,10 +9,20 @@ import type { AdapterDefinition } from '../plugin/manifest.js';
  */
 export class AdapterRegistry {
   #defs = new Map<string, AdapterDefinition>();
+  /** Adapters known from a manifest but not imported yet: loaded on first resolve. */
+  #lazy = new Map<string, () => Promise<AdapterDefinition | undefined>>();
   #instances = new Map<string, Promise<unknown>>();
 
   register(def: AdapterDefinition): void {
     this.#defs.set(`${def.port}:${def.name}`, def);
+  }
+
+  /**
+   * Announces an adapter from its plugin's manifest without importing the plugin: a host serving a
+   * few actor kinds should not carry every provider SDK in memory for adapters it never uses.
+   */
+  registerLazy(port: string, name: string, load: () => Promise<AdapterDefinition | undefined>): void {
+    if (!this.#defs.has(`${port}:${name}`)) this.#lazy.set(`${port}:${name}`, load);
   }
 
   unregister(port: string, name: string): void {
@@ -20,7 +30,7 @@ export class AdapterRegistry {
   }
 
   has(port: string, name: string): boolean {
-    return this.#defs.has(`${port}:${name}`);
+    return this.#defs.has(`${port}:${name}`) || this.#lazy.has(`${port}:${name}`);
   }
 
   list(port?: string): Array<{ port: string; name: string; description?: string }> {
@@ -31,6 +41,12 @@ export class AdapterRegistry {
 
   /** Creates (or returns the cached) adapter for this configuration. */
   async resolve<T>(port: string, name: string, config: unknown = {}): Promise<T> {
+    const lazy = this.#lazy.get(`${port}:${name}`);
+    if (lazy && !this.#defs.has(`${port}:${name}`)) {
+      this.#lazy.delete(`${port}:${name}`);
+      const loaded = await lazy();
+      if (loaded) this.register(loaded);
+    }
     const def = this.#defs.get(`${port}:${name}`);
     if (!def) {
       const known = this.list(port).map((d) => d.name);
