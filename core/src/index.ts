@@ -66,7 +66,7 @@ export {
   subject,
   subjectFilter,
 } from './bus/subjects.js';
-export { ACTOR_STATUS_TTL_MS, Buckets, KOKEX_TOPOLOGY, ObjectStores, Streams } from './bus/topology.js';
+export { ACTOR_STATUS_TTL_MS, Buckets, KOKEX_TOPOLOGY, ObjectStores, Streams, streamOf, subjectMatches } from './bus/topology.js';
 export { ProvisionError, provision, provisionKv, provisionObjectStore, provisionStream } from './bus/provision.js';
 export { DurableWorker, consumerConfig, ensureConsumer } from './bus/consumer.js';
 // logging and DI
@@ -93,7 +93,7 @@ export {
   registerModelDirectory,
 } from './models/registry.js';
 // ports: what actors need from adapters
-export { AdapterRegistry } from './ports/registry.js';
+export { AdapterRegistry, adapterFor } from './ports/registry.js';
 // plugins
 export {
   HOST_VERSION,
@@ -136,10 +136,11 @@ export type { AgentToken, AgentTurn, AgentTurnInput, ConversationEndReason } fro
 export type { Timeframe } from './time/timeframe.js';
 export type { Clock } from './time/clock.js';
 export type { ResolvedNatsUrl } from './config.js';
-export type { Bus, ConnectBusOptions, PublishResult } from './bus/bus.js';
+export type { Bus, ConnectBusOptions, PublishResult, StoredMessage } from './bus/bus.js';
 export type { NatsServerOptions } from './bus/nats-server.js';
 export type { ParsedSubject, SubjectFamily, SubjectFilterKey, SubjectKey } from './bus/subjects.js';
 export type { KvSpec, ObjectStoreSpec, StreamSpec, Topology } from './bus/topology.js';
+export type { AdapterTarget } from './ports/registry.js';
 export type { ProvisionResult } from './bus/provision.js';
 export type { ConsumerStats, DurableConsumerOptions, DurableWorkerEvents, MessageHandler } from './bus/consumer.js';
 export type { Logger, LoggerOptions } from './log/logger.js';

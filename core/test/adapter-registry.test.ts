@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { AdapterRegistry } from '../src/index.js';
+import { AdapterRegistry, adapterFor } from '../src/index.js';
 
 describe('adapter registry', () => {
   it('imports a lazily announced adapter on first resolve, once, and caches instances per config', async () => {
@@ -19,5 +19,19 @@ describe('adapter registry', () => {
     expect(a).toBe(b);
     expect(c.id).not.toBe(a.id);
     await expect(registry.resolve('llm', 'nope')).rejects.toThrow(/no llm adapter named "nope"/);
+  });
+});
+
+describe('adapterFor', () => {
+  it('puts what the plan derives over the actor settings, and the plan mode over both', async () => {
+    const registry = new AdapterRegistry();
+    registry.register({ port: 'exchange', name: 'echo', create: (config) => ({ config }) });
+    const { config } = await adapterFor<{ config: Record<string, unknown> }>(
+      registry,
+      'exchange',
+      { name: 'echo', mode: 'sim', config: { simPort: 2, account: 'p' } },
+      { echo: { simPort: 1, mode: 'live', apiBase: 'x' }, other: { simPort: 9 } },
+    );
+    expect(config).toEqual({ simPort: 2, account: 'p', apiBase: 'x', mode: 'sim' });
   });
 });

@@ -10,7 +10,9 @@ import {
   candleMessageId,
   parseSubject,
   subject,
+  streamOf,
   subjectFilter,
+  subjectMatches,
 } from '../src/index.js';
 import { eventually, startTestNats, type TestNats } from '../src/testing/index.js';
 import { WorkContract } from './fixtures/plugins/counter.js';
@@ -24,6 +26,14 @@ describe('subject builder and parser', () => {
     expect(subject('orderIntent', { plan: 'demo', inst: 'ETH-USDT' })).toBe('kokex.order.intent.demo.ETH-USDT');
     expect(parseSubject('kokex.forecast.BTC-USDT.1H')).toEqual({ family: 'forecast', inst: 'BTC-USDT', tf: '1H' });
     expect(subjectFilter('candle', { tf: '1H' })).toBe('kokex.md.candle.*.*.1H');
+  });
+
+  it('matches filters token by token, as nats-server does', () => {
+    expect(subjectMatches('kokex.md.candle.>', 'kokex.md.candle.okx.BTC-USDT.1m')).toBe(true);
+    expect(subjectMatches('kokex.md.candle.>', 'kokex.md.candle')).toBe(false);
+    expect(subjectMatches('kokex.*.candle', 'kokex.md.candle')).toBe(true);
+    expect(subjectMatches('kokex.*.candle', 'kokex.md.candle.x')).toBe(false);
+    expect(subjectMatches('kokex.md', 'kokex.md.candle')).toBe(false);
   });
 
   it('rejects a bad token with an error naming it', () => {
@@ -95,6 +105,31 @@ describe('bus on a real nats-server', () => {
     for await (const s of nats.bus.jsm.streams.names()) names.push(s);
     expect(names.filter((n) => n.startsWith('PROV_TEST'))).toEqual(['PROV_TEST']);
     expect((await nats.bus.jsm.streams.info('KV_prov-kv')).config.max_msgs_per_subject).toBe(5);
+  });
+
+  it('last() answers the newest message of one subject from its topology stream, and undefined when none', async () => {
+    const bar = (ts: number, close: number) => ({
+      venue: 'okx',
+      inst: 'LAST-USDT',
+      tf: '1m',
+      ts,
+      open: 1,
+      high: 2,
+      low: 0.5,
+      close,
+      volume: 3,
+      confirmed: true,
+    });
+    const subj = subject('candle', { venue: 'okx', inst: 'LAST-USDT', tf: '1m' });
+    expect(streamOf(subj)).toBe('MD_CANDLES');
+    expect(await nats.bus.last(subj)).toBeUndefined();
+    await nats.bus.publish(CandleContract, subj, bar(1_700_000_040_000, 1.5));
+    const second = await nats.bus.publish(CandleContract, subj, bar(1_700_000_100_000, 1.25));
+    const last = await nats.bus.last(subj);
+    expect(last?.seq).toBe(second.seq);
+    expect(last?.stream).toBe('MD_CANDLES');
+    expect(CandleContract.decode(last?.data ?? new Uint8Array()).data.close).toBe(1.25);
+    await expect(nats.bus.last('nowhere.at.all')).rejects.toThrow(/no KOKEX stream stores subject "nowhere.at.all"/);
   });
 
   it('drops a second publish with the same message id', async () => {

@@ -8,7 +8,14 @@ import { inboxPrefixFor } from '../deploy/access.js';
 import type { Contract, Envelope, EnvelopeMeta } from '../contracts/envelope.js';
 import { ErrorCode, KokexError } from '../errors.js';
 import { type ProvisionResult, provision } from './provision.js';
-import { KOKEX_TOPOLOGY, type Topology } from './topology.js';
+import { KOKEX_TOPOLOGY, streamOf, type Topology } from './topology.js';
+
+/** JetStream's "no message" answers (10037) and a missing stream (10059) both mean: nothing stored. */
+function isNotFound(err: unknown): boolean {
+  const e = err as { code?: unknown; api_error?: { err_code?: number }; message?: string };
+  const code = e?.api_error?.err_code;
+  return code === 10037 || code === 10059 || e?.code === '404' || /no message found|stream not found/i.test(String(e?.message));
+}
 
 export class NatsUnreachableError extends KokexError {
   constructor(url: string, cause: unknown) {
@@ -18,6 +25,16 @@ export class NatsUnreachableError extends KokexError {
       { retryable: true, cause, data: { url } },
     );
   }
+}
+
+/** A message as JetStream stored it: what `bus.last()` answers. */
+export interface StoredMessage {
+  stream: string;
+  seq: number;
+  subject: string;
+  data: Uint8Array;
+  /** When the server stored it (ms): wall time, for ages of infrastructure records only. */
+  storedAt: number;
 }
 
 export interface PublishResult<T> {
@@ -38,6 +55,12 @@ export interface Bus {
   publish<T, I = T>(contract: Contract<T, I>, subject: string, data: I, meta?: EnvelopeMeta): Promise<PublishResult<T>>;
   /** Publishes on core NATS (no stream): live candle updates, streamed tokens. */
   emit<T, I = T>(contract: Contract<T, I>, subject: string, data: I, meta?: EnvelopeMeta): Envelope<T>;
+  /**
+   * The last message stored on one concrete subject, or undefined when the stream holds none. Uses
+   * `$JS.API.STREAM.MSG.GET` only (no consumer), which every actor's NATS user may do on the streams
+   * it reads. The stream is found from the topology (`streamOf`) unless given.
+   */
+  last(subject: string, stream?: string): Promise<StoredMessage | undefined>;
   kv(bucket: string): Promise<KV>;
   objectStore(bucket: string): Promise<ObjectStore>;
   provision(topology?: Topology): Promise<ProvisionResult[]>;
@@ -83,6 +106,19 @@ class BusImpl implements Bus {
     const { envelope, bytes } = contract.encode(data, meta);
     this.nc.publish(subject, bytes);
     return envelope;
+  }
+
+  async last(subject: string, stream?: string): Promise<StoredMessage | undefined> {
+    const name = stream ?? streamOf(subject);
+    if (!name) throw new KokexError(ErrorCode.InvalidSubject, `no KOKEX stream stores subject "${subject}"; pass the stream name`, { data: { subject } });
+    try {
+      const msg = await this.jsm.streams.getMessage(name, { last_by_subj: subject });
+      if (!msg) return undefined;
+      return { stream: name, seq: msg.seq, subject: msg.subject, data: msg.data, storedAt: msg.time.getTime() };
+    } catch (err) {
+      if (isNotFound(err)) return undefined;
+      throw err;
+    }
   }
 
   kv(bucket: string): Promise<KV> {

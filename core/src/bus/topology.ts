@@ -107,3 +107,20 @@ export const KOKEX_TOPOLOGY: Topology = {
   ],
   objectStores: [{ bucket: ObjectStores.artifacts, description: 'model artifacts (ONNX graphs and cards)' }],
 };
+
+/** True when a concrete subject matches a NATS filter (`*` one token, `>` the rest). */
+export function subjectMatches(filter: string, concrete: string): boolean {
+  const f = filter.split('.');
+  const c = concrete.split('.');
+  for (let i = 0; i < f.length; i++) {
+    if (f[i] === '>') return c.length > i;
+    if (i >= c.length) return false;
+    if (f[i] !== '*' && f[i] !== c[i]) return false;
+  }
+  return f.length === c.length;
+}
+
+/** The stream of the topology that stores this concrete subject, if any. */
+export function streamOf(concrete: string, topology: Topology = KOKEX_TOPOLOGY): string | undefined {
+  return topology.streams.find((s) => s.subjects.some((f) => subjectMatches(f, concrete)))?.name;
+}

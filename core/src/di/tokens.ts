@@ -20,8 +20,13 @@ export const Tokens = {
 
 /** Adapter ports: the interfaces adapters implement. Names are what plans refer to. */
 export const AdapterPort = {
+  /** Market data: instruments, candles, live pushes (`MarketDataAdapter`). */
   exchange: 'exchange',
+  /** Orders, positions and balances at a venue (`ExecutionAdapter`). */
+  execution: 'execution',
+  /** A LangChain chat model (`ChatModel`). */
   llm: 'llm',
+  /** Where projections are kept (history's store). */
   store: 'store',
 } as const;
 export type AdapterPort = (typeof AdapterPort)[keyof typeof AdapterPort];

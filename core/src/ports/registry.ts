@@ -84,3 +84,28 @@ export class AdapterRegistry {
     await Promise.all(all.map(async (p) => await p.then((a) => (a as { close?: () => Promise<void> })?.close?.()).catch(() => undefined)));
   }
 }
+
+/** Which adapter a plan (or a route) wants on a port: its name, the plan's mode, and what the plan fixes. */
+export interface AdapterTarget {
+  /** The adapter's name (`okx`, `paper`, `openai`). */
+  name: string;
+  /** The plan's venue mode (`live`, `demo`, `sim`, `paper`), passed to the adapter as `mode`. */
+  mode?: string;
+  /** Settings the plan itself derives; they win over the actor's per-adapter settings. */
+  config?: Record<string, unknown>;
+}
+
+/**
+ * The one way an actor gets an adapter for a plan. The actor's own settings for the adapter name
+ * (`adapters: {okx: {simPort: 18080}}` in its host config) come first, what the plan derives goes
+ * over them, and the plan's mode last, so a host setting can never move a plan to another mode.
+ */
+export function adapterFor<T>(
+  registry: AdapterRegistry,
+  port: string,
+  target: AdapterTarget,
+  settings: Record<string, Record<string, unknown> | undefined> = {},
+): Promise<T> {
+  const config = { ...(settings[target.name] ?? {}), ...(target.config ?? {}), ...(target.mode === undefined ? {} : { mode: target.mode }) };
+  return registry.resolve<T>(port, target.name, config);
+}
