@@ -22,6 +22,9 @@ export class InvalidSubjectError extends KokexError {
 
 /** Subject families: the fixed head tokens, then the names of the variable tokens in order. */
 export const SUBJECT_FAMILIES = {
+  /** Bars as a feed (or `kokex data pull`) saw them; only the validator reads these. */
+  rawCandle: { head: ['kokex', 'md', 'raw'], keys: ['venue', 'inst', 'tf'] },
+  /** Validated closed bars: the validator is their only writer, everything downstream reads these. */
   candle: { head: ['kokex', 'md', 'candle'], keys: ['venue', 'inst', 'tf'] },
   live: { head: ['kokex', 'md', 'live'], keys: ['venue', 'inst', 'tf'] },
   quality: { head: ['kokex', 'md', 'quality'], keys: ['venue', 'inst', 'tf'] },
@@ -34,6 +37,11 @@ export const SUBJECT_FAMILIES = {
   orderVerdict: { head: ['kokex', 'order', 'verdict'], keys: ['plan', 'inst'] },
   orderApproved: { head: ['kokex', 'order', 'approved'], keys: ['venue', 'inst'] },
   orderEvent: { head: ['kokex', 'order', 'event'], keys: ['venue', 'inst'] },
+  /** A request to cancel a resting order (not an intent): judged by the guard's cancel checks only. */
+  orderCancel: { head: ['kokex', 'order', 'cancel'], keys: ['plan', 'inst'] },
+  cancelVerdict: { head: ['kokex', 'order', 'cancelverdict'], keys: ['plan', 'inst'] },
+  /** What the executor may cancel, keyed by venue like approved orders. */
+  cancelApproved: { head: ['kokex', 'order', 'cancelapproved'], keys: ['venue', 'inst'] },
   clockTick: { head: ['kokex', 'clock', 'tick'], keys: ['tf'] },
   planChanged: { head: ['kokex', 'plan', 'changed'], keys: ['plan'] },
   dlq: { head: ['kokex', 'dlq'], keys: ['stream', 'consumer'] },
