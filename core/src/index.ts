@@ -3,7 +3,8 @@
 // errors
 export { KokexError, ErrorCode, errorFromWire, isKokexError, toWireError } from './errors.js';
 // contracts
-export { defineContract, InvalidMessageError, SchemaVersionError } from './contracts/envelope.js';
+export { causedBy, defineContract, InvalidMessageError, SchemaVersionError } from './contracts/envelope.js';
+export { EventMarketClock, MarketClockKind, MarketClocks, marketClockFor, wallMarketClock } from './time/market-clock.js';
 export { candleSchema, CandleContract } from './contracts/market.js';
 export { ClockTickContract, DeadLetterContract, PlanChangedContract } from './contracts/system.js';
 export {
@@ -127,6 +128,7 @@ export { applyPlan, changedSections, deletePlan, getStoredPlan, listPlans } from
 
 export type { WireError, KokexErrorOptions } from './errors.js';
 export type { Contract, Envelope, EnvelopeMeta } from './contracts/envelope.js';
+export type { MarketClock } from './time/market-clock.js';
 export type { Candle } from './contracts/market.js';
 export type { ClockTick, DeadLetter, PlanChanged } from './contracts/system.js';
 export type { ApprovedOrder, OrderEvent, OrderIntent, OrderVerdict } from './contracts/orders.js';

@@ -14,7 +14,13 @@ export interface Envelope<T> {
   id: string;
   correlationId: string;
   causationId?: string;
+  /** Wall time (ms) when the producer built the message: for latency figures, never for decisions. */
   time: number;
+  /**
+   * Market time (ms) the message speaks for: a candle's close, the venue's own timestamp, or what the
+   * message that caused it spoke for. Decisions (rates, ages, cooldowns, schedules) read this.
+   */
+  eventTime: number;
   source: string;
   data: T;
 }
@@ -27,6 +33,8 @@ export interface EnvelopeMeta {
   causationId?: string;
   /** Default: Date.now(). */
   time?: number;
+  /** Market time the message speaks for. Default: `time` (live, market time is the wall clock). */
+  eventTime?: number;
   /** Default: 'unknown'. */
   source?: string;
 }
@@ -37,7 +45,9 @@ const envelopeHead = z.object({
   id: z.string().min(1),
   correlationId: z.string().min(1),
   causationId: z.string().min(1).optional(),
-  time: z.number(),
+  time: z.number().finite(),
+  /** Optional on the wire so that messages stored before it existed still read (as `time`). */
+  eventTime: z.number().finite().nonnegative().optional(),
   source: z.string(),
   data: z.unknown(),
 });
@@ -89,12 +99,17 @@ export function defineContract<S extends z.ZodTypeAny>(def: {
     const checked = schema.safeParse(data);
     if (!checked.success) throw new InvalidMessageError(type, describeZodError(checked.error));
     const id = meta.id ?? randomUUID();
+    const time = meta.time ?? Date.now();
+    if (meta.eventTime !== undefined && !(Number.isFinite(meta.eventTime) && meta.eventTime >= 0)) {
+      throw new InvalidMessageError(type, `eventTime must be a finite, non-negative market time in ms (got ${meta.eventTime})`);
+    }
     const env: Envelope<T> = {
       type,
       v: version,
       id,
       correlationId: meta.correlationId ?? id,
-      time: meta.time ?? Date.now(),
+      time,
+      eventTime: meta.eventTime ?? time,
       source: meta.source ?? 'unknown',
       data: checked.data,
     };
@@ -110,7 +125,8 @@ export function defineContract<S extends z.ZodTypeAny>(def: {
     if (head.data.v !== version) throw new SchemaVersionError(type, version, head.data.v);
     const body = schema.safeParse(head.data.data);
     if (!body.success) throw new InvalidMessageError(type, describeZodError(body.error), { id: head.data.id });
-    return { ...(head.data as Omit<Envelope<T>, 'data'>), data: body.data };
+    const { eventTime, ...rest } = head.data;
+    return { ...(rest as Omit<Envelope<T>, 'data' | 'eventTime'>), eventTime: eventTime ?? rest.time, data: body.data };
   };
   return {
     type,
@@ -132,4 +148,13 @@ export function defineContract<S extends z.ZodTypeAny>(def: {
     },
     parse,
   };
+}
+
+/**
+ * Meta for a message caused by `cause`: same correlation, `cause` as its causation, and the market
+ * time it spoke for, so market time travels down the chain candle → forecast → decision → intent →
+ * verdict → order without anyone reading a clock.
+ */
+export function causedBy(cause: Pick<Envelope<unknown>, 'id' | 'correlationId' | 'eventTime'>, meta: EnvelopeMeta = {}): EnvelopeMeta {
+  return { correlationId: cause.correlationId, causationId: cause.id, eventTime: cause.eventTime, ...meta };
 }
