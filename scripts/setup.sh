@@ -39,6 +39,15 @@ if [ "$want_python" -eq 1 ] && ! /usr/bin/python3 -c 'import torch, onnx, numpy'
   apt_install python3-torch python3-onnx python3-numpy
 fi
 
+# The test suite also drives Debian's Chromium (dashboard tests, never a downloaded browser) and
+# renders the Kubernetes overlays with `kubectl kustomize` from Debian's kubernetes-client.
+if [ "$want_python" -eq 1 ]; then
+  missing=()
+  command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+  command -v kubectl >/dev/null 2>&1 || missing+=(kubernetes-client)
+  if [ "${#missing[@]}" -gt 0 ]; then apt_install "${missing[@]}"; fi
+fi
+
 # onnxruntime-node's post-install would try to download CUDA binaries and roll the install back.
 export ONNXRUNTIME_NODE_INSTALL=skip ONNXRUNTIME_NODE_INSTALL_CUDA=skip
 # `npm ci` refuses turbo's lock file on this registry (see docs/operations.md); install keeps it.
