@@ -6,7 +6,7 @@ export { KokexError, ErrorCode, errorFromWire, isKokexError, toWireError } from 
 export { causedBy, defineContract, InvalidMessageError, SchemaVersionError } from './contracts/envelope.js';
 export { EventMarketClock, MarketClockKind, MarketClocks, marketClockFor, wallMarketClock } from './time/market-clock.js';
 export { candleSchema, CandleContract } from './contracts/market.js';
-export { ClockTickContract, DeadLetterContract, PlanChangedContract } from './contracts/system.js';
+export { ClockTickContract, DEAD_LETTER_EXCERPT_BYTES, DeadLetterContract, PlanChangedContract } from './contracts/system.js';
 export {
   ApprovedOrderContract,
   INTENT_ORIGINS,
@@ -69,7 +69,7 @@ export {
 } from './bus/subjects.js';
 export { ACTOR_STATUS_TTL_MS, Buckets, KOKEX_TOPOLOGY, ObjectStores, Streams, streamOf, subjectMatches } from './bus/topology.js';
 export { ProvisionError, provision, provisionKv, provisionObjectStore, provisionStream } from './bus/provision.js';
-export { DurableWorker, consumerConfig, ensureConsumer } from './bus/consumer.js';
+export { DurableWorker, consumerConfig, ensureConsumer, utf8Excerpt } from './bus/consumer.js';
 // logging and DI
 export { REDACTED, createLogger, isSecretKey, redactSecrets } from './log/logger.js';
 export { AdapterPort, Tokens } from './di/tokens.js';

@@ -1,8 +1,8 @@
 import { AckPolicy, type Consumer, type ConsumerConfig, DeliverPolicy, type JsMsg } from '@nats-io/jetstream';
 import { nanos } from '@nats-io/transport-node';
 import type { Contract, Envelope } from '../contracts/envelope.js';
-import { DeadLetterContract } from '../contracts/system.js';
-import { ErrorCode, isKokexError, KokexError, toWireError } from '../errors.js';
+import { DEAD_LETTER_EXCERPT_BYTES, DeadLetterContract } from '../contracts/system.js';
+import { ErrorCode, isKokexError, KokexError, toWireError, type WireError } from '../errors.js';
 import type { Bus } from './bus.js';
 import { subject } from './subjects.js';
 
@@ -42,6 +42,8 @@ export interface ConsumerStats {
   acked: number;
   naked: number;
   deadLettered: number;
+  /** Messages terminated because their dead letter could not be published either. */
+  deadLetterFailed: number;
   inFlight: number;
 }
 
@@ -49,6 +51,26 @@ export interface DurableWorkerEvents {
   /** A handler failed in a way that is not the message's fault (a bug, a lost dependency). */
   onFault?(err: unknown, envelope: Envelope<unknown> | undefined): void;
   onDeadLetter?(subject: string, err: unknown): void;
+  /** The dead letter itself could not be published; the message was terminated anyway. */
+  onDeadLetterFailed?(subject: string, err: unknown, publishError: unknown): void;
+}
+
+/** Cuts text to at most `maxBytes` of UTF-8 without splitting a character. */
+export function utf8Excerpt(bytes: Uint8Array, maxBytes: number): { text: string; truncated: boolean } {
+  if (bytes.length <= maxBytes) return { text: new TextDecoder().decode(bytes), truncated: false };
+  let end = maxBytes;
+  // Step back over continuation bytes (10xxxxxx) so the cut falls on a character boundary.
+  while (end > 0 && ((bytes[end] ?? 0) & 0xc0) === 0x80) end--;
+  return { text: new TextDecoder().decode(bytes.subarray(0, end)), truncated: true };
+}
+
+/** Error text is bounded too: a validation error can quote much of a huge message. */
+const DEAD_LETTER_ERROR_CHARS = 2000;
+function boundedError(err: unknown): WireError {
+  const wire = toWireError(err);
+  const message = wire.message.length > DEAD_LETTER_ERROR_CHARS ? `${wire.message.slice(0, DEAD_LETTER_ERROR_CHARS)}…` : wire.message;
+  const data = wire.data && JSON.stringify(wire.data).length <= DEAD_LETTER_ERROR_CHARS ? wire.data : undefined;
+  return { ...wire, message, ...(data ? { data } : { data: undefined }) };
 }
 
 const DEFAULT_BACKOFF = [200, 1000, 5000, 15000];
@@ -93,7 +115,7 @@ export async function ensureConsumer<T>(bus: Bus, o: DurableConsumerOptions<T>):
 type WorkerState = 'idle' | 'running' | 'paused' | 'draining' | 'stopped';
 
 export class DurableWorker<T> {
-  readonly stats: ConsumerStats = { delivered: 0, acked: 0, naked: 0, deadLettered: 0, inFlight: 0 };
+  readonly stats: ConsumerStats = { delivered: 0, acked: 0, naked: 0, deadLettered: 0, deadLetterFailed: 0, inFlight: 0 };
   #state: WorkerState = 'idle';
   #consumer: Consumer | undefined;
   #loop: Promise<void> | undefined;
@@ -233,6 +255,7 @@ export class DurableWorker<T> {
 
   async #deadLetter(msg: JsMsg, err: unknown, deliveries: number): Promise<void> {
     const dlqSubject = subject('dlq', { stream: this.options.stream, consumer: this.options.durable });
+    const excerpt = utf8Excerpt(msg.data, DEAD_LETTER_EXCERPT_BYTES);
     try {
       await this.bus.publish(
         DeadLetterContract,
@@ -243,8 +266,10 @@ export class DurableWorker<T> {
           subject: msg.subject,
           streamSeq: msg.seq,
           deliveries,
-          error: toWireError(err),
-          payload: new TextDecoder().decode(msg.data),
+          error: boundedError(err),
+          payload: excerpt.text,
+          payloadBytes: msg.data.length,
+          truncated: excerpt.truncated,
         },
         { id: `dlq:${this.options.stream}:${this.options.durable}:${msg.seq}` },
       );
@@ -252,10 +277,13 @@ export class DurableWorker<T> {
       msg.term();
       this.stats.deadLettered++;
       this.events.onDeadLetter?.(msg.subject, err);
-    } catch {
-      // Could not record it: let it come back rather than lose it.
-      msg.nak(this.#backoff[this.#backoff.length - 1]);
-      this.stats.naked++;
+    } catch (publishError) {
+      // Could not record it. Redelivering would block the consumer for good (a message that cannot
+      // be handled and cannot be dead-lettered comes back forever, holding a slot in flight), so
+      // it is terminated and reported; the message itself stays in its stream at its sequence.
+      msg.term();
+      this.stats.deadLetterFailed++;
+      this.events.onDeadLetterFailed?.(msg.subject, err, publishError);
     }
   }
 }

@@ -29,6 +29,7 @@ interface ManagedFields {
   duplicate_window?: number;
   max_bytes: number;
   max_msgs_per_subject: number;
+  max_msg_size?: number;
   description?: string;
 }
 
@@ -40,6 +41,7 @@ function streamFields(spec: StreamSpec): ManagedFields {
     duplicate_window: nanos(Math.min(spec.duplicateWindowMs ?? 120_000, spec.maxAgeMs || Number.MAX_SAFE_INTEGER)),
     max_bytes: spec.maxBytes ?? -1,
     max_msgs_per_subject: spec.maxMsgsPerSubject ?? -1,
+    max_msg_size: spec.maxMsgSize ?? -1,
     description: spec.description ?? '',
   };
 }

@@ -16,6 +16,12 @@ export interface StreamSpec {
   maxMsgsPerSubject?: number;
   /** Default: 'file'. */
   storage?: 'file' | 'memory';
+  /**
+   * Largest message the stream accepts, in bytes. Default: -1 (the server's max_payload, 1 MiB).
+   * Each family gets a bound a few times its largest real message, so one oversized message is
+   * refused at publish instead of stalling every consumer behind it.
+   */
+  maxMsgSize?: number;
 }
 
 export interface KvSpec {
@@ -44,6 +50,7 @@ export interface Topology {
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
 const DAY = 24 * HOUR;
+const KIB = 1024;
 
 /** Names of the KV buckets and object stores KOKEX uses. */
 export const Buckets = {
@@ -77,24 +84,27 @@ export const ACTOR_STATUS_TTL_MS = 30_000;
 
 export const KOKEX_TOPOLOGY: Topology = {
   streams: [
-    { name: Streams.candles, subjects: ['kokex.md.candle.>'], description: 'closed candles', duplicateWindowMs: HOUR },
-    { name: Streams.quality, subjects: ['kokex.md.quality.>'], description: 'validator reports', maxAgeMs: 30 * DAY },
-    { name: Streams.models, subjects: ['kokex.model.>'], description: 'training progress and new model versions', maxAgeMs: 30 * DAY },
-    { name: Streams.forecasts, subjects: ['kokex.forecast.>'], description: 'forecasts with skill summary' },
-    { name: Streams.agent, subjects: ['kokex.agent.turn.>'], description: 'agent turns, tool calls and results' },
+    { name: Streams.candles, subjects: ['kokex.md.candle.>'], description: 'closed candles', duplicateWindowMs: HOUR, maxMsgSize: 16 * KIB },
+    { name: Streams.quality, subjects: ['kokex.md.quality.>'], description: 'validator reports', maxAgeMs: 30 * DAY, maxMsgSize: 64 * KIB },
+    { name: Streams.models, subjects: ['kokex.model.>'], description: 'training progress and new model versions', maxAgeMs: 30 * DAY, maxMsgSize: 64 * KIB },
+    { name: Streams.forecasts, subjects: ['kokex.forecast.>'], description: 'forecasts with skill summary', maxMsgSize: 256 * KIB },
+    { name: Streams.agent, subjects: ['kokex.agent.turn.>'], description: 'agent turns, tool calls and results', maxMsgSize: 512 * KIB },
     {
       name: Streams.orders,
       subjects: ['kokex.order.>'],
       description: 'intents, verdicts, approvals and venue events',
       duplicateWindowMs: DAY,
+      maxMsgSize: 16 * KIB,
     },
-    { name: Streams.clock, subjects: ['kokex.clock.>'], description: 'bar-boundary ticks', maxAgeMs: DAY, duplicateWindowMs: 10 * MINUTE },
-    { name: Streams.plans, subjects: ['kokex.plan.>'], description: 'plan change notices', maxAgeMs: 30 * DAY },
+    { name: Streams.clock, subjects: ['kokex.clock.>'], description: 'bar-boundary ticks', maxAgeMs: DAY, duplicateWindowMs: 10 * MINUTE, maxMsgSize: 4 * KIB },
+    { name: Streams.plans, subjects: ['kokex.plan.>'], description: 'plan change notices', maxAgeMs: 30 * DAY, maxMsgSize: 16 * KIB },
     {
       name: Streams.deadLetters,
       subjects: ['kokex.dlq.>'],
       description: 'messages that failed every delivery, with the error',
       maxAgeMs: 30 * DAY,
+      // An excerpt of 4 KiB, a bounded error and the envelope: always far below this.
+      maxMsgSize: 64 * KIB,
     },
   ],
   kv: [

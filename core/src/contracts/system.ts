@@ -19,10 +19,21 @@ export const DeadLetterContract = defineContract({
     streamSeq: z.number().int(),
     deliveries: z.number().int(),
     error: wireErrorSchema,
-    /** The original payload as UTF-8 text (envelopes are JSON). */
+    /**
+     * The start of the original payload as UTF-8 text (envelopes are JSON), at most
+     * `DEAD_LETTER_EXCERPT_BYTES`: a dead letter must always fit its stream, however big the
+     * message was. The whole message stays in its stream at `streamSeq` until retention drops it.
+     */
     payload: z.string(),
+    /** Size of the original payload in bytes. */
+    payloadBytes: z.number().int().nonnegative().optional(),
+    /** True when `payload` is only the start of it. */
+    truncated: z.boolean().default(false),
   }),
 });
+
+/** How much of a dead message's payload its dead letter carries. */
+export const DEAD_LETTER_EXCERPT_BYTES = 4096;
 export type DeadLetter = z.infer<typeof DeadLetterContract.schema>;
 
 /** One tick per bar boundary: the bar that opened at `barOpen` closed at `boundary`. */

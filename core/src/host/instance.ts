@@ -223,6 +223,8 @@ export class ActorInstance<C = unknown> {
             if (['starting', 'running', 'paused'].includes(this.state)) this.fault(err);
           },
           onDeadLetter: (subject, err) => this.log.warn({ subject, err }, 'message dead-lettered'),
+          onDeadLetterFailed: (subject, err, publishError) =>
+            this.log.error({ subject, err, publishError }, 'message terminated: its dead letter could not be published either'),
         }),
     );
     await Promise.all(this.#workers.map((w) => w.start()));
