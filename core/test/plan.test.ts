@@ -156,7 +156,7 @@ const MALFORMED: [fixture: string, message: string][] = [
   ['wrong-kind.yaml', 'fixtures/plans/wrong-kind.yaml:2:7: kind: expected "Plan", found "Strategy"'],
   [
     'negative-risk-limit.yaml',
-    'fixtures/plans/negative-risk-limit.yaml:12:19: spec.risk.maxDailyLoss: expected a number greater than 0, found -150',
+    'fixtures/plans/negative-risk-limit.yaml:12:19: spec.risk.maxDailyLoss: expected a number greater than 0 and at most 1000000000000, found -150',
   ],
   [
     'quantile-out-of-range.yaml',
@@ -192,10 +192,10 @@ const MALFORMED: [fixture: string, message: string][] = [
       'fixtures/plans/many-errors.yaml:15:14: spec.forecast.horizon: expected an integer from 1 to 512, found 0',
       'fixtures/plans/many-errors.yaml:16:34: spec.forecast.quantiles[3]: expected a number greater than 0 and less than 1, found 1',
       'fixtures/plans/many-errors.yaml:18:38: spec.agent.tools[2]: expected each tool at most once, found "place_order" (also at [1])',
-      'fixtures/plans/many-errors.yaml:20:17: spec.agent.limits.maxTurns: expected an integer greater than 0, found 2.5',
-      'fixtures/plans/many-errors.yaml:21:3: spec.risk.maxDailyLoss: expected a number greater than 0, found nothing (required)',
-      'fixtures/plans/many-errors.yaml:21:3: spec.risk.maxPositionNotional: expected a number greater than 0, found nothing (required)',
-      'fixtures/plans/many-errors.yaml:22:18: spec.risk.maxNotional: expected a number greater than 0, found "1000" (a string)',
+      'fixtures/plans/many-errors.yaml:20:17: spec.agent.limits.maxTurns: expected an integer greater than 0 and at most 100, found 2.5',
+      'fixtures/plans/many-errors.yaml:21:3: spec.risk.maxDailyLoss: expected a number greater than 0 and at most 1000000000000, found nothing (required)',
+      'fixtures/plans/many-errors.yaml:21:3: spec.risk.maxPositionNotional: expected a number greater than 0 and at most 1000000000000, found nothing (required)',
+      'fixtures/plans/many-errors.yaml:22:18: spec.risk.maxNotional: expected a number greater than 0 and at most 1000000000000, found "1000" (a string)',
       'fixtures/plans/many-errors.yaml:23:18: spec.risk.maxDrawdown: expected a number greater than 0 and at most 1, found 15',
       'fixtures/plans/many-errors.yaml:24:5: spec.risk.stopLoss: expected a known field (maxNotional, maxPositionNotional, maxDailyLoss, maxDrawdown, maxOpenOrders, orderRate, priceBand, maxDataAgeBars, requireTradeableForecast, allowInstruments, lossStreak or initialState), found unknown field "stopLoss"',
     ].join('\n'),
@@ -236,7 +236,7 @@ describe('malformed plan files', () => {
     expect(wire.code).toBe('KOKEX_PLAN_INVALID');
     expect(wire.data).toMatchObject({
       file: 'fixtures/plans/negative-risk-limit.yaml',
-      issues: [{ line: 12, column: 19, path: 'spec.risk.maxDailyLoss', expected: 'a number greater than 0', found: '-150' }],
+      issues: [{ line: 12, column: 19, path: 'spec.risk.maxDailyLoss', expected: 'a number greater than 0 and at most 1000000000000', found: '-150' }],
     });
   });
 

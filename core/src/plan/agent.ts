@@ -27,9 +27,9 @@ const promptSchema = z
 
 const limitsSchema = z
   .object({
-    maxTurns: z.number().int().positive().default(6).describe('Model turns per trigger.'),
-    maxToolCalls: z.number().int().positive().default(12).describe('Tool calls per trigger.'),
-    maxTokens: z.number().int().positive().default(8000).describe('Tokens (prompt and completion) per trigger.'),
+    maxTurns: z.number().int().positive().max(100).default(6).describe('Model turns per trigger.'),
+    maxToolCalls: z.number().int().positive().max(1000).default(12).describe('Tool calls per trigger.'),
+    maxTokens: z.number().int().positive().max(10_000_000).default(8000).describe('Tokens (prompt and completion) per trigger.'),
     timeout: durationField('Wall-clock time per trigger.').default('2m'),
   })
   .strict()

@@ -1,23 +1,38 @@
 import { z } from 'zod';
 import { instrumentToken } from '../contracts/tokens.js';
-import { durationField, tokenField, uniqueListField } from './fields.js';
+import { durationField, type RefinementParams, tokenField, uniqueListField } from './fields.js';
 
 export const TRADING_STATES = ['active', 'reducing', 'halted'] as const;
 export type TradingState = (typeof TRADING_STATES)[number];
 
-const positive = (description: string) => z.number().positive().describe(description);
+/**
+ * Every number a plan holds is finite and inside a stated range: YAML's `.inf` and `1e308` parse
+ * as numbers, and a guard that compares against Infinity approves everything.
+ */
+const MAX_QUOTE_AMOUNT = 1e12;
+const positive = (description: string) => z.number().finite().positive().max(MAX_QUOTE_AMOUNT).describe(description);
 
 const orderRateSchema = z
   .object({
-    perMinute: z.number().int().positive().default(6).describe('Orders per minute.'),
-    perHour: z.number().int().positive().default(60).describe('Orders per hour.'),
+    perMinute: z.number().int().positive().max(10_000).default(6).describe('Orders per minute.'),
+    perHour: z.number().int().positive().max(600_000).default(60).describe('Orders per hour.'),
   })
   .strict()
+  .superRefine((rate, ctx) => {
+    // A minute's allowance above the hour's can never be used: the plan means something else.
+    if (rate.perMinute > rate.perHour) {
+      const params: RefinementParams = {
+        expected: `at most perHour (${rate.perHour})`,
+        detail: 'a minute may not allow more orders than the hour; lower perMinute or raise perHour',
+      };
+      ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['perMinute'], message: 'perMinute above perHour', params });
+    }
+  })
   .describe('Order submission rate limits.');
 
 const lossStreakSchema = z
   .object({
-    losses: z.number().int().positive().describe('Losing trades in a row that start a cooldown.'),
+    losses: z.number().int().positive().max(1000).describe('Losing trades in a row that start a cooldown.'),
     cooldown: durationField('How long new positions are refused after the streak.'),
   })
   .strict()
@@ -38,7 +53,7 @@ export const riskSchema = z
       .max(1)
       .default(0.1)
       .describe('Drawdown from peak equity, as a fraction (0.1 = 10%), that halts new risk.'),
-    maxOpenOrders: z.number().int().positive().default(4).describe('Open orders at once.'),
+    maxOpenOrders: z.number().int().positive().max(1000).default(4).describe('Open orders at once.'),
     orderRate: orderRateSchema.default({}),
     priceBand: z
       .number()
@@ -50,6 +65,7 @@ export const riskSchema = z
       .number()
       .int()
       .positive()
+      .max(1000)
       .default(2)
       .describe('Market data older than this many bars counts as stale; orders are refused.'),
     requireTradeableForecast: z
@@ -68,4 +84,14 @@ export const riskSchema = z
       .describe('Trading state when the plan is first applied: active, reducing (reduce-only) or halted.'),
   })
   .strict()
+  .superRefine((risk, ctx) => {
+    // An order larger than the largest position could never be placed: the limits contradict.
+    if (risk.maxNotional > risk.maxPositionNotional) {
+      const params: RefinementParams = {
+        expected: `at most maxPositionNotional (${risk.maxPositionNotional})`,
+        detail: 'an order larger than the largest position could never be placed',
+      };
+      ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['maxNotional'], message: 'maxNotional above maxPositionNotional', params });
+    }
+  })
   .describe('Limits the risk guard enforces on every order intent. Required.');

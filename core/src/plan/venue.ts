@@ -12,7 +12,7 @@ export type VenueMode = (typeof VENUE_MODES)[number];
 
 const simSchema = z
   .object({
-    speed: z.number().positive().default(60).describe('Replay speed as a multiple of real time (60: one 1m bar per second).'),
+    speed: z.number().finite().positive().max(100_000).default(60).describe('Replay speed as a multiple of real time (60: one 1m bar per second).'),
     file: z
       .string()
       .min(1)
@@ -26,7 +26,7 @@ const simSchema = z
 
 const paperSchema = z
   .object({
-    balance: z.number().positive().default(10_000).describe('Starting balance in the quote currency.'),
+    balance: z.number().finite().positive().max(1e12).default(10_000).describe('Starting balance in the quote currency.'),
     takerFee: z.number().min(0).lt(1).default(0.0005).describe('Taker fee as a fraction of notional (0.0005 = 0.05%).'),
     makerFee: z.number().min(0).lt(1).default(0.0002).describe('Maker fee as a fraction of notional.'),
     slippage: z.number().min(0).lt(1).default(0.0001).describe('Price slippage on market fills as a fraction of price.'),
