@@ -38,7 +38,7 @@ describe('plans that make no sense are refused', () => {
     ['maxOpenOrders: 1e15', 'spec.risk.maxOpenOrders'],
     ['maxDataAgeBars: 1e9', 'spec.risk.maxDataAgeBars'],
     ['orderRate: { perMinute: 100, perHour: 50 }', 'spec.risk.orderRate.perMinute'],
-    ['maxNotional: 500, maxPositionNotional: 300, maxDailyLoss: 20', 'spec.risk.maxNotional'],
+    ['maxNotional: 700, maxPositionNotional: 300, maxDailyLoss: 20', 'spec.risk.maxNotional'],
     ['lossStreak: { losses: 1e12, cooldown: 1h }', 'spec.risk.lossStreak.losses'],
   ])('risk %s is refused at %s', (risk, path) => {
     const base = 'maxNotional: 100, maxPositionNotional: 300, maxDailyLoss: 20';

@@ -38,7 +38,7 @@ spec:
     maxPositionNotional: 1000000000
     maxDailyLoss: 1000
     maxOpenOrders: 1000000
-    orderRate: { perMinute: 1000000, perHour: 1000000 }
+    orderRate: { perMinute: 10000, perHour: 600000 }
     priceBand: 0.5
     requireTradeableForecast: false`,
     `${name}.yaml`,

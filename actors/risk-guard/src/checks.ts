@@ -277,19 +277,14 @@ const CHECKS: Check[] = [
       : undefined;
   },
   ({ ledger, plan, now }) => {
-    const minute = ledger.approvalsSince(now - 60_000);
-    if (minute >= plan.risk.orderRate.perMinute) {
-      return deny(
-        RiskReason.RatePerMinute,
-        'risk.orderRate.perMinute',
-        `${minute} orders in the last minute`,
-        plan.risk.orderRate.perMinute,
-        minute,
-      );
-    }
+    // The hour first: when both bind, the hour's limit is the one that lasts, so it is the one named.
     const hour = ledger.approvalsSince(now - 3_600_000);
-    return hour >= plan.risk.orderRate.perHour
-      ? deny(RiskReason.RatePerHour, 'risk.orderRate.perHour', `${hour} orders in the last hour`, plan.risk.orderRate.perHour, hour)
+    if (hour >= plan.risk.orderRate.perHour) {
+      return deny(RiskReason.RatePerHour, 'risk.orderRate.perHour', `${hour} orders in the last hour`, plan.risk.orderRate.perHour, hour);
+    }
+    const minute = ledger.approvalsSince(now - 60_000);
+    return minute >= plan.risk.orderRate.perMinute
+      ? deny(RiskReason.RatePerMinute, 'risk.orderRate.perMinute', `${minute} orders in the last minute`, plan.risk.orderRate.perMinute, minute)
       : undefined;
   },
 ];

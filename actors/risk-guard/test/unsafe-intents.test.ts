@@ -239,7 +239,8 @@ beforeAll(async () => {
     orderPlan('pos2', { maxPositionNotional: '500' }),
     orderPlan('open', { maxOpenOrders: '1' }),
     orderPlan('rate', { orderRate: '{ perMinute: 1, perHour: 60 }' }),
-    orderPlan('hourly', { orderRate: '{ perMinute: 10, perHour: 1 }' }),
+    // perMinute may not exceed perHour (a plan rule): with both at 1 the hour is the limit named.
+    orderPlan('hourly', { orderRate: '{ perMinute: 1, perHour: 1 }' }),
   ];
   f = await startFixture(plans, {
     prepare: async (bus) => {

@@ -85,13 +85,14 @@ export const riskSchema = z
   })
   .strict()
   .superRefine((risk, ctx) => {
-    // An order larger than the largest position could never be placed: the limits contradict.
-    if (risk.maxNotional > risk.maxPositionNotional) {
+    // The largest order that could ever pass is a full reversal, from the short limit to the long
+    // limit: twice maxPositionNotional. A larger maxNotional contradicts the position limit.
+    if (risk.maxNotional > 2 * risk.maxPositionNotional) {
       const params: RefinementParams = {
-        expected: `at most maxPositionNotional (${risk.maxPositionNotional})`,
-        detail: 'an order larger than the largest position could never be placed',
+        expected: `at most twice maxPositionNotional (${2 * risk.maxPositionNotional})`,
+        detail: 'no order, not even a full reversal of the largest position, could be that large',
       };
-      ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['maxNotional'], message: 'maxNotional above maxPositionNotional', params });
+      ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['maxNotional'], message: 'maxNotional above twice maxPositionNotional', params });
     }
   })
   .describe('Limits the risk guard enforces on every order intent. Required.');
