@@ -83,6 +83,28 @@ export class SchemaVersionError extends KokexError {
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
+/**
+ * The path of the first number that is not finite, anywhere in a value. JSON has no Infinity, but
+ * `1e999` in JSON text parses to one, and zod's `positive()` lets it through: a forged approval of
+ * size 1e999 must be refused at the contract, for every message type at once.
+ */
+export function nonFinitePath(value: unknown, path = ''): string | undefined {
+  if (typeof value === 'number') return Number.isFinite(value) ? undefined : path || '(root)';
+  if (value === null || typeof value !== 'object') return undefined;
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) {
+      const found = nonFinitePath(value[i], `${path}[${i}]`);
+      if (found) return found;
+    }
+    return undefined;
+  }
+  for (const [key, child] of Object.entries(value)) {
+    const found = nonFinitePath(child, path ? `${path}.${key}` : key);
+    if (found) return found;
+  }
+  return undefined;
+}
+
 function describeZodError(err: z.ZodError): string {
   return err.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
 }
@@ -98,6 +120,8 @@ export function defineContract<S extends z.ZodTypeAny>(def: {
   const envelope = (data: z.input<S>, meta: EnvelopeMeta = {}): Envelope<T> => {
     const checked = schema.safeParse(data);
     if (!checked.success) throw new InvalidMessageError(type, describeZodError(checked.error));
+    const infinite = nonFinitePath(checked.data);
+    if (infinite) throw new InvalidMessageError(type, `${infinite}: expected a finite number`, { field: infinite });
     const id = meta.id ?? randomUUID();
     const time = meta.time ?? Date.now();
     if (meta.eventTime !== undefined && !(Number.isFinite(meta.eventTime) && meta.eventTime >= 0)) {
@@ -125,6 +149,8 @@ export function defineContract<S extends z.ZodTypeAny>(def: {
     if (head.data.v !== version) throw new SchemaVersionError(type, version, head.data.v);
     const body = schema.safeParse(head.data.data);
     if (!body.success) throw new InvalidMessageError(type, describeZodError(body.error), { id: head.data.id });
+    const infinite = nonFinitePath(body.data);
+    if (infinite) throw new InvalidMessageError(type, `${infinite}: expected a finite number`, { id: head.data.id, field: infinite });
     const { eventTime, ...rest } = head.data;
     return { ...(rest as Omit<Envelope<T>, 'data' | 'eventTime'>), eventTime: eventTime ?? rest.time, data: body.data };
   };

@@ -69,3 +69,14 @@ describe('market clocks', () => {
     expect(clocks.of('demo', 'live').kind).toBe('wall');
   });
 });
+
+describe('numbers on the wire', () => {
+  const Sized = defineContract({ type: 'test.sized', version: 1, schema: z.object({ size: z.number().positive(), legs: z.array(z.object({ px: z.number() })) }) });
+
+  it('refuses a number that is not finite anywhere in a message, also when it arrives as 1e999 text', () => {
+    expect(() => Sized.envelope({ size: Number.POSITIVE_INFINITY, legs: [] })).toThrow(/size: expected a finite number/);
+    const forged = '{"type":"test.sized","v":1,"id":"x","correlationId":"x","time":1,"source":"s","data":{"size":1,"legs":[{"px":1},{"px":-1e999}]}}';
+    expect(() => Sized.decode(forged)).toThrow(/legs\[1\]\.px: expected a finite number/);
+    expect(Sized.decode(forged.replace('-1e999', '2')).data.legs[1]?.px).toBe(2);
+  });
+});
