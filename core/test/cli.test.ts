@@ -41,6 +41,37 @@ describe('kokex CLI', () => {
     expect(host.stderr).toBe('kokex: host needs --actors kind,… (use `up` to run every kind)\n');
   });
 
+  it('answers --help and -h on every command with its own usage, exit 0; --version too', async () => {
+    for (const command of ['up', 'host', 'plan', 'actors', 'plugin', 'tail', 'streams', 'services', 'deploy', 'completion']) {
+      const r = await kokex([command, '--help']);
+      expect(r.code, command).toBe(0);
+      expect(r.stdout, command).toMatch(new RegExp(`^usage: kokex ${command}`));
+    }
+    // Plugin commands too, answered by the host from their declared usage.
+    const pull = await kokex(['data', 'pull', '-h']);
+    expect(pull.code).toBe(0);
+    expect(pull.stdout).toMatch(/^usage: kokex data pull/);
+    const sim = await kokex(['sim', 'okx', '--help']);
+    expect(sim).toMatchObject({ code: 0 });
+    expect(sim.stdout).toMatch(/^usage: kokex sim okx/);
+    const v = await kokex(['--version']);
+    expect(v).toMatchObject({ code: 0, stdout: '0.1.0\n' });
+  });
+
+  it('refuses --json where a command has none, and a missing plan before starting anything', async () => {
+    const json = await kokex(['deploy', 'nats', '--json']);
+    expect(json).toMatchObject({ code: 2, stderr: 'kokex: kokex deploy has no --json output\n' });
+    const up = await kokex(['up', 'plans/nosuch.yaml']);
+    expect(up.code).toBe(1);
+    expect(up.stderr).toBe('kokex: plan file plans/nosuch.yaml: not found\n');
+    const shell = await kokex(['completion', 'fish']);
+    expect(shell.code).toBe(2);
+    const bash = await kokex(['completion', 'bash']);
+    expect(bash.code).toBe(0);
+    expect(bash.stdout).toContain('complete -F _kokex kokex');
+    expect(bash.stdout).toMatch(/compgen -W "[^"]*\bdata\b[^"]*\bplan\b/);
+  });
+
   it('says in one line when NATS is unreachable', async () => {
     const port = await freePort();
     const r = await kokex(['actors'], { NATS_URL: `nats://127.0.0.1:${port}` });
@@ -85,6 +116,21 @@ describe('kokex CLI', () => {
       expect(plugins.stdout).toBe(`${host.hostId}: @kokex/actor-clock@0.1.0 (clock)\n`);
       const services = await kokex(['services'], env);
       expect(services.stdout).toMatch(/kokex-clock\s+0\.1\.0\s+clock-/);
+      // Every listing command speaks JSON when asked.
+      const actorsJson = JSON.parse((await kokex(['actors', '--json'], env)).stdout) as Array<{ kind: string; instanceId: string }>;
+      expect(actorsJson.map((a) => a.kind)).toContain('clock');
+      const plansJson = JSON.parse((await kokex(['plan', 'ls', '--json'], env)).stdout) as Array<{ name: string; plan: { spec: { instrument: string } } }>;
+      expect(plansJson.find((p) => p.name === 'demo')?.plan.spec.instrument).toBe('BTC-USDT-SWAP');
+      const streamsJson = JSON.parse((await kokex(['streams', '--json'], env)).stdout) as Array<{ name: string }>;
+      expect(streamsJson.map((x) => x.name)).toContain('CLOCK');
+      const servicesJson = JSON.parse((await kokex(['services', '--json'], env)).stdout) as Array<{ name: string }>;
+      expect(servicesJson.map((x) => x.name)).toContain('kokex-clock');
+      const pluginsJson = JSON.parse((await kokex(['plugin', 'ls', '--json'], env)).stdout) as Array<{ name: string; actors: string[] }>;
+      expect(pluginsJson).toEqual([{ host: host.hostId, name: '@kokex/actor-clock', version: '0.1.0', actors: ['clock'] }]);
+      // Deleting a plan that is not there fails, naming what is there.
+      const rm = await kokex(['plan', 'rm', 'nosuch'], env);
+      expect(rm.code).toBe(1);
+      expect(rm.stderr).toMatch(/^kokex: no plan named nosuch \(stored: .*demo/);
     } finally {
       await host.stop();
     }

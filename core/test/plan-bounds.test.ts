@@ -15,7 +15,7 @@ spec:
 ${agent}`;
 }
 
-function issuesOf(text: string): Array<{ path: string; line: number; message: string }> {
+function issuesOf(text: string): ReadonlyArray<{ path: string; line: number; message: string }> {
   try {
     parsePlan(text, 'bounds.yaml');
   } catch (err) {

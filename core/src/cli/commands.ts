@@ -4,6 +4,7 @@ import type { ActorStatus } from '../host/instance.js';
 import { loadPlanFile } from '../plan/load.js';
 import { applyPlan, deletePlan, listPlans } from '../plan/store.js';
 import { discoverServices, callControl } from './discover.js';
+import { ErrorCode, KokexError } from '../errors.js';
 import { UsageError } from './errors.js';
 import { ago, bytes, isoMinute, table } from './format.js';
 
@@ -36,8 +37,18 @@ export async function applyPlans(bus: Bus, files: string[]): Promise<string> {
   return lines.join('\n');
 }
 
-export async function planList(bus: Bus): Promise<string> {
+/** Listing commands print a table, or with `--json` one JSON document for machines. */
+export interface ListOptions {
+  json?: boolean;
+}
+
+const asJson = (value: unknown) => JSON.stringify(value, null, 2);
+
+export async function planList(bus: Bus, o: ListOptions = {}): Promise<string> {
   const plans = await listPlans(bus);
+  if (o.json) {
+    return asJson(plans.map((p) => ({ name: p.plan.metadata.name, revision: p.revision, source: p.source, appliedAt: p.appliedAt, plan: p.plan })));
+  }
   if (plans.length === 0) return 'no plans applied (apply one with: npx kokex plan apply plans/demo.yaml)';
   return table(
     ['PLAN', 'REV', 'VENUE', 'MODE', 'INSTRUMENT', 'TF', 'SOURCE', 'APPLIED'],
@@ -56,7 +67,10 @@ export async function planList(bus: Bus): Promise<string> {
 
 export async function planRemove(bus: Bus, name: string | undefined): Promise<string> {
   if (!name) throw new UsageError('plan rm needs a plan name');
-  return (await deletePlan(bus, name)) ? `plan ${name} deleted` : `no plan named ${name}`;
+  if (await deletePlan(bus, name)) return `plan ${name} deleted`;
+  // Deleting what is not there is a failure (exit 1), so a script sees a typo.
+  const known = (await listPlans(bus)).map((p) => p.plan.metadata.name);
+  throw new KokexError(ErrorCode.PlanNotFound, `no plan named ${name} (stored: ${known.join(', ') || 'none'})`, { data: { plan: name } });
 }
 
 export async function actorStatuses(bus: Bus): Promise<Array<ActorStatus & { lag?: number }>> {
@@ -69,8 +83,9 @@ export async function actorStatuses(bus: Bus): Promise<Array<ActorStatus & { lag
   return out.sort((a, b) => a.kind.localeCompare(b.kind) || a.instanceId.localeCompare(b.instanceId));
 }
 
-export async function actorsTable(bus: Bus): Promise<string> {
+export async function actorsTable(bus: Bus, o: ListOptions = {}): Promise<string> {
   const statuses = await actorStatuses(bus);
+  if (o.json) return asJson(statuses);
   if (statuses.length === 0) return 'no live actors (start them with: npx kokex up)';
   const now = Date.now();
   return table(
@@ -91,16 +106,21 @@ export async function actorsTable(bus: Bus): Promise<string> {
   );
 }
 
-export async function streamsTable(bus: Bus): Promise<string> {
+export async function streamsTable(bus: Bus, o: ListOptions = {}): Promise<string> {
   const rows: Array<Array<string | number>> = [];
+  const docs: Array<Record<string, unknown>> = [];
   for await (const s of bus.jsm.streams.list()) {
     const consumers: string[] = [];
+    const consumerDocs: Array<Record<string, unknown>> = [];
     for await (const c of bus.jsm.consumers.list(s.config.name)) {
       consumers.push(`${c.name} (lag ${c.num_pending + c.num_ack_pending}, redelivered ${c.num_redelivered})`);
+      consumerDocs.push({ name: c.name, pending: c.num_pending, ackPending: c.num_ack_pending, redelivered: c.num_redelivered });
     }
     rows.push([s.config.name, s.config.subjects?.join(' ') ?? '', s.state.messages, bytes(s.state.bytes), consumers.join('; ') || '-']);
+    docs.push({ name: s.config.name, subjects: s.config.subjects ?? [], messages: s.state.messages, bytes: s.state.bytes, consumers: consumerDocs });
   }
   rows.sort((a, b) => String(a[0]).localeCompare(String(b[0])));
+  if (o.json) return asJson(docs.sort((a, b) => String(a.name).localeCompare(String(b.name))));
   return table(['STREAM', 'SUBJECTS', 'MSGS', 'SIZE', 'CONSUMERS'], rows);
 }
 
@@ -118,16 +138,20 @@ export async function pluginCommand(
   bus: Bus,
   verb: string | undefined,
   arg: string | undefined,
-  opts: { host?: string; path?: string },
+  opts: { host?: string; path?: string; json?: boolean },
 ): Promise<string> {
   if (!verb || !['load', 'unload', 'reload', 'ls'].includes(verb))
     throw new UsageError('usage: kokex plugin load <dir> | unload <name> | reload <name> [--path dir] | ls');
   const hosts = await hostIds(bus, opts.host);
   const lines: string[] = [];
+  const listed: Array<{ host: string; name: string; version: string; actors: string[] }> = [];
   for (const host of hosts) {
     if (verb === 'ls') {
       const r = await callControl<{ plugins: Array<{ name: string; version: string; actors: string[] }> }>(bus, ['host', host, 'status']);
-      for (const p of r.plugins) lines.push(`${host}: ${p.name}@${p.version} (${p.actors.join(', ') || 'adapters only'})`);
+      for (const p of r.plugins) {
+        lines.push(`${host}: ${p.name}@${p.version} (${p.actors.join(', ') || 'adapters only'})`);
+        listed.push({ host, name: p.name, version: p.version, actors: p.actors });
+      }
       continue;
     }
     if (!arg) throw new UsageError(`plugin ${verb} needs ${verb === 'load' ? 'a plugin directory' : 'a plugin name'}`);
@@ -145,11 +169,13 @@ export async function pluginCommand(
       lines.push(`${host}: reloaded ${arg} ${r.result.from} → ${r.result.to} (${r.result.replaced} instance(s) replaced, nothing dropped)`);
     }
   }
+  if (opts.json && verb === 'ls') return asJson(listed);
   return lines.join('\n');
 }
 
-export async function microList(bus: Bus): Promise<string> {
+export async function microList(bus: Bus, o: ListOptions = {}): Promise<string> {
   const services = await discoverServices(bus);
+  if (o.json) return asJson(services.map((s) => ({ name: s.name, version: s.version, id: s.id, metadata: s.metadata })));
   return table(
     ['SERVICE', 'VERSION', 'INSTANCE', 'HOST', 'ID'],
     services.map((s) => [s.name, s.version, s.metadata.instance ?? '-', s.metadata.host ?? '-', s.id]),

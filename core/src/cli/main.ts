@@ -1,4 +1,7 @@
+import { readFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { completionScript, describeFailure, exitCodeOf } from './exit.js';
 import { connectBus } from '../bus/bus.js';
 import { createLogger } from '../log/logger.js';
 import { actorsTable, applyPlans, microList, planList, planRemove, pluginCommand, streamsTable, tail, validatePlans } from './commands.js';
@@ -9,23 +12,55 @@ import { findPlugins } from './runtime.js';
 import { loadPlugin } from '../plugin/loader.js';
 import { type CommandDefinition, readPluginPackage } from '../plugin/manifest.js';
 
-const USAGE = `usage: kokex <command> [options]
+/** Each built-in command: its one-line summary, its own usage (`kokex <command> --help`), and whether it lists (`--json`). */
+const COMMANDS: Record<string, { summary: string; usage: string; json?: boolean }> = {
+  up: {
+    summary: 'run every actor in one process (embedded nats-server when NATS_URL is unset)',
+    usage: 'usage: kokex up [plan.yaml…] [--quiet]\n\n  Validates the plan files, starts an embedded nats-server when NATS_URL is unset, applies the\n  plans and runs every actor kind found under actors/ and plugins/. Ctrl-C drains and stops.',
+  },
+  host: {
+    summary: 'run some actor kinds against NATS_URL (scale out by starting more)',
+    usage: 'usage: kokex host --actors kind,… [plan.yaml…] [--quiet]\n\n  Runs the named actor kinds against NATS_URL; more hosts with the same kinds share the work.',
+  },
+  plan: {
+    summary: 'plan validate|apply <file…> | ls | rm <name>',
+    usage:
+      'usage: kokex plan validate <file…>   check plan files (file:line:column on errors)\n       kokex plan apply <file…>      validate and store plans; running actors pick up the change\n       kokex plan ls [--json]        stored plans\n       kokex plan rm <name>          delete a stored plan (exit 1 when there is none)',
+    json: true,
+  },
+  actors: { summary: 'live actors: state, version, host, lag', usage: 'usage: kokex actors [--json]', json: true },
+  plugin: {
+    summary: 'plugin load <dir> | unload <name> | reload <name> [--path dir] | ls   [--host id]',
+    usage: 'usage: kokex plugin load <dir> | unload <name> | reload <name> [--path dir] | ls [--json]   [--host id]',
+    json: true,
+  },
+  tail: {
+    summary: 'print messages on a subject filter as they pass',
+    usage: 'usage: kokex tail <subject filter> [--json] [--count N]\n\n  example: kokex tail "kokex.md.candle.>" --count 5',
+    json: true,
+  },
+  streams: { summary: 'streams and consumers with lag', usage: 'usage: kokex streams [--json]', json: true },
+  services: { summary: "NATS micro services (what 'nats micro ls' shows)", usage: 'usage: kokex services [--json]', json: true },
+  deploy: {
+    summary: 'per-actor NATS users and permissions (nats.conf, users.env)',
+    usage: 'usage: kokex deploy nats [plan.yaml…] [--out dir]   (default dir: deploy/nats)',
+  },
+  completion: {
+    summary: 'shell completion script: eval "$(kokex completion bash)"',
+    usage: 'usage: kokex completion bash|zsh\n\n  bash: eval "$(npx kokex completion bash)"   zsh: source <(npx kokex completion zsh)',
+  },
+};
 
-  up [plan.yaml…]              run every actor in one process (embedded nats-server when NATS_URL is unset)
-  host --actors kind,…         run some actor kinds against NATS_URL (scale out by starting more)
-  plan validate <file…>        check plan files
-  plan apply <file…>           validate and store plans; running actors pick up the change
-  plan ls | plan rm <name>     list or delete stored plans
-  actors                       live actors: state, version, host, lag
-  plugin load <dir> | unload <name> | reload <name> [--path dir] | ls   [--host id]
-  tail <subject filter> [--json] [--count N]   print messages as they pass
-  streams                      streams and consumers with lag
-  services                     NATS micro services (what 'nats micro ls' shows)
-  deploy nats [plan…] [--out dir]   per-actor NATS users and permissions (nats.conf, users.env)
+const USAGE = `usage: kokex <command> [options]   (kokex <command> --help for one command)
+
+${Object.entries(COMMANDS)
+  .map(([name, c]) => `  ${name.padEnd(12)} ${c.summary}`)
+  .join('\n')}
+  --version    print the version
 
 NATS: NATS_URL, else the embedded server started by 'kokex up' (KOKEX_HOME, default ./.kokex).`;
 
-const BUILTIN = new Set(['up', 'host', 'plan', 'actors', 'streams', 'services', 'plugin', 'tail', 'deploy']);
+const BUILTIN = new Set(Object.keys(COMMANDS));
 
 const out = (line: string) => process.stdout.write(`${line}\n`);
 
@@ -79,11 +114,39 @@ async function pluginCommandsHelp(): Promise<string> {
   return lines.length ? `\n\nplugin commands:\n${lines.join('\n')}` : '';
 }
 
+/** Asked for help anywhere before a `--` (`kokex data pull -h`, `kokex sim okx --help`). */
+function wantsHelp(args: string[]): boolean {
+  const end = args.indexOf('--');
+  return (end < 0 ? args : args.slice(0, end)).some((a) => a === '--help' || a === '-h');
+}
+
+async function version(): Promise<string> {
+  const pkg = JSON.parse(await readFile(fileURLToPath(new URL('../../package.json', import.meta.url)), 'utf8')) as { version: string };
+  return pkg.version;
+}
+
+async function pluginCommandNames(): Promise<string[]> {
+  const names: string[] = [];
+  for (const dir of await findPlugins().catch(() => [])) {
+    const pkg = await readPluginPackage(dir).catch(() => undefined);
+    names.push(...(pkg?.manifest.commands ?? []));
+  }
+  return names;
+}
+
 export async function main(argv: string[]): Promise<number> {
   const [first] = argv;
-  // Plugin commands parse their own options.
+  if (first === '--version' || first === '-v') {
+    out(await version());
+    return 0;
+  }
+  // Plugin commands parse their own options; help is answered here, the same way for all of them.
   if (first && !first.startsWith('-') && !BUILTIN.has(first)) {
     const found = await findCommand(first);
+    if (found && wantsHelp(argv.slice(1))) {
+      out(found.usage);
+      return 0;
+    }
     if (found) {
       const abort = new AbortController();
       void stopSignal().then(() => abort.abort());
@@ -111,10 +174,16 @@ export async function main(argv: string[]): Promise<number> {
     },
   });
   const [command, ...rest] = positionals;
-  if (values.help || !command) {
+  if (!command) {
     out(USAGE + (await pluginCommandsHelp()));
-    return command || values.help ? 0 : 2;
+    return values.help ? 0 : 2;
   }
+  const spec = COMMANDS[command];
+  if (!spec) throw new UsageError(`unknown command "${command}"; run kokex --help`);
+  if (values.help) return show(spec.usage);
+  // A flag a command does not honour is refused, never silently ignored.
+  if (values.json && !spec.json) throw new UsageError(`kokex ${command} has no --json output`);
+  const json = values.json === true;
   const log = createLogger({ level: process.env.LOG_LEVEL ?? 'warn', name: 'kokex' });
   switch (command) {
     case 'up':
@@ -124,6 +193,8 @@ export async function main(argv: string[]): Promise<number> {
         .map((s) => s.trim())
         .filter(Boolean);
       if (command === 'host' && !kinds?.length) throw new UsageError('host needs --actors kind,… (use `up` to run every kind)');
+      // A missing or broken plan file stops here, before a server or an actor starts.
+      if (rest.length > 0) await validatePlans(rest);
       await runHost({
         plans: rest,
         ...(kinds ? { kinds } : {}),
@@ -142,25 +213,28 @@ export async function main(argv: string[]): Promise<number> {
         return 0;
       }
       if (verb === 'apply') return withBus(async (bus) => show(await applyPlans(bus, args)));
-      if (verb === 'ls') return withBus(async (bus) => show(await planList(bus)));
+      if (verb === 'ls') return withBus(async (bus) => show(await planList(bus, { json })));
       if (verb === 'rm') return withBus(async (bus) => show(await planRemove(bus, args[0])));
       throw new UsageError('usage: kokex plan validate|apply <file…> | ls | rm <name>');
     }
     case 'actors':
-      return withBus(async (bus) => show(await actorsTable(bus)));
+      return withBus(async (bus) => show(await actorsTable(bus, { json })));
     case 'streams':
-      return withBus(async (bus) => show(await streamsTable(bus)));
+      return withBus(async (bus) => show(await streamsTable(bus, { json })));
     case 'services':
-      return withBus(async (bus) => show(await microList(bus)));
+      return withBus(async (bus) => show(await microList(bus, { json })));
     case 'plugin':
-      return withBus(async (bus) => show(await pluginCommand(bus, rest[0], rest[1], { host: values.host, path: values.path })));
+      if (json && rest[0] !== 'ls') throw new UsageError('only `kokex plugin ls` has --json output');
+      return withBus(async (bus) => show(await pluginCommand(bus, rest[0], rest[1], { host: values.host, path: values.path, json })));
+    case 'completion':
+      return show(completionScript(rest[0], [...BUILTIN, ...(await pluginCommandNames())]));
     case 'tail': {
       const count = values.count ? Number(values.count) : undefined;
       if (count !== undefined && !(count > 0)) throw new UsageError(`--count must be a positive number, got "${values.count}"`);
       const abort = new AbortController();
       void stopSignal().then(() => abort.abort());
       return withBus(async (bus) => {
-        await tail(bus, rest[0], { json: values.json, count, print: out, signal: abort.signal });
+        await tail(bus, rest[0], { json, count, print: out, signal: abort.signal });
         return 0;
       });
     }
@@ -178,13 +252,9 @@ main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (err: unknown) => {
     // One clear line, never a stack trace (KOKEX_DEBUG=1 shows it).
-    const message = err instanceof Error ? err.message : String(err);
+    const message = describeFailure(err);
     process.stderr.write(`kokex: ${message}\n`);
     if (process.env.KOKEX_DEBUG && err instanceof Error) process.stderr.write(`${err.stack}\n`);
-    const usage =
-      err instanceof UsageError ||
-      (err as { code?: string }).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' ||
-      (err as { code?: string }).code?.startsWith?.('ERR_PARSE_ARGS');
-    process.exit(usage ? 2 : 1);
+    process.exit(exitCodeOf(err));
   },
 );
