@@ -70,6 +70,7 @@ export {
 export { ACTOR_STATUS_TTL_MS, Buckets, KOKEX_TOPOLOGY, ObjectStores, Streams, streamOf, subjectMatches } from './bus/topology.js';
 export { ProvisionError, provision, provisionKv, provisionObjectStore, provisionStream } from './bus/provision.js';
 export { DurableWorker, consumerConfig, ensureConsumer, utf8Excerpt } from './bus/consumer.js';
+export { contextFrom, inHandlerSpan, inPublishSpan, startTracing, traceHeaders, tracingRequested } from './telemetry/tracing.js';
 // logging and DI
 export { REDACTED, createLogger, isSecretKey, redactSecrets } from './log/logger.js';
 export { AdapterPort, Tokens } from './di/tokens.js';
@@ -129,6 +130,7 @@ export { applyPlan, changedSections, deletePlan, getStoredPlan, listPlans } from
 export type { WireError, KokexErrorOptions } from './errors.js';
 export type { Contract, Envelope, EnvelopeMeta } from './contracts/envelope.js';
 export type { MarketClock } from './time/market-clock.js';
+export type { MessageSpanAttributes, Tracing, TracingOptions } from './telemetry/tracing.js';
 export type { Candle } from './contracts/market.js';
 export type { ClockTick, DeadLetter, PlanChanged } from './contracts/system.js';
 export type { ApprovedOrder, OrderEvent, OrderIntent, OrderVerdict } from './contracts/orders.js';

@@ -7,6 +7,7 @@ import { resolveNatsUrl } from '../config.js';
 import { inboxPrefixFor } from '../deploy/access.js';
 import type { Contract, Envelope, EnvelopeMeta } from '../contracts/envelope.js';
 import { ErrorCode, KokexError } from '../errors.js';
+import { inPublishSpan, traceHeaders } from '../telemetry/tracing.js';
 import { type ProvisionResult, provision } from './provision.js';
 import { KOKEX_TOPOLOGY, streamOf, type Topology } from './topology.js';
 
@@ -98,13 +99,16 @@ class BusImpl implements Bus {
 
   async publish<T, I = T>(contract: Contract<T, I>, subject: string, data: I, meta?: EnvelopeMeta): Promise<PublishResult<T>> {
     const { envelope, bytes } = contract.encode(data, meta);
-    const ack: PubAck = await this.js.publish(subject, bytes, { msgID: envelope.id });
+    const ack: PubAck = await inPublishSpan({ subject, type: envelope.type, correlationId: envelope.correlationId }, (headers) =>
+      this.js.publish(subject, bytes, { msgID: envelope.id, ...(headers ? { headers } : {}) }),
+    );
     return { envelope, stream: ack.stream, seq: ack.seq, duplicate: ack.duplicate };
   }
 
   emit<T, I = T>(contract: Contract<T, I>, subject: string, data: I, meta?: EnvelopeMeta): Envelope<T> {
     const { envelope, bytes } = contract.encode(data, meta);
-    this.nc.publish(subject, bytes);
+    const headers = traceHeaders();
+    this.nc.publish(subject, bytes, headers ? { headers } : undefined);
     return envelope;
   }
 

@@ -3,6 +3,7 @@ import { nanos } from '@nats-io/transport-node';
 import type { Contract, Envelope } from '../contracts/envelope.js';
 import { DEAD_LETTER_EXCERPT_BYTES, DeadLetterContract } from '../contracts/system.js';
 import { ErrorCode, isKokexError, KokexError, toWireError, type WireError } from '../errors.js';
+import { inHandlerSpan } from '../telemetry/tracing.js';
 import type { Bus } from './bus.js';
 import { subject } from './subjects.js';
 
@@ -236,7 +237,11 @@ export class DurableWorker<T> {
       return;
     }
     try {
-      await this.handler(envelope, msg);
+      await inHandlerSpan(
+        { subject: msg.subject, type: envelope.type, correlationId: envelope.correlationId, consumer: this.options.durable, stream: this.options.stream },
+        msg.headers,
+        () => this.handler(envelope, msg),
+      );
       msg.ack();
       this.stats.acked++;
     } catch (err) {

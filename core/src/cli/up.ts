@@ -8,6 +8,7 @@ import { applyPlan } from '../plan/store.js';
 import { embeddedRuntime, findPlugins } from './runtime.js';
 import { LiveSummary } from './summary.js';
 import { connectBus } from '../bus/bus.js';
+import { startTracing } from '../telemetry/tracing.js';
 
 export interface UpOptions {
   plans: string[];
@@ -27,6 +28,8 @@ export interface UpOptions {
 
 /** `kokex up` and `kokex host`: run a host until told to stop, then drain it cleanly. */
 export async function runHost(o: UpOptions): Promise<void> {
+  // Traces only when the standard OTEL_* variables ask for them (off by default).
+  const tracing = startTracing({ serviceName: 'kokex-host', attributes: { 'kokex.mode': o.embedded ? 'up' : 'host' } });
   const runtime = o.embedded
     ? await embeddedRuntime(o.log)
     : await connectBus({ name: 'kokex-host' }).then((bus: Bus) => ({ bus, embedded: undefined, close: () => bus.close() }));
@@ -89,6 +92,7 @@ export async function runHost(o: UpOptions): Promise<void> {
   } finally {
     await host?.stop().catch((err) => o.log.error({ err }, 'host stop failed'));
     await runtime.close().catch(() => undefined);
+    await tracing?.shutdown();
   }
   o.print('stopped cleanly');
 }
