@@ -4,6 +4,7 @@ import { pathToFileURL } from 'node:url';
 import { register } from 'tsx/esm/api';
 import { ErrorCode, KokexError } from '../errors.js';
 import type { ActorKind } from '../host/actor.js';
+import { lendHostModules } from './host-modules.js';
 import { checkDefinition, type PluginDefinition, type PluginPackage, readPluginPackage } from './manifest.js';
 
 /**
@@ -33,6 +34,9 @@ let generationCounter = 0;
 export async function loadPlugin(dir: string): Promise<LoadedPlugin> {
   const abs = resolve(dir);
   const pkg = await readPluginPackage(abs);
+  // Before the first import: a plugin outside this repository finds @kokex/core (and zod, XState)
+  // as the host's own copy.
+  lendHostModules();
   const generation = ++generationCounter;
   const namespace = `kokex-plugin-${generation}`;
   const api = register({ namespace });
