@@ -72,7 +72,7 @@ export { ProvisionError, provision, provisionKv, provisionObjectStore, provision
 export { DurableWorker, consumerConfig, ensureConsumer, utf8Excerpt } from './bus/consumer.js';
 export { contextFrom, inHandlerSpan, inPublishSpan, startTracing, traceHeaders, tracingRequested } from './telemetry/tracing.js';
 // logging and DI
-export { REDACTED, createLogger, isSecretKey, redactSecrets } from './log/logger.js';
+export { LOG_FORMATS, REDACTED, createLogger, formatLogLine, humanLogDestination, isSecretKey, redactSecrets } from './log/logger.js';
 export { AdapterPort, Tokens } from './di/tokens.js';
 export { createHostContainer } from './di/container.js';
 // actors and host
@@ -147,7 +147,7 @@ export type { KvSpec, ObjectStoreSpec, StreamSpec, Topology } from './bus/topolo
 export type { AdapterTarget } from './ports/registry.js';
 export type { ProvisionResult } from './bus/provision.js';
 export type { ConsumerStats, DurableConsumerOptions, DurableWorkerEvents, MessageHandler } from './bus/consumer.js';
-export type { Logger, LoggerOptions } from './log/logger.js';
+export type { LogFormat, Logger, LoggerOptions } from './log/logger.js';
 export type { ActorContext, ActorKind, ActorLogic, ConsumerBinding } from './host/actor.js';
 export type { LifecycleContext, LifecycleEvent, LifecycleOptions } from './host/lifecycle.js';
 export type { ActorInstanceOptions, ActorStatus } from './host/instance.js';

@@ -64,6 +64,8 @@ describe('kokex CLI', () => {
     const up = await kokex(['up', 'plans/nosuch.yaml']);
     expect(up.code).toBe(1);
     expect(up.stderr).toBe('kokex: plan file plans/nosuch.yaml: not found\n');
+    const format = await kokex(['actors', '--log-format', 'xml']);
+    expect(format).toMatchObject({ code: 2, stderr: 'kokex: --log-format must be text or json, got "xml"\n' });
     const shell = await kokex(['completion', 'fish']);
     expect(shell.code).toBe(2);
     const bash = await kokex(['completion', 'bash']);

@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { completionScript, describeFailure, exitCodeOf } from './exit.js';
 import { connectBus } from '../bus/bus.js';
-import { createLogger } from '../log/logger.js';
+import { createLogger, humanLogDestination, LOG_FORMATS } from '../log/logger.js';
 import { actorsTable, applyPlans, microList, planList, planRemove, pluginCommand, streamsTable, tail, validatePlans } from './commands.js';
 import { UsageError } from './errors.js';
 import { runHost } from './up.js';
@@ -57,6 +57,7 @@ ${Object.entries(COMMANDS)
   .map(([name, c]) => `  ${name.padEnd(12)} ${c.summary}`)
   .join('\n')}
   --version    print the version
+  --log-format text|json   logs as one readable line each on stderr (default), or JSON lines (KOKEX_LOG_FORMAT)
 
 NATS: NATS_URL, else the embedded server started by 'kokex up' (KOKEX_HOME, default ./.kokex).`;
 
@@ -171,6 +172,7 @@ export async function main(argv: string[]): Promise<number> {
       count: { type: 'string' },
       quiet: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
+      'log-format': { type: 'string' },
     },
   });
   const [command, ...rest] = positionals;
@@ -184,7 +186,14 @@ export async function main(argv: string[]): Promise<number> {
   // A flag a command does not honour is refused, never silently ignored.
   if (values.json && !spec.json) throw new UsageError(`kokex ${command} has no --json output`);
   const json = values.json === true;
-  const log = createLogger({ level: process.env.LOG_LEVEL ?? 'warn', name: 'kokex' });
+  const format = values['log-format'] ?? process.env.KOKEX_LOG_FORMAT ?? 'text';
+  if (!(LOG_FORMATS as readonly string[]).includes(format)) throw new UsageError(`--log-format must be text or json, got "${format}"`);
+  // Humans get one readable line per record on stderr; machines ask for pino's JSON lines.
+  const log = createLogger({
+    level: process.env.LOG_LEVEL ?? 'warn',
+    name: 'kokex',
+    ...(format === 'json' ? {} : { destination: humanLogDestination() }),
+  });
   switch (command) {
     case 'up':
     case 'host': {

@@ -77,3 +77,39 @@ export function createLogger(options: LoggerOptions = {}): Logger {
     options.destination ?? pino.destination({ dest: 1, sync: false }),
   );
 }
+
+const LEVEL_NAMES: Record<number, string> = { 10: 'trace', 20: 'debug', 30: 'info', 40: 'warn', 50: 'error', 60: 'fatal' };
+
+/**
+ * One human line per log record, for terminals: `12:01:02 warn feed: simulator not up yet,
+ * retrying (connect ECONNREFUSED 127.0.0.1:18080)`. No JSON and no stack (KOKEX_DEBUG=1 keeps the
+ * stack); machines ask for `--log-format json` and get pino's lines unchanged.
+ */
+export function formatLogLine(line: string, debug = false): string {
+  let rec: Record<string, unknown>;
+  try {
+    rec = JSON.parse(line) as Record<string, unknown>;
+  } catch {
+    return line.trimEnd();
+  }
+  const time = typeof rec.time === 'string' ? rec.time.slice(11, 19) : '';
+  const level = LEVEL_NAMES[Number(rec.level)] ?? String(rec.level ?? '');
+  const who = [rec.actor ?? rec.kind, rec.plan].filter((x) => typeof x === 'string' && x).join(' ') || String(rec.name ?? 'kokex');
+  const err = rec.err as { message?: string; stack?: string } | undefined;
+  const msg = String(rec.msg ?? '');
+  const cause = err?.message ? ` (${err.message.replace(/\s*\n\s*/g, ' ')})` : '';
+  const head = `${time} ${level === 'info' ? '' : `${level} `}${who}: ${msg}${cause}`.replace(/\s+/g, ' ').trim();
+  return debug && err?.stack ? `${head}\n${err.stack}` : head;
+}
+
+/** A pino destination writing `formatLogLine` lines to a stream (stderr by default). */
+export function humanLogDestination(out: NodeJS.WritableStream = process.stderr, debug = Boolean(process.env.KOKEX_DEBUG)): DestinationStream {
+  return {
+    write(chunk: string) {
+      for (const line of chunk.split('\n')) if (line.trim()) out.write(`${formatLogLine(line, debug)}\n`);
+    },
+  };
+}
+
+export const LOG_FORMATS = ['text', 'json'] as const;
+export type LogFormat = (typeof LOG_FORMATS)[number];
