@@ -4,6 +4,7 @@
 export { KokexError, ErrorCode, errorFromWire, isKokexError, toWireError } from './errors.js';
 // contracts
 export { causedBy, defineContract, InvalidMessageError, SchemaVersionError } from './contracts/envelope.js';
+export { backtestFigures, stable } from './backtest/figures.js';
 export { EventMarketClock, MarketClockKind, MarketClocks, marketClockFor, wallMarketClock } from './time/market-clock.js';
 export { candleSchema, CandleContract } from './contracts/market.js';
 export { ClockTickContract, DEAD_LETTER_EXCERPT_BYTES, DeadLetterContract, PlanChangedContract } from './contracts/system.js';
@@ -130,6 +131,7 @@ export { applyPlan, changedSections, deletePlan, getStoredPlan, listPlans } from
 export type { WireError, KokexErrorOptions } from './errors.js';
 export type { Contract, Envelope, EnvelopeMeta } from './contracts/envelope.js';
 export type { MarketClock } from './time/market-clock.js';
+export type { BacktestBar, BacktestFigures, BacktestFill, EquityPoint, FiguresInput, RoundTrip } from './backtest/figures.js';
 export type { MessageSpanAttributes, Tracing, TracingOptions } from './telemetry/tracing.js';
 export type { Candle } from './contracts/market.js';
 export type { ClockTick, DeadLetter, PlanChanged } from './contracts/system.js';
