@@ -60,6 +60,8 @@ export const Buckets = {
   risk: 'kokex-risk',
   positions: 'kokex-positions',
   leases: 'kokex-leases',
+  /** Accounts of local venue simulators (balances, orders, positions), kept across restarts. */
+  simVenues: 'kokex-sim',
 } as const;
 export type Buckets = (typeof Buckets)[keyof typeof Buckets];
 
@@ -114,6 +116,7 @@ export const KOKEX_TOPOLOGY: Topology = {
     { bucket: Buckets.risk, description: 'kill switch and trading state per plan', history: 20 },
     { bucket: Buckets.positions, description: 'positions per plan and instrument', history: 5 },
     { bucket: Buckets.leases, description: 'leases that keep replicas from doing the same work twice', ttlMs: MINUTE },
+    { bucket: Buckets.simVenues, description: 'simulator accounts kept across restarts, as a venue keeps them' },
   ],
   objectStores: [{ bucket: ObjectStores.artifacts, description: 'model artifacts (ONNX graphs and cards)' }],
 };

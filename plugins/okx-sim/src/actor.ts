@@ -4,6 +4,7 @@ import { parseFaultSpec } from './faults.js';
 import { chooseReplayData, replayStart, spotInstrument } from './replay-data.js';
 import { lastStoredMessage } from '@kokex/plugin-candles';
 import { OkxSimulator, type OkxSimulatorAddress } from './simulator.js';
+import { kvAccountStore, simAccountKey } from './account-store.js';
 
 /** Where the simulator listens by default; the okx adapter's sim mode looks there too. */
 export const OKX_SIM_DEFAULT_PORT = 18080;
@@ -115,6 +116,9 @@ export function createOkxSimLogic(ctx: ActorContext<OkxSimConfig>): ActorLogic<O
       startAt,
       stepsPerBar: config.stepsPerBar,
       faults: parseFaultSpec(faultSpec()),
+      // The venue keeps its accounts across restarts: a clean restart must not hand the plan a
+      // fresh account while the risk guard's books still hold the old position.
+      accountStore: kvAccountStore(ctx.bus, simAccountKey(spotInstrument(replay.inst))),
     });
     try {
       const address = await sim.start({ port: config.port, host: config.host });

@@ -1,10 +1,12 @@
-import type { CommandDefinition } from '@kokex/core';
+import { type CommandDefinition, type CommandIo, connectBus } from '@kokex/core';
+import { resetSimAccounts, simAccountKey } from './account-store.js';
 import { OKX_SIM_DEFAULT_PORT } from './actor.js';
 import { parseSimulatorArgs, type RunSimulatorOptions, runSimulator } from './cli.js';
 import { SimError } from './errors.js';
 import { chooseReplayData, spotInstrument } from './replay-data.js';
 
 const USAGE = `usage: kokex sim okx [--data FILE] [--speed N] [--port P] [--faults SPEC] [--inst ID] [--start DATE] [--seed N]
+       kokex sim reset [--inst ID]   forget the simulated accounts kept on the bus (the next start opens fresh ones)
 
   Runs the OKX V5 simulator on localhost until Ctrl-C: REST and WebSocket on one port (default
   ${OKX_SIM_DEFAULT_PORT}, where the okx adapter's sim mode connects), replaying 1m candles at N× real time.
@@ -25,6 +27,7 @@ export const simCommand: CommandDefinition = {
       io.print(USAGE);
       return 0;
     }
+    if (venue === 'reset') return resetCommand(rest, io);
     let options: RunSimulatorOptions;
     try {
       if (venue !== 'okx') throw new Error(venue ? `no simulator for venue "${venue}" (only okx)` : 'name the venue: kokex sim okx');
@@ -63,3 +66,25 @@ export const simCommand: CommandDefinition = {
     return 0;
   },
 };
+
+/**
+ * `kokex sim reset [--inst ID]`: the simulator started by plans keeps its accounts in the
+ * `kokex-sim` bucket across restarts, as a venue would; starting over is an explicit act.
+ */
+async function resetCommand(args: string[], io: CommandIo): Promise<number> {
+  const i = args.indexOf('--inst');
+  const inst = i >= 0 ? args[i + 1] : 'BTC-USDT';
+  if (!inst || args.some((a, j) => a.startsWith('-') && a !== '--inst' && j !== i + 1)) {
+    io.print('usage: kokex sim reset [--inst ID]');
+    return 2;
+  }
+  const key = simAccountKey(spotInstrument(inst));
+  const bus = await connectBus({ name: 'kokex-sim-reset', reconnect: false });
+  try {
+    const had = await resetSimAccounts(bus, key);
+    io.print(had ? `simulated accounts for ${spotInstrument(inst)} forgotten; the next start opens fresh ones` : `no simulated accounts kept for ${spotInstrument(inst)}`);
+    return 0;
+  } finally {
+    await bus.close();
+  }
+}

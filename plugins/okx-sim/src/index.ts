@@ -6,6 +6,7 @@ import { simCommand } from './command.js';
 export type { OkxSimConfig } from './actor.js';
 export { createOkxSimLogic, OKX_SIM_DEFAULT_PORT, okxSimActor, okxSimConfigSchema, replayFromPlans } from './actor.js';
 export { simCommand } from './command.js';
+export { kvAccountStore, resetSimAccounts, simAccountKey } from './account-store.js';
 export type { ReplayData, ReplayDataOptions } from './replay-data.js';
 export { chooseReplayData, replayStart, spotInstrument } from './replay-data.js';
 
@@ -20,7 +21,8 @@ export type { SimCandle, SimDataSource, SyntheticCandleOptions } from './market/
 export { loadCandles, parseCandleCsv, syntheticCandles } from './market/data-source.js';
 export type { AggBar } from './market/tape.js';
 export { MarketTape, pricePath } from './market/tape.js';
-export type { OkxSimulatorAddress, OkxSimulatorOptions } from './simulator.js';
+export type { OkxSimulatorAddress, OkxSimulatorOptions, SimAccountStore } from './simulator.js';
+export type { EngineSnapshot } from './trading/engine.js';
 export { DEFAULT_SIM_CREDENTIAL, OkxSimulator } from './simulator.js';
 export type { SimAccount, SimInstrument, SimOrder, SimPosition } from './trading/model.js';
 

@@ -8,7 +8,7 @@ import { loadCandles, type SimDataSource } from './market/data-source.js';
 import { ReplayCursor } from './market/replay.js';
 import { MarketTape } from './market/tape.js';
 import { RestRouter } from './rest/router.js';
-import { TradingEngine } from './trading/engine.js';
+import { type EngineSnapshot, TradingEngine } from './trading/engine.js';
 import { defaultInstruments, type SimAccount, type SimInstrument } from './trading/model.js';
 import { type ConnFilter, WsGateway } from './ws/gateway.js';
 
@@ -46,6 +46,17 @@ export interface OkxSimulatorOptions {
   idleRule?: 'both' | 'client';
   /** Real clock for signatures and idle rules. Default Date.now. */
   wallNow?: () => number;
+  /**
+   * Where accounts are kept across restarts, as a venue keeps them. Absent: every start opens
+   * fresh accounts. With a store, start() takes the saved accounts back and every change is saved.
+   */
+  accountStore?: SimAccountStore;
+}
+
+/** Keeps the simulator's accounts (balances, orders, positions) between runs. */
+export interface SimAccountStore {
+  load(): Promise<EngineSnapshot | undefined>;
+  save(snapshot: EngineSnapshot): Promise<void>;
 }
 
 export interface OkxSimulatorAddress {
@@ -77,6 +88,9 @@ export class OkxSimulator {
   private faultTimers: NodeJS.Timeout[] = [];
   private readonly faultInjector: FaultInjector;
   private readonly endListeners = new Set<() => void>();
+  private stopSaving: (() => void) | undefined;
+  private saveTimer: NodeJS.Timeout | undefined;
+  private saving: Promise<void> = Promise.resolve();
 
   constructor(options: OkxSimulatorOptions) {
     this.options = options;
@@ -89,6 +103,7 @@ export class OkxSimulator {
     if (this.server) throw new SimError(SimErrorCode.State, 'simulator already started');
     if (!this.ctx) this.ctx = this.buildContext(new MarketTape(await loadCandles(this.options.data)));
     const ctx = this.ctx;
+    await this.attachAccountStore(ctx);
     const router = new RestRouter(ctx);
     this.gateway = new WsGateway(ctx);
     const gateway = this.gateway;
@@ -120,6 +135,9 @@ export class OkxSimulator {
 
   async stop(): Promise<void> {
     this.pause();
+    this.stopSaving?.();
+    this.stopSaving = undefined;
+    await this.saveAccounts();
     for (const t of this.faultTimers) clearInterval(t);
     this.faultTimers = [];
     await this.gateway?.close();
@@ -234,6 +252,34 @@ export class OkxSimulator {
       .auth.credentials()
       .find((c) => c.apiKey === apiKey);
     return cred ? this.context().engine.account(cred.uid) : undefined;
+  }
+
+  /** Restores saved accounts and saves every change shortly after it (and at stop). */
+  private async attachAccountStore(ctx: SimContext): Promise<void> {
+    const store = this.options.accountStore;
+    if (!store) return;
+    const saved = await store.load();
+    if (saved) ctx.engine.restore(saved);
+    const schedule = () => {
+      if (this.saveTimer) return;
+      this.saveTimer = setTimeout(() => {
+        this.saveTimer = undefined;
+        void this.saveAccounts();
+      }, 50);
+      this.saveTimer.unref();
+    };
+    this.stopSaving = ctx.engine.listen({ onOrder: schedule, onBalance: schedule, onPosition: schedule });
+  }
+
+  /** Saves now (one save at a time, in order). */
+  async saveAccounts(): Promise<void> {
+    const store = this.options.accountStore;
+    if (!store || !this.ctx) return;
+    if (this.saveTimer) clearTimeout(this.saveTimer);
+    this.saveTimer = undefined;
+    const snapshot = this.ctx.engine.snapshot();
+    this.saving = this.saving.then(() => store.save(snapshot)).catch(() => undefined);
+    await this.saving;
   }
 
   private context(): SimContext {

@@ -1,5 +1,5 @@
 import { applySpotFill, applySwapFill, availableFor, hold, release } from './ledger.js';
-import { isPending, type SimAccount, type SimFill, type SimInstrument, type SimOrder } from './model.js';
+import { isPending, type SimAccount, type SimBalance, type SimFill, type SimInstrument, type SimOrder, type SimPosition } from './model.js';
 
 export interface TradingEngineOptions {
   instruments: SimInstrument[];
@@ -18,6 +18,24 @@ export interface TradingListener {
   onOrder(order: SimOrder, fill: SimFill | undefined): void;
   onBalance(uid: string, ccys: string[]): void;
   onPosition(uid: string, instIds: string[]): void;
+}
+
+/**
+ * The engine's accounts as plain JSON: what a venue keeps across a restart. Maps become entry
+ * lists; the order-id counter is a decimal string (it is a bigint).
+ */
+export interface EngineSnapshot {
+  version: 1;
+  nextOrdId: string;
+  nextTradeId: number;
+  step: number;
+  accounts: Array<{
+    uid: string;
+    balances: Array<[string, SimBalance]>;
+    orders: Array<[string, SimOrder]>;
+    latestByClOrdId: Array<[string, string]>;
+    positions: Array<[string, SimPosition]>;
+  }>;
 }
 
 export type PlaceResult = { ok: true; order: SimOrder } | { ok: false; sCode: string; sMsg: string; clOrdId: string };
@@ -62,6 +80,44 @@ export class TradingEngine {
 
   account(uid: string): SimAccount | undefined {
     return this.accounts.get(uid);
+  }
+
+  snapshot(): EngineSnapshot {
+    return {
+      version: 1,
+      nextOrdId: this.nextOrdId.toString(),
+      nextTradeId: this.nextTradeId,
+      step: this.step,
+      accounts: [...this.accounts.values()].map((a) => ({
+        uid: a.uid,
+        balances: [...a.balances].map(([k, v]) => [k, { ...v }]),
+        orders: [...a.orders].map(([k, v]) => [k, { ...v }]),
+        latestByClOrdId: [...a.latestByClOrdId],
+        positions: [...a.positions].map(([k, v]) => [k, { ...v }]),
+      })),
+    };
+  }
+
+  /**
+   * Takes the accounts back from a snapshot (a restart of the venue): balances, resting orders and
+   * positions as they were, and counters that never hand out an id twice. Order steps are rebased
+   * so that a resting order is judged at the next price, as before the restart.
+   */
+  restore(snapshot: EngineSnapshot): void {
+    if (snapshot.version !== 1) throw new Error(`unknown simulator account snapshot version ${String(snapshot.version)}`);
+    const offset = this.step - snapshot.step;
+    for (const a of snapshot.accounts) {
+      this.accounts.set(a.uid, {
+        uid: a.uid,
+        balances: new Map(a.balances),
+        orders: new Map(a.orders.map(([k, o]) => [k, { ...o, placedStep: o.placedStep + offset }])),
+        latestByClOrdId: new Map(a.latestByClOrdId),
+        positions: new Map(a.positions),
+      });
+    }
+    const ordId = BigInt(snapshot.nextOrdId);
+    if (ordId > this.nextOrdId) this.nextOrdId = ordId;
+    if (snapshot.nextTradeId > this.nextTradeId) this.nextTradeId = snapshot.nextTradeId;
   }
 
   place(uid: string, body: Record<string, unknown>): PlaceResult {
