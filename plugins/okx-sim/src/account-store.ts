@@ -17,7 +17,7 @@ export function kvAccountStore(bus: Bus, key: string): SimAccountStore {
     async load() {
       const kv = await bus.kv(Buckets.simVenues);
       const entry = await kv.get(key);
-      if (!entry || entry.operation !== 'PUT' || entry.length === 0) return undefined;
+      if (entry?.operation !== 'PUT' || entry.length === 0) return undefined;
       return entry.json<EngineSnapshot>();
     },
     async save(snapshot) {
