@@ -12,12 +12,11 @@ import {
   subject,
 } from '@kokex/core';
 import { startTestNats } from '@kokex/core/testing';
-import { startScriptedServer } from '@kokex/llm-common/testing';
+import { startScriptedServer, textStream } from '@kokex/llm-common/testing';
 import { createOpenAiChatModel } from '@kokex/plugin-llm-openai';
-import { textStream } from '@kokex/plugin-llm-openai/testing';
 import { OkxSimulator } from '@kokex/plugin-okx-sim';
 import { HumanMessage } from '@langchain/core/messages';
-import { forecast } from '../../actors/agent/test/support.js';
+import { forecast } from './lib/fixtures.js';
 import { machine, percentile } from './lib/report.js';
 
 const REPO = resolve(import.meta.dirname, '../..');

@@ -1,7 +1,7 @@
 import type { AdapterDefinition } from '@kokex/core';
 import type { RetryInfo } from '@kokex/llm-common';
+import { createOpenAiCompatibleModel, type KokexChatOpenAI } from '@kokex/llm-common/openai';
 import { isOpenAiEndpoint, OPENAI_BASE_URL, type OpenAiOptions, openAiConfigSchema } from './config.js';
-import { createOpenAiCompatibleModel, type KokexChatOpenAI } from './model.js';
 import { OPENAI_PRICES } from './prices.js';
 
 /** The adapter name plans use: `agent.provider: openai`. */

@@ -4,12 +4,9 @@ import { openAiAdapter } from './adapter.js';
 
 export { createOpenAiChatModel, OPENAI_PROVIDER, openAiAdapter } from './adapter.js';
 export { isOpenAiEndpoint, OPENAI_BASE_URL, openAiConfigSchema } from './config.js';
-export { createOpenAiCompatibleModel, KokexChatOpenAI, NO_KEY } from './model.js';
 export { OPENAI_PRICES } from './prices.js';
-export { openAiStreamProtocol } from './protocol.js';
 
 export type { OpenAiConfig, OpenAiOptions } from './config.js';
-export type { OpenAiCompatibleOptions } from './model.js';
 
 /** The plugin: the `llm` adapter named `openai` (manifest in package.json). */
 export default definePlugin({ name: '@kokex/plugin-llm-openai', version: '0.1.0', adapters: [openAiAdapter] });

@@ -2,17 +2,21 @@ import { captureLogger } from '@kokex/core/testing';
 import { LlmErrorCode, usageCallback } from '@kokex/llm-common';
 import {
   collectChunks,
+  completionChunk,
+  completionJson,
+  DONE,
   FAST_TEST_TIMINGS,
   placeOrderTool,
   rejectionOf,
   scriptedProviderSuite,
   streamToEnd,
+  textStream,
+  toolCallStream,
 } from '@kokex/llm-common/testing';
 import type { LlmUsage } from '@kokex/core';
 import { AIMessage, HumanMessage, ToolMessage } from '@langchain/core/messages';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createOpenAiChatModel, type OpenAiOptions } from '../src/index.js';
-import { completionChunk, completionJson, DONE, textStream, toolCallStream } from '../src/testing/index.js';
 
 const KEY_ENV = 'KOKEX_TEST_OPENAI_KEY';
 const KEY = 'sk-test-openai-0123456789abcdef';

@@ -1,8 +1,7 @@
 import { resolve } from 'node:path';
 import { AdapterRegistry, type ChatModel, type LoadedPlugin, loadPlugin } from '@kokex/core';
-import { type ScriptedServer, startScriptedServer } from '@kokex/llm-common/testing';
+import { completionJson, type ScriptedServer, startScriptedServer } from '@kokex/llm-common/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { completionJson } from '../src/testing/index.js';
 
 let server: ScriptedServer;
 let plugin: LoadedPlugin;

@@ -1,6 +1,6 @@
 import type { AdapterDefinition } from '@kokex/core';
 import type { RetryInfo } from '@kokex/llm-common';
-import { createOpenAiCompatibleModel, type KokexChatOpenAI } from '@kokex/plugin-llm-openai';
+import { createOpenAiCompatibleModel, type KokexChatOpenAI } from '@kokex/llm-common/openai';
 import { DASHSCOPE_BASE_URLS, type DashScopeOptions, dashScopeConfigSchema } from './config.js';
 import { DASHSCOPE_PRICES } from './prices.js';
 

@@ -3,13 +3,16 @@ import { AdapterRegistry, type ChatModel, loadPlugin } from '@kokex/core';
 import { LlmErrorCode } from '@kokex/llm-common';
 import {
   collectChunks,
+  completionChunk,
+  completionJson,
   FAST_TEST_TIMINGS,
   placeOrderTool,
   rejectionOf,
   scriptedProviderSuite,
   streamToEnd,
+  textStream,
+  toolCallStream,
 } from '@kokex/llm-common/testing';
-import { completionChunk, completionJson, textStream, toolCallStream } from '@kokex/plugin-llm-openai/testing';
 import { HumanMessage } from '@langchain/core/messages';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createDashScopeChatModel, DASHSCOPE_BASE_URLS, type DashScopeOptions, dashScopeConfigSchema } from '../src/index.js';

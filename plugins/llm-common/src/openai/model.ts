@@ -1,21 +1,14 @@
-import {
-  guardGenerate,
-  guardStream,
-  type LlmCommonConfig,
-  type ModelIdentity,
-  type PriceTable,
-  providerRuntime,
-  type RetryInfo,
-  readApiKey,
-  requireApiKey,
-  sdkTimeoutMs,
-  type UsageMeter,
-} from '@kokex/llm-common';
 import type { CallbackManagerForLLMRun } from '@langchain/core/callbacks/manager';
 import { BaseChatModel } from '@langchain/core/language_models/chat_models';
 import type { BaseMessage } from '@langchain/core/messages';
 import type { ChatGenerationChunk, ChatResult } from '@langchain/core/outputs';
 import { ChatOpenAICompletions, type ChatOpenAIFields } from '@langchain/openai';
+import { type LlmCommonConfig, sdkTimeoutMs } from '../config.js';
+import { guardGenerate, guardStream, type ModelIdentity } from '../guard.js';
+import type { RetryInfo } from '../http.js';
+import { readApiKey, requireApiKey } from '../keys.js';
+import { providerRuntime } from '../runtime.js';
+import type { PriceTable, UsageMeter } from '../usage.js';
 import { openAiStreamProtocol } from './protocol.js';
 
 /**

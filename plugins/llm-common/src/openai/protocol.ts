@@ -1,4 +1,4 @@
-import type { StreamFault, StreamProtocol } from '@kokex/llm-common';
+import type { StreamFault, StreamProtocol } from '../body.js';
 
 interface CompletionChunk {
   choices?: Array<{ finish_reason?: string | null }>;

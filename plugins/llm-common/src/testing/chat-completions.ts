@@ -1,6 +1,6 @@
 // Test support: Chat Completions payloads, as OpenAI and the compatible servers send them, for the
-// scripted server of @kokex/llm-common/testing.
-import type { SsePart } from '@kokex/llm-common/testing';
+// scripted server (server.ts).
+import type { SsePart } from './server.js';
 
 export interface ScriptedToolCall {
   id: string;
