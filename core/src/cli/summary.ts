@@ -4,6 +4,8 @@ import type { Contract } from '../contracts/envelope.js';
 import { ForecastContract } from '../contracts/forecast.js';
 import { CandleContract } from '../contracts/market.js';
 import { OrderEventContract, OrderVerdictContract } from '../contracts/orders.js';
+import { type BacktestFill, backtestFigures } from '../backtest/figures.js';
+import { timeframeMs } from '../time/timeframe.js';
 import { isoMinute } from './format.js';
 
 /**
@@ -18,6 +20,23 @@ interface PositionBook {
   fees: number;
 }
 
+/** What the summary needs to know of the plans it shows (from the host). */
+export interface SummarySeries {
+  inst: string;
+  tf: string;
+  /** Base units per contract (OKX `ctVal`); 1 for spot. Undefined: not known (yet). */
+  contractValue?: number;
+  /** Equity the figures are measured against (quote currency). */
+  capital: number;
+}
+
+export interface LiveSummaryOptions {
+  /** The plans' series; asked again as they change. */
+  series?: () => SummarySeries[];
+  /** The venue's contract value of an instrument, when the summary has not been told it. */
+  contractValue?: (inst: string) => Promise<number | undefined>;
+}
+
 export class LiveSummary {
   readonly candles = new Map<string, number>();
   lastCandle: { inst: string; tf: string; ts: number; close: number } | undefined;
@@ -30,12 +49,34 @@ export class LiveSummary {
   fills = 0;
   readonly books = new Map<string, PositionBook>();
   readonly lastClose = new Map<string, number>();
+  /** Closes of each series' bars, by `inst tf`, for the closing figures. */
+  readonly bars = new Map<string, Map<number, number>>();
+  /** Every fill by instrument, in market time. */
+  readonly fillsByInst = new Map<string, BacktestFill[]>();
+  readonly contractValues = new Map<string, number>();
   #subs: Array<{ unsubscribe(): void }> = [];
 
   constructor(
     private readonly bus: Bus,
     private readonly print: (line: string) => void,
+    private readonly options: LiveSummaryOptions = {},
   ) {}
+
+  /** Contract value of an instrument: the plan's, else the venue's, else 1 (spot; said so on screen). */
+  contractValueOf(inst: string): number {
+    return this.options.series?.().find((x) => x.inst === inst)?.contractValue ?? this.contractValues.get(inst) ?? 1;
+  }
+
+  #learnContractValue(inst: string): void {
+    if (this.contractValues.has(inst) || !this.options.contractValue) return;
+    this.contractValues.set(inst, this.contractValueOf(inst));
+    void this.options
+      .contractValue(inst)
+      .then((v) => {
+        if (v !== undefined && Number.isFinite(v) && v > 0) this.contractValues.set(inst, v);
+      })
+      .catch(() => undefined);
+  }
 
   start(): void {
     this.#on('kokex.md.candle.>', CandleContract, (c) => {
@@ -44,6 +85,12 @@ export class LiveSummary {
       if (!this.lastCandle || c.tf === this.lastCandle.tf || c.ts >= this.lastCandle.ts)
         this.lastCandle = { inst: c.inst, tf: c.tf, ts: c.ts, close: c.close };
       this.lastClose.set(c.inst, c.close);
+      if (c.confirmed) {
+        let series = this.bars.get(key);
+        if (!series) this.bars.set(key, (series = new Map()));
+        series.set(c.ts, c.close);
+      }
+      this.#learnContractValue(c.inst);
     });
     this.#on('kokex.forecast.>', ForecastContract, (f) => {
       this.forecasts++;
@@ -75,11 +122,15 @@ export class LiveSummary {
         return;
       }
       this.fills++;
+      const ctVal = this.contractValueOf(e.inst);
       const book = this.books.get(e.inst) ?? { size: 0, avgPrice: 0, realized: 0, fees: 0 };
-      applyFill(book, e.side === 'buy' ? e.fill.size : -e.fill.size, e.fill.price, e.fill.fee);
+      applyFill(book, e.side === 'buy' ? e.fill.size : -e.fill.size, e.fill.price, e.fill.fee, ctVal);
       this.books.set(e.inst, book);
+      const list = this.fillsByInst.get(e.inst) ?? [];
+      list.push({ time: e.venueTs, side: e.side, size: e.fill.size, price: e.fill.price, fee: Math.abs(e.fill.fee) });
+      this.fillsByInst.set(e.inst, list);
       this.print(
-        `fill     ${e.inst} ${e.side} ${e.fill.size} @ ${e.fill.price} → position ${round(book.size)} @ ${round(book.avgPrice)}, realized ${round(book.realized)}`,
+        `fill     ${e.inst} ${e.side} ${sizeText(e.fill.size, ctVal)} @ ${e.fill.price} (fee ${money(Math.abs(e.fill.fee))}) → position ${sizeText(book.size, ctVal)} @ ${round(book.avgPrice)}, realized ${money(book.realized)}`,
       );
     });
   }
@@ -96,7 +147,7 @@ export class LiveSummary {
     const forecast = f ? ` P(up) ${f.pUp.toFixed(2)}, skill ${f.scored}/${f.window} ${f.tradeable ? 'TRADEABLE' : 'not tradeable'}` : '';
     const denied = [...this.denied.values()].reduce((a, b) => a + b, 0);
     const pnl = this.pnl();
-    return `candles ${candles}${last} | forecasts ${this.forecasts}${forecast} | decisions ${this.decisions}${this.lastDecision ? ` (last: ${this.lastDecision})` : ''} | verdicts ${this.approved} approved, ${denied} denied | fills ${this.fills} | PnL ${round(pnl.total)} (realized ${round(pnl.realized)}, fees ${round(pnl.fees)})`;
+    return `candles ${candles}${last} | forecasts ${this.forecasts}${forecast} | decisions ${this.decisions}${this.lastDecision ? ` (last: ${this.lastDecision})` : ''} | verdicts ${this.approved} approved, ${denied} denied | fills ${this.fills} | PnL ${money(pnl.total)} (realized ${money(pnl.realized)}, fees ${money(pnl.fees)})`;
   }
 
   pnl(): { realized: number; unrealized: number; fees: number; total: number } {
@@ -107,7 +158,8 @@ export class LiveSummary {
       realized += b.realized;
       fees += b.fees;
       const mark = this.lastClose.get(inst);
-      if (mark !== undefined && b.size !== 0) unrealized += (mark - b.avgPrice) * b.size;
+      // A 0.01 BTC contract moving 100 USDT is worth 1 USDT, not 100: PnL uses the contract value.
+      if (mark !== undefined && b.size !== 0) unrealized += (mark - b.avgPrice) * b.size * this.contractValueOf(inst);
     }
     return { realized, unrealized, fees, total: realized + unrealized - fees };
   }
@@ -115,9 +167,41 @@ export class LiveSummary {
   closingReport(): string {
     const lines = ['', '== closing report', this.statusLine()];
     for (const [reason, n] of this.denied) lines.push(`  denied ${reason}: ${n}`);
-    for (const [inst, b] of this.books)
-      lines.push(`  ${inst}: position ${round(b.size)} @ ${round(b.avgPrice)}, realized ${round(b.realized)}, fees ${round(b.fees)}`);
+    for (const [inst, b] of this.books) {
+      const ctVal = this.contractValueOf(inst);
+      lines.push(`  ${inst}: position ${sizeText(b.size, ctVal)} @ ${round(b.avgPrice)}, realized ${money(b.realized)}, fees ${money(b.fees)}`);
+    }
+    for (const line of this.figuresReport()) lines.push(line);
     return lines.join('\n');
+  }
+
+  /**
+   * The replayed span's figures, computed as a backtest report computes them (same function): in
+   * market time, from the bars' closes and the fills, so a demo and a backtest of the same candles
+   * can be compared figure by figure.
+   */
+  figuresReport(): string[] {
+    const out: string[] = [];
+    for (const s of this.options.series?.() ?? []) {
+      const closes = this.bars.get(`${s.inst} ${s.tf}`);
+      if (!closes || closes.size === 0) continue;
+      const bars = [...closes].sort((a, b) => a[0] - b[0]).map(([ts, close]) => ({ ts, close }));
+      const f = backtestFigures({
+        bars,
+        fills: this.fillsByInst.get(s.inst) ?? [],
+        capital: s.capital,
+        contractValue: this.contractValueOf(s.inst),
+        barMs: timeframeMs(s.tf),
+      });
+      const first = bars[0] as { ts: number };
+      const last = bars[bars.length - 1] as { ts: number };
+      out.push(
+        `  ${s.inst} ${s.tf}, ${bars.length} bars ${isoMinute(first.ts)} → ${isoMinute(last.ts)} (market time), capital ${money(s.capital)}:`,
+        `    return ${pct(f.totalReturn)} (buy and hold ${pct(f.buyAndHoldReturn)}), max drawdown ${pct(f.maxDrawdown)}, Sharpe ${f.sharpe.toFixed(2)}, Sortino ${f.sortino.toFixed(2)} (${f.ratioFrequency})`,
+        `    trades ${f.trades}, win rate ${pct(f.winRate)}, avg win ${money(f.averageWin)}, avg loss ${money(f.averageLoss)}, fees ${money(f.fees)}, exposure ${pct(f.exposure)}, turnover ${f.turnover.toFixed(2)}`,
+      );
+    }
+    return out;
   }
 
   #on<T>(filter: string, contract: Contract<T, unknown>, handle: (data: T) => void): void {
@@ -134,8 +218,11 @@ export class LiveSummary {
   }
 }
 
-/** Average-price position keeping: adding keeps a weighted price, reducing realizes PnL. */
-export function applyFill(book: PositionBook, signedSize: number, price: number, fee: number): void {
+/**
+ * Average-price position keeping: adding keeps a weighted price, reducing realizes PnL. Sizes are
+ * in order units (contracts for swaps); `contractValue` turns a price move into quote currency.
+ */
+export function applyFill(book: PositionBook, signedSize: number, price: number, fee: number, contractValue = 1): void {
   book.fees += fee < 0 ? -fee : fee;
   if (book.size === 0 || Math.sign(book.size) === Math.sign(signedSize)) {
     const size = book.size + signedSize;
@@ -144,7 +231,7 @@ export function applyFill(book: PositionBook, signedSize: number, price: number,
     return;
   }
   const closing = Math.min(Math.abs(signedSize), Math.abs(book.size));
-  book.realized += closing * (price - book.avgPrice) * Math.sign(book.size);
+  book.realized += closing * (price - book.avgPrice) * Math.sign(book.size) * contractValue;
   const remaining = book.size + signedSize;
   if (Math.sign(remaining) !== Math.sign(book.size) && remaining !== 0) book.avgPrice = price;
   if (remaining === 0) book.avgPrice = 0;
@@ -153,4 +240,21 @@ export function applyFill(book: PositionBook, signedSize: number, price: number,
 
 function round(x: number): number {
   return Math.round(x * 100) / 100;
+}
+
+/** Money with enough digits for fees of small orders (0.0003 USDT is not 0). */
+export function money(x: number): string {
+  if (x === 0) return '0';
+  const abs = Math.abs(x);
+  return abs >= 100 ? x.toFixed(2) : abs >= 1 ? x.toFixed(4) : x.toPrecision(3);
+}
+
+/** A size in the venue's unit and, for contracts, in base currency: `3 ct (0.03 base)`. */
+export function sizeText(size: number, contractValue: number): string {
+  const units = Number(size.toFixed(8));
+  return contractValue === 1 ? `${units}` : `${units} ct (${Number((size * contractValue).toFixed(8))} base)`;
+}
+
+function pct(x: number): string {
+  return `${(x * 100).toFixed(2)}%`;
 }

@@ -9,6 +9,9 @@ import { embeddedRuntime, findPlugins } from './runtime.js';
 import { LiveSummary } from './summary.js';
 import { connectBus } from '../bus/bus.js';
 import { startTracing } from '../telemetry/tracing.js';
+import { AdapterPort } from '../di/tokens.js';
+import type { MarketDataAdapter } from '../ports/exchange.js';
+import { adapterFor } from '../ports/registry.js';
 
 export interface UpOptions {
   plans: string[];
@@ -76,7 +79,18 @@ export async function runHost(o: UpOptions): Promise<void> {
     o.print(`host ${host.hostId} running ${host.instances().length} actor(s); Ctrl-C drains and stops`);
     o.print(`in another terminal: npx kokex actors | npx kokex streams | npx kokex tail "kokex.>"`);
     let ticker: NodeJS.Timeout | undefined;
-    const summary = new LiveSummary(bus, o.print);
+    const liveHost = host;
+    const summary = new LiveSummary(bus, o.print, {
+      // Figures are measured on each plan's stated starting balance, the same capital a backtest uses.
+      series: () => liveHost.plans().map((p) => ({ inst: p.spec.instrument, tf: p.spec.timeframe, capital: p.spec.venue.paper.balance })),
+      // PnL needs the contract value (OKX ctVal): asked of the plan's exchange adapter once per instrument.
+      contractValue: async (inst) => {
+        const plan = liveHost.plans().find((p) => p.spec.instrument === inst || p.spec.risk.allowInstruments?.includes(inst));
+        if (!plan) return undefined;
+        const adapter = await adapterFor<MarketDataAdapter>(liveHost.adapters, AdapterPort.exchange, { name: plan.spec.venue.name, mode: plan.spec.venue.mode });
+        return (await adapter.instrument(inst)).contractValue;
+      },
+    });
     if (o.watch) {
       summary.start();
       ticker = setInterval(() => o.print(summary.statusLine()), o.summaryEveryMs ?? 5000);
