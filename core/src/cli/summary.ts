@@ -86,9 +86,9 @@ export class LiveSummary {
         this.lastCandle = { inst: c.inst, tf: c.tf, ts: c.ts, close: c.close };
       this.lastClose.set(c.inst, c.close);
       if (c.confirmed) {
-        let series = this.bars.get(key);
-        if (!series) this.bars.set(key, (series = new Map()));
+        const series = this.bars.get(key) ?? new Map<number, number>();
         series.set(c.ts, c.close);
+        this.bars.set(key, series);
       }
       this.#learnContractValue(c.inst);
     });
