@@ -115,7 +115,7 @@ export { planJsonSchema, planJsonSchemaText, PLAN_JSON_SCHEMA_ID } from './plan/
 export { parseDuration, parseSchedule, describeDurationProblem, describeScheduleProblem, DURATION_PATTERN } from './plan/schedule.js';
 export { VENUE_MODES } from './plan/venue.js';
 export { DATA_SOURCES } from './plan/data.js';
-export { MODEL_PRESETS, TRAINING_DEVICES } from './plan/model.js';
+export { MODEL_PRESET_CONTEXT, MODEL_PRESETS, SHIPPED_MODEL_LOOKBACK, TRAINING_DEVICES } from './plan/model.js';
 export {
   EXECUTION_PROVIDERS,
   SKILL_BASELINES,

@@ -58,7 +58,7 @@ describe('valid plans', () => {
     expect(plan.spec.data).toEqual({ window: '30d', sources: ['venue'], scanEvery: '6h' });
     expect(plan.spec.model).toEqual({ name: 'kronos', preset: 'shipped', maxAge: '7d' });
     expect(plan.spec.forecast).toMatchObject({
-      lookback: 256,
+      lookback: 96,
       horizon: 24,
       paths: 32,
       quantiles: [0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95],

@@ -74,7 +74,7 @@ export function buildForecast(input: ForecastInputs): { forecast: Forecast; pend
     model: input.model,
     settings: {
       paths,
-      lookback: input.closes.length,
+      lookback: result.lookback, // the bars the model used (at most its context)
       temperature: f.temperature,
       topK: f.topK,
       topP: f.topP,

@@ -92,7 +92,7 @@ describe('training targets from plans', () => {
       windowMs: 2 * 86_400_000,
       schedule: '24h',
       device: 'auto',
-      lookback: 105,
+      lookback: 96,
       horizon: 24,
     });
     expect(fitWindow(96, 32, 128)).toEqual({ lookback: 96, horizon: 32 });
@@ -109,7 +109,7 @@ describe('training targets from plans', () => {
     expect(flags).toMatchObject({
       '--csv': 'c.csv',
       '--model': 'tiny',
-      '--lookback': '105',
+      '--lookback': '96',
       '--horizon': '24',
       '--holdout-frac': '0.1',
       '--tokenizer-epochs': '1',

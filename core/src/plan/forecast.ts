@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { RefinementParams } from './fields.js';
 import { probabilityField, uniqueListField } from './fields.js';
+import { SHIPPED_MODEL_LOOKBACK } from './model.js';
 
 export const EXECUTION_PROVIDERS = ['cuda', 'webgpu', 'cpu'] as const;
 export type ExecutionProvider = (typeof EXECUTION_PROVIDERS)[number];
@@ -70,7 +71,13 @@ const calibrationSchema = z
 
 export const forecastSchema = z
   .object({
-    lookback: z.number().int().min(16).max(4096).default(256).describe('Bars of history each forecast sees.'),
+    lookback: z
+      .number()
+      .int()
+      .min(16)
+      .max(4096)
+      .default(SHIPPED_MODEL_LOOKBACK)
+      .describe("Bars of history each forecast sees; at most the model preset's context (shipped: 128). Default: the shipped model's training lookback."),
     horizon: z.number().int().min(1).max(512).default(24).describe('Bars ahead to forecast.'),
     paths: z.number().int().min(1).max(1024).default(32).describe('Monte Carlo sample paths per forecast.'),
     every: z.number().int().positive().default(1).describe('Forecast on every Nth closed candle.'),

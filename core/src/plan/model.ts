@@ -5,6 +5,16 @@ import { durationField, nameToken, probabilityField, scheduleField } from './fie
 export const MODEL_PRESETS = ['shipped', 'mini', 'small', 'base'] as const;
 export type ModelPreset = (typeof MODEL_PRESETS)[number];
 
+/**
+ * The longest context, in bars, the predictor of each preset sees (`config.max_context` of its
+ * model card). A forecast lookback above it is refused at plan validation: the predictor would
+ * never see the older bars. The shipped card is checked against this table by the runtime's tests.
+ */
+export const MODEL_PRESET_CONTEXT: Readonly<Record<ModelPreset, number>> = { shipped: 128, mini: 2048, small: 512, base: 512 };
+
+/** The lookback the shipped model was trained on (`config.lookback` of its card); the plan's default lookback. */
+export const SHIPPED_MODEL_LOOKBACK = 96;
+
 export const TRAINING_DEVICES = ['auto', 'cpu', 'cuda'] as const;
 export type TrainingDevice = (typeof TRAINING_DEVICES)[number];
 

@@ -5,7 +5,7 @@ import { dataSchema } from './data.js';
 import type { RefinementParams } from './fields.js';
 import { tokenField, withNotes } from './fields.js';
 import { forecastSchema } from './forecast.js';
-import { modelSchema } from './model.js';
+import { MODEL_PRESET_CONTEXT, modelSchema, SHIPPED_MODEL_LOOKBACK } from './model.js';
 import { riskSchema } from './risk.js';
 import { venueSchema } from './venue.js';
 
@@ -34,6 +34,16 @@ const specSchema = z
   })
   .strict()
   .superRefine((spec, ctx) => {
+    // The predictor sees at most its context; bars beyond it would be normalized over but never seen.
+    const context = MODEL_PRESET_CONTEXT[spec.model.preset];
+    if (spec.forecast.lookback > context) {
+      const shipped = spec.model.preset === 'shipped';
+      const params: RefinementParams = {
+        expected: `at most ${context} bars, the context of the ${spec.model.preset} model`,
+        detail: `the predictor never sees older bars; set forecast.lookback to ${shipped ? `${SHIPPED_MODEL_LOOKBACK}, what the shipped model was trained on, or at most ${context}` : `at most ${context}`}, or choose a model.preset with a longer context (mini: ${MODEL_PRESET_CONTEXT.mini})`,
+      };
+      ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['forecast', 'lookback'], message: 'lookback above the model context', params });
+    }
     const allowed = spec.risk.allowInstruments;
     if (!allowed || allowed.includes(spec.instrument)) return;
     const params: RefinementParams = {

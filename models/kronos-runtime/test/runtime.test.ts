@@ -2,6 +2,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  candleFeatures,
   ExecutionProviderError,
   type ForecastPaths,
   type ForecastRequest,
@@ -10,6 +11,7 @@ import {
   KronosDisposedError,
   KronosInputError,
   KronosModel,
+  normalizeWindow,
   readCard,
 } from '../src/index.js';
 import { futureTimes, randomWalk, SHIPPED_DIR } from './support.js';
@@ -118,6 +120,31 @@ describe('Kronos runtime on the shipped model', () => {
     } finally {
       await fromBytes.dispose();
     }
+  });
+
+  it('normalizes over exactly the bars the predictor sees: a lookback longer than the context runs on its last max_context bars', async () => {
+    const long = request(200, 12, 3, 21);
+    const last = { ...long, candles: long.candles.slice(-128) };
+    const [fromLong] = await model.forecast([long]);
+    const [fromLast] = await model.forecast([last]);
+    expect(fromLong?.lookback).toBe(128);
+    expect(tokens(fromLong)).toEqual(tokens(fromLast));
+    expect(Array.from(fromLong?.values ?? [])).toEqual(Array.from(fromLast?.values ?? []));
+    // The statistics are those of the last 128 bars, not of all 200 (which differ on a random walk).
+    const features = (rows: typeof long.candles) => candleFeatures(rows);
+    const window = normalizeWindow(features(long.candles.slice(-128)), model.spec.eps, model.spec.clip);
+    const all = normalizeWindow(features(long.candles), model.spec.eps, model.spec.clip);
+    expect(Array.from(fromLong?.mean ?? [])).toEqual(Array.from(window.mean));
+    expect(Array.from(fromLong?.std ?? [])).toEqual(Array.from(window.std));
+    expect(Math.abs((all.mean[3] as number) - (window.mean[3] as number))).toBeGreaterThan(1);
+    // A shorter context cuts at its own length.
+    const [short] = await shortContext.forecast([{ ...long, futureTs: long.futureTs.slice(0, 4) }]);
+    expect(short?.lookback).toBe(40);
+    expect(Array.from(short?.mean ?? [])).toEqual(
+      Array.from(normalizeWindow(features(long.candles.slice(-40)), model.spec.eps, model.spec.clip).mean),
+    );
+    // Within the context every bar is used.
+    expect((await model.forecast([request(60, 12, 1)]))[0]?.lookback).toBe(60);
   });
 
   it('refuses requests it cannot run', async () => {
