@@ -97,6 +97,7 @@ export {
 } from './models/registry.js';
 // ports: what actors need from adapters
 export { AdapterRegistry, adapterFor } from './ports/registry.js';
+export { HISTORY_KEYS, HistoryCollection } from './ports/store.js';
 // plugins
 export {
   HOST_VERSION,
@@ -146,7 +147,8 @@ export type { Bus, ConnectBusOptions, PublishResult, StoredMessage } from './bus
 export type { NatsServerOptions } from './bus/nats-server.js';
 export type { ParsedSubject, SubjectFamily, SubjectFilterKey, SubjectKey } from './bus/subjects.js';
 export type { KvSpec, ObjectStoreSpec, StreamSpec, Topology } from './bus/topology.js';
-export type { AdapterTarget } from './ports/registry.js';
+export type { AdapterPorts, AdapterTarget } from './ports/registry.js';
+export type { HistoryApplyResult, HistoryStore, HistoryWrite, HistoryWriteIssue } from './ports/store.js';
 export type { ProvisionResult } from './bus/provision.js';
 export type { ConsumerStats, DurableConsumerOptions, DurableWorkerEvents, MessageHandler } from './bus/consumer.js';
 export type { LogFormat, Logger, LoggerOptions } from './log/logger.js';

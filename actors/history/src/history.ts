@@ -2,24 +2,27 @@ import {
   type ActorAccess,
   type ActorContext,
   type ActorLogic,
+  AdapterPort,
   ApprovedOrderContract,
+  adapterFor,
   type ConsumerBinding,
   type Contract,
   consume,
   defineActorKind,
   type Envelope,
+  type HistoryStore,
+  type HistoryWrite,
   OrderEventContract,
   OrderIntentContract,
   OrderVerdictContract,
   Streams,
   type SubjectFamily,
   subjectFilter,
+  Tokens,
 } from '@kokex/core';
 import { type HistoryConfig, historyConfigSchema } from './config.js';
-import { HistoryMongoUrlError, HistoryWriteError, redactMongoUrl } from './errors.js';
-import { type HistoryWrite, projectApproved, projectIntent, projectOrderEvent, projectTurn, projectVerdict } from './projection.js';
-import { type HistoryStore, MongoHistoryStore } from './store.js';
-import { HISTORY_STORE } from './tokens.js';
+import { HistoryWriteError } from './errors.js';
+import { projectApproved, projectIntent, projectOrderEvent, projectTurn, projectVerdict } from './projection.js';
 import { AgentTurnContract } from './turn-contract.js';
 
 /** One durable consumer per message type: nats-server 2.9 allows one filter, and a consumer decodes one contract. */
@@ -77,18 +80,18 @@ export function idleStatusLine(env: string): string {
 
 /**
  * The history projector: conversations, messages and tool calls (stream AGENT) and order intents,
- * verdicts, approved orders and order events (stream ORDERS) into a `HistoryStore`, MongoDB when
- * `MONGO_URL` is set. Without it the actor runs idle: no consumers, a status line that says why,
- * and nothing else in KOKEX notices. A store registered under `HISTORY_STORE` in the host's
- * container takes precedence (tests, another database).
+ * verdicts, approved orders and order events (stream ORDERS) into a `HistoryStore`, the `store`
+ * adapter named by `store.adapter` (`mongo` by default), resolved from core's adapter registry with
+ * the URL from `store.urlEnv` (`MONGO_URL`). Without that variable the actor runs idle: no
+ * consumers, a status line that says why, and nothing else in KOKEX notices.
  */
 export function createHistoryLogic(ctx: ActorContext<HistoryConfig>): ActorLogic<HistoryConfig> {
   const config = ctx.config;
-  const injected = ctx.container.isRegistered(HISTORY_STORE, true) ? ctx.container.resolve<HistoryStore>(HISTORY_STORE) : undefined;
-  const url = process.env[config.mongoUrlEnv]?.trim() || undefined;
-  const idle = !injected && !url;
-  let store: HistoryStore | undefined = injected;
-  let statusLine = idle ? idleStatusLine(config.mongoUrlEnv) : `connecting to ${url ? redactMongoUrl(url) : 'the injected store'}`;
+  const { adapter, urlEnv } = config.store;
+  const url = urlEnv === null ? undefined : process.env[urlEnv]?.trim() || undefined;
+  const idle = urlEnv !== null && !url;
+  let store: HistoryStore | undefined;
+  let statusLine = idle ? idleStatusLine(urlEnv) : `connecting to the ${adapter} store`;
   const projected: Record<Feed['name'], number> = { turns: 0, intents: 0, verdicts: 0, approved: 0, orderEvents: 0 };
   const documents = { inserted: 0, existing: 0 };
 
@@ -121,24 +124,24 @@ export function createHistoryLogic(ctx: ActorContext<HistoryConfig>): ActorLogic
     consumers,
     async start() {
       if (idle) {
-        ctx.log.info({ env: config.mongoUrlEnv }, `history: ${statusLine}`);
+        ctx.log.info({ env: urlEnv }, `history: ${statusLine}`);
         return;
       }
-      if (!store && url) {
-        if (!/^mongodb(\+srv)?:\/\//.test(url)) throw new HistoryMongoUrlError(config.mongoUrlEnv);
-        store = await MongoHistoryStore.connect(url, {
-          database: config.database,
-          timeoutMs: config.connectTimeoutMs,
-          label: redactMongoUrl(url),
-        });
-      }
-      statusLine = `projecting into ${store?.describe()}`;
+      // The registry creates the store (no I/O) and caches it per config; open() connects. The
+      // host closes it with its other adapters: a reloaded instance shares it with its successor.
+      const resolved = await adapterFor(
+        ctx.container.resolve(Tokens.Adapters),
+        AdapterPort.store,
+        { name: adapter, config: url ? { url } : {} },
+        config.adapters,
+      );
+      await resolved.open();
+      store = resolved;
+      statusLine = `projecting into ${store.describe()}`;
       ctx.log.info({ durables: FEEDS.map((f) => durableOf(config, f)) }, `history: ${statusLine}`);
     },
     async stop() {
-      const owned = store !== injected ? store : undefined;
-      store = injected;
-      await owned?.close();
+      store = undefined;
     },
     status: () => ({ status: statusLine, idle, projected: { ...projected }, documents: { ...documents } }),
   };
@@ -153,7 +156,8 @@ export function historyAccess(config: HistoryConfig): Partial<ActorAccess> {
 
 export const historyActor = defineActorKind<HistoryConfig>({
   kind: 'history',
-  description: 'Projects conversations, tool calls, order intents, verdicts, orders and order events into MongoDB (idle without MONGO_URL)',
+  description:
+    'Projects conversations, tool calls, order intents, verdicts, orders and order events into a store adapter, MongoDB by default (idle without MONGO_URL)',
   configSchema: historyConfigSchema,
   create: createHistoryLogic,
   access: () => historyAccess(historyConfigSchema.parse({})),

@@ -2,17 +2,11 @@
 import { definePlugin } from '@kokex/core';
 import { historyActor } from './history.js';
 
+export { HistoryCollection } from '@kokex/core';
 export { historyConfigSchema } from './config.js';
-export {
-  HistoryErrorCode,
-  HistoryMongoUnreachableError,
-  HistoryMongoUrlError,
-  HistoryWriteError,
-  redactMongoUrl,
-} from './errors.js';
+export { HistoryErrorCode, HistoryWriteError } from './errors.js';
 export { createHistoryLogic, historyAccess, historyActor, idleStatusLine } from './history.js';
 export {
-  HistoryCollection,
   orderEventType,
   orderIdOf,
   projectApproved,
@@ -22,9 +16,6 @@ export {
   projectVerdict,
   UNKNOWN_PLAN,
 } from './projection.js';
-export { historyModels, historySchemas } from './schemas.js';
-export { bulkOpsFor, MongoHistoryStore } from './store.js';
-export { HISTORY_STORE } from './tokens.js';
 export {
   AgentTurnContract,
   agentTurnMessageId,
@@ -34,10 +25,8 @@ export {
   TURN_ROLES,
 } from './turn-contract.js';
 
+export type { HistoryApplyResult, HistoryStore, HistoryWrite, HistoryWriteIssue } from '@kokex/core';
 export type { HistoryConfig, HistoryOptions } from './config.js';
-export type { HistoryWrite } from './projection.js';
-export type { HistoryModels } from './schemas.js';
-export type { ApplyResult, HistoryStore } from './store.js';
 export type { AgentTurn, AgentTurnInput, ConversationEndReason } from './turn-contract.js';
 
 /** The plugin: the `history` actor kind (manifest in package.json). */

@@ -1,35 +1,19 @@
-import type { ApprovedOrder, Envelope, OrderEvent, OrderIntent, OrderVerdict } from '@kokex/core';
+import {
+  type ApprovedOrder,
+  type Envelope,
+  HistoryCollection,
+  type HistoryWrite,
+  type OrderEvent,
+  type OrderIntent,
+  type OrderVerdict,
+} from '@kokex/core';
 import type { AgentTurn } from './turn-contract.js';
 
-/**
- * Bus messages as store writes, without I/O. Every write is keyed by a unique index, creates its
- * document once (`insert`) and writes only values the message fixes (`set`), so delivering a
- * message twice, or replaying a whole stream, changes nothing; and writes of one document from
- * different messages touch different fields, so their order does not matter either.
- */
-export const HistoryCollection = {
-  conversations: 'conversations',
-  messages: 'messages',
-  toolCalls: 'toolcalls',
-  orderIntents: 'orderintents',
-  orderVerdicts: 'orderverdicts',
-  orders: 'orders',
-  orderEvents: 'orderevents',
-} as const;
-export type HistoryCollection = (typeof HistoryCollection)[keyof typeof HistoryCollection];
-
-export interface HistoryWrite {
-  collection: HistoryCollection;
-  /** The unique index's fields: the document's identity. */
-  key: Record<string, string | number>;
-  /** Written when the document is created, never changed after. */
-  insert?: Record<string, unknown>;
-  /** Written every time; each message sets the same values every time it is seen. Dotted paths reach into sub-documents. */
-  set?: Record<string, unknown>;
-  /** Kept when smaller (first start) or larger (last end), whichever message comes first. */
-  min?: Record<string, unknown>;
-  max?: Record<string, unknown>;
-}
+// Bus messages as store writes (core's `HistoryWrite`, the store port), without I/O. Every write
+// is keyed by its collection's unique key (`HISTORY_KEYS`), creates its document once (`insert`)
+// and writes only values the message fixes (`set`), so delivering a message twice, or replaying a
+// whole stream, changes nothing; and writes of one document from different messages touch
+// different fields, so their order does not matter either.
 
 /** Where a document came from on the bus: kept on every document for the audit trail. */
 function busFields(env: Envelope<unknown>) {

@@ -2,8 +2,17 @@ import { resolve } from 'node:path';
 import { ActorHost, OrderEventContract, Streams, subject } from '@kokex/core';
 import { captureLogger, eventually, startTestNats, type TestNats } from '@kokex/core/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { HISTORY_STORE, idleStatusLine } from '../src/index.js';
-import { INST, MemoryHistoryStore, ofScenario, orderPath, publishScenario, SCENARIO_DOCUMENTS } from './support.js';
+import { idleStatusLine } from '../src/index.js';
+import {
+  INST,
+  MemoryHistoryStore,
+  memoryStoreAdapter,
+  ofScenario,
+  orderPath,
+  publishScenario,
+  SCENARIO_DOCUMENTS,
+  STORE_MONGO,
+} from './support.js';
 
 const PLUGIN = resolve(import.meta.dirname, '..');
 const MONGO_ENV = 'KOKEX_TEST_HISTORY_MONGO_URL';
@@ -22,10 +31,14 @@ async function startHost(options: { store?: MemoryHistoryStore; durablePrefix: s
     bus: nats.bus,
     log: logger.log,
     kinds: ['history'],
-    config: { history: { mongoUrlEnv: MONGO_ENV, durablePrefix: options.durablePrefix } },
+    // A memory store needs no URL; otherwise the mongo store, its URL from MONGO_ENV.
+    config: {
+      history: { store: options.store ? { adapter: 'memory', urlEnv: null } : { urlEnv: MONGO_ENV }, durablePrefix: options.durablePrefix },
+    },
     heartbeatMs: 60_000,
   });
-  if (options.store) host.container.register(HISTORY_STORE, { useValue: options.store });
+  if (options.store) host.adapters.register(memoryStoreAdapter(options.store));
+  await host.loadPlugin(STORE_MONGO);
   await host.loadPlugin(PLUGIN);
   await host.start();
   const instance = () => host.instances().find((i) => i.kind === 'history');
@@ -56,7 +69,7 @@ describe('history actor', () => {
     await host.stop();
   });
 
-  it('fails to start with a coded error when the URL is not a MongoDB URL', async () => {
+  it('fails to start with a coded error from the mongo store when the URL is not a MongoDB URL', async () => {
     process.env[MONGO_ENV] = 'postgres://localhost/x';
     try {
       const logger = captureLogger('error');
@@ -64,12 +77,14 @@ describe('history actor', () => {
         bus: nats.bus,
         log: logger.log,
         kinds: ['history'],
-        config: { history: { mongoUrlEnv: MONGO_ENV, durablePrefix: 'hist-badurl' } },
+        config: { history: { store: { urlEnv: MONGO_ENV }, durablePrefix: 'hist-badurl' } },
         lifecycle: { maxRestarts: 0 },
       });
+      await host.loadPlugin(STORE_MONGO);
       await host.loadPlugin(PLUGIN);
       await host.start();
-      await eventually(() => host.instances()[0]?.status().lastError?.code === 'HISTORY_MONGO_URL');
+      // The code moved with the check, from the actor to the store plugin (was HISTORY_MONGO_URL).
+      await eventually(() => host.instances()[0]?.status().lastError?.code === 'STORE_MONGO_URL');
       await host.stop();
     } finally {
       delete process.env[MONGO_ENV];
@@ -101,9 +116,12 @@ describe('history actor', () => {
     await nats.bus.publish(OrderEventContract, subject('orderEvent', { venue: 'okx', inst: INST }), events[2]!, { id: 'event:ord1:again' });
     await eventually(() => first.detail().projected.orderEvents === 7);
     expect(counts()).toEqual(SCENARIO_DOCUMENTS);
+    expect(first.detail().status).toBe('projecting into memory');
+    expect(store.opened).toBe(1);
     await first.host.stop();
-    // An injected store belongs to whoever injected it: the actor does not close it.
-    expect(store.closed).toBe(false);
+    // The store belongs to the host's adapter registry: the host closes it once with its adapters,
+    // the actor's stop does not close it a second time (a reloaded instance may share it).
+    expect(store.closes).toBe(1);
 
     // Replay everything from the start: new durables, the same store.
     const before = JSON.stringify([...store.docs.entries()].map(([c, m]) => [c, [...m.entries()]]));

@@ -1,3 +1,4 @@
+import { resolve } from 'node:path';
 import {
   ApprovedOrderContract,
   type Bus,
@@ -9,19 +10,29 @@ import {
   OrderVerdictContract,
   subject,
 } from '@kokex/core';
-import type { ApplyResult, HistoryStore, HistoryWrite } from '../src/index.js';
+import type { HistoryApplyResult, HistoryCollection, HistoryStore, HistoryWrite, HistoryWriteIssue } from '../src/index.js';
 import { type AgentTurnInput, AgentTurnContract, agentTurnMessageId } from '../src/index.js';
+
+export const REPO = resolve(import.meta.dirname, '../../..');
+/** The MongoDB store plugin, loaded by path as the host loads it (an actor never imports a plugin). */
+export const STORE_MONGO = resolve(REPO, 'plugins/store-mongo');
 
 /**
  * A store with MongoDB's upsert semantics over maps, for actor tests without a MongoDB server:
  * a document is created once per key (`insert` then), and `set` fields are written every time.
+ * Registered in a host's adapter registry as the `store` adapter `memory` (`memoryStoreAdapter`).
  */
 export class MemoryHistoryStore implements HistoryStore {
   readonly docs = new Map<string, Map<string, Record<string, unknown>>>();
-  closed = false;
+  opened = 0;
+  closes = 0;
 
-  async apply(writes: readonly HistoryWrite[]): Promise<ApplyResult> {
-    const result: ApplyResult = { inserted: 0, existing: 0 };
+  async open(): Promise<void> {
+    this.opened++;
+  }
+
+  async apply(writes: readonly HistoryWrite[]): Promise<HistoryApplyResult> {
+    const result: HistoryApplyResult = { inserted: 0, existing: 0 };
     for (const w of writes) {
       const collection = this.docs.get(w.collection) ?? new Map<string, Record<string, unknown>>();
       this.docs.set(w.collection, collection);
@@ -48,13 +59,27 @@ export class MemoryHistoryStore implements HistoryStore {
     return [...(this.docs.get(collection)?.values() ?? [])];
   }
 
+  async find(collection: HistoryCollection, where: Record<string, string | number | boolean> = {}) {
+    return this.all(collection).filter((d) => Object.entries(where).every(([k, v]) => d[k] === v));
+  }
+
+  /** Maps take anything. */
+  async check(_writes: readonly HistoryWrite[]): Promise<HistoryWriteIssue[]> {
+    return [];
+  }
+
   async close(): Promise<void> {
-    this.closed = true;
+    this.closes++;
   }
 
   describe(): string {
     return 'memory';
   }
+}
+
+/** The `store` adapter `memory`, always handing out this one store (whatever the config). */
+export function memoryStoreAdapter(store: MemoryHistoryStore) {
+  return { port: 'store', name: 'memory', create: () => store };
 }
 
 /** `$set` with a dotted path, as MongoDB does: missing levels become objects. */
@@ -154,7 +179,12 @@ export function conversationTurns(conversation: string, clientOrderId = 'abc1'):
 /** One order's path: intent, verdict, approval, then accepted, a partial fill and the fill. */
 export function orderPath(clientOrderId: string) {
   const order = { plan: PLAN, venue: 'okx', inst: INST, side: 'buy' as const, size: 0.01, type: 'market' as const, clientOrderId };
-  const intent = { ...order, origin: { kind: 'agent' as const, who: 'conversation c1', why: 'P(up) 0.66' }, refs: { conversation: 'c1' } };
+  const intent = {
+    ...order,
+    origin: { kind: 'agent' as const, who: 'conversation c1', why: 'P(up) 0.66' },
+    basis: { kind: 'forecast' as const, id: 'f1', inst: INST, tf: '1H', asOf: T0 },
+    refs: { conversation: 'c1' },
+  };
   const verdict = {
     plan: PLAN,
     inst: INST,

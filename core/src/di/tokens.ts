@@ -1,7 +1,7 @@
 import type { InjectionToken } from 'tsyringe';
 import type { Bus } from '../bus/bus.js';
 import type { Logger } from '../log/logger.js';
-import type { AdapterRegistry } from '../ports/registry.js';
+import type { AdapterPorts, AdapterRegistry } from '../ports/registry.js';
 import type { Clock } from '../time/clock.js';
 
 /**
@@ -30,3 +30,7 @@ export const AdapterPort = {
   store: 'store',
 } as const;
 export type AdapterPort = (typeof AdapterPort)[keyof typeof AdapterPort];
+
+/** True only while `AdapterPorts` (ports/registry.ts) names an interface for exactly these ports. */
+type SamePorts = [AdapterPort] extends [keyof AdapterPorts] ? ([keyof AdapterPorts] extends [AdapterPort] ? true : false) : false;
+export const ADAPTER_PORTS_TYPED: SamePorts = true;

@@ -1,5 +1,20 @@
 import { ErrorCode, KokexError } from '../errors.js';
 import type { AdapterDefinition } from '../plugin/manifest.js';
+import type { ExecutionAdapter, MarketDataAdapter } from './exchange.js';
+import type { ChatModel } from './llm.js';
+import type { HistoryStore } from './store.js';
+
+/**
+ * What an adapter on each port is: `adapterFor(registry, AdapterPort.store, …)` is a
+ * `Promise<HistoryStore>` without a type argument. Its keys are the `AdapterPort` names (checked
+ * where `AdapterPort` is declared, in di/tokens.ts: a port without its interface fails to compile).
+ */
+export interface AdapterPorts {
+  exchange: MarketDataAdapter;
+  execution: ExecutionAdapter;
+  llm: ChatModel;
+  store: HistoryStore;
+}
 
 /**
  * Adapters by port and name (`exchange:okx`, `llm:openai`), filled by the host as plugins load,
@@ -100,12 +115,25 @@ export interface AdapterTarget {
  * (`adapters: {okx: {simPort: 18080}}` in its host config) come first, what the plan derives goes
  * over them, and the plan's mode last, so a host setting can never move a plan to another mode.
  */
+export function adapterFor<P extends keyof AdapterPorts>(
+  registry: AdapterRegistry,
+  port: P,
+  target: AdapterTarget,
+  settings?: Record<string, Record<string, unknown> | undefined>,
+): Promise<AdapterPorts[P]>;
+/** The generic form, for a port (or a type) the map does not name: the caller says what it gets. */
 export function adapterFor<T>(
   registry: AdapterRegistry,
   port: string,
   target: AdapterTarget,
+  settings?: Record<string, Record<string, unknown> | undefined>,
+): Promise<T>;
+export function adapterFor(
+  registry: AdapterRegistry,
+  port: string,
+  target: AdapterTarget,
   settings: Record<string, Record<string, unknown> | undefined> = {},
-): Promise<T> {
+): Promise<unknown> {
   const config = { ...(settings[target.name] ?? {}), ...(target.config ?? {}), ...(target.mode === undefined ? {} : { mode: target.mode }) };
-  return registry.resolve<T>(port, target.name, config);
+  return registry.resolve<unknown>(port, target.name, config);
 }

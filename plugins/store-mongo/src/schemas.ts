@@ -1,7 +1,5 @@
-import { AGENT_TRIGGERS, INTENT_ORIGINS, ORDER_EVENT_KINDS, ORDER_SIDES, ORDER_TYPES } from '@kokex/core';
+import { AGENT_TRIGGERS, HistoryCollection, INTENT_ORIGINS, ORDER_EVENT_KINDS, ORDER_SIDES, ORDER_TYPES, TURN_ROLES } from '@kokex/core';
 import { type Connection, type Model, Schema } from 'mongoose';
-import { HistoryCollection } from './projection.js';
-import { TURN_ROLES } from './turn-contract.js';
 
 /**
  * The MongoDB documents, one mongoose schema per collection. Each has the unique index that keys
@@ -103,6 +101,8 @@ const orderIntent = new Schema(
   {
     ...orderFields,
     origin: new Schema({ kind: { type: String, enum: INTENT_ORIGINS }, who: String, why: String }, { _id: false }),
+    /** What the intent acted on: `{kind: forecast, id, inst, tf, asOf}`, a trigger, or manual. */
+    basis: Mixed,
     refs: Mixed,
     ...busFields,
   },
@@ -181,4 +181,10 @@ export function historyModels(connection: Connection): HistoryModels {
     return [collection, model as Model<Record<string, unknown>>];
   });
   return Object.fromEntries(entries) as HistoryModels;
+}
+
+/** The fields of a collection's unique index, in order: what every write's key must be (`HISTORY_KEYS`). */
+export function uniqueKeys(collection: HistoryCollection): string[] {
+  const unique = historySchemas[collection].indexes().find(([, options]) => options?.unique);
+  return unique ? Object.keys(unique[0]) : [];
 }

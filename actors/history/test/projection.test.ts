@@ -1,15 +1,22 @@
-import { ApprovedOrderContract, OrderEventContract, OrderIntentContract, OrderVerdictContract } from '@kokex/core';
-import { createConnection } from 'mongoose';
-import { describe, expect, it } from 'vitest';
+import {
+  AdapterPort,
+  AdapterRegistry,
+  adapterFor,
+  ApprovedOrderContract,
+  HISTORY_KEYS,
+  type HistoryStore,
+  loadPlugin,
+  OrderEventContract,
+  OrderIntentContract,
+  OrderVerdictContract,
+} from '@kokex/core';
+import { describe, expect, expectTypeOf, it } from 'vitest';
 import {
   AgentTurnContract,
   agentTurnMessageId,
   agentTurnSchema,
-  bulkOpsFor,
   HistoryCollection,
   type HistoryWrite,
-  historyModels,
-  historySchemas,
   orderEventType,
   orderIdOf,
   projectApproved,
@@ -19,10 +26,7 @@ import {
   projectVerdict,
   UNKNOWN_PLAN,
 } from '../src/index.js';
-import { conversationTurns, MemoryHistoryStore, orderPath, SCENARIO_DOCUMENTS } from './support.js';
-
-// An unopened connection: models validate and declare indexes without any server.
-const models = historyModels(createConnection());
+import { conversationTurns, MemoryHistoryStore, orderPath, SCENARIO_DOCUMENTS, STORE_MONGO } from './support.js';
 
 /** The documents a list of writes leaves, made by the memory store (MongoDB's upsert semantics). */
 async function documentsOf(writes: HistoryWrite[]): Promise<Array<{ collection: HistoryCollection; doc: Record<string, unknown> }>> {
@@ -45,84 +49,74 @@ function scenarioWrites(): HistoryWrite[] {
   ];
 }
 
-describe('history schemas (no server)', () => {
-  it('declares a unique index per collection, keyed as its projection writes', () => {
-    const unique = Object.fromEntries(
-      Object.entries(historySchemas).map(([c, s]) => [
-        c,
-        s
-          .indexes()
-          .filter(([, o]) => o?.unique)
-          .map(([fields]) => Object.keys(fields)),
-      ]),
-    );
-    expect(unique).toEqual({
-      conversations: [['plan', 'conversation']],
-      messages: [['plan', 'conversation', 'part', 'seq']],
-      toolcalls: [['plan', 'conversation', 'part', 'callId']],
-      orderintents: [['plan', 'clientOrderId']],
-      orderverdicts: [['plan', 'clientOrderId']],
-      orders: [['plan', 'clientOrderId']],
-      orderevents: [['plan', 'orderId', 'eventType']],
-    });
-    for (const w of scenarioWrites()) expect(unique[w.collection]).toContainEqual(Object.keys(w.key));
+/**
+ * The mongo store as the host gets it: its plugin loaded by path, the adapter resolved from a
+ * registry. Creating it does no I/O, so `check` needs no server (the URL is never dialled).
+ */
+async function mongoStore(): Promise<HistoryStore> {
+  const registry = new AdapterRegistry();
+  for (const adapter of (await loadPlugin(STORE_MONGO)).definition.adapters ?? []) registry.register(adapter);
+  const store = await adapterFor(registry, AdapterPort.store, { name: 'mongo', config: { url: 'mongodb://127.0.0.1:9/never-dialled' } });
+  expectTypeOf(store).toEqualTypeOf<HistoryStore>();
+  return store;
+}
+
+describe('history writes and the store (no server)', () => {
+  it('keys every projection write by its collection\'s unique key, in order', () => {
+    const writes = scenarioWrites();
+    expect(new Set(writes.map((w) => w.collection))).toEqual(new Set(Object.values(HistoryCollection)));
+    for (const w of writes) expect(Object.keys(w.key)).toEqual(HISTORY_KEYS[w.collection]);
   });
 
-  it('stores each model in the collection its projection names', () => {
-    for (const [collection, model] of Object.entries(models)) expect(model.collection.collectionName).toBe(collection);
-  });
-
-  it('accepts every document the projections make, and every field they write is a schema path', async () => {
+  it('makes documents the mongo store accepts, every field a schema path and every key its unique index', async () => {
     const counts: Record<string, number> = {};
-    for (const { collection, doc } of await documentsOf(scenarioWrites())) {
-      counts[collection] = (counts[collection] ?? 0) + 1;
-      await expect(new models[collection](doc).validate()).resolves.toBeUndefined();
-      for (const field of Object.keys(doc))
-        expect(historySchemas[collection].path(field) ?? historySchemas[collection].pathType(field)).not.toBe('adhocOrUndefined');
-    }
+    for (const { collection } of await documentsOf(scenarioWrites())) counts[collection] = (counts[collection] ?? 0) + 1;
     expect(counts).toEqual(SCENARIO_DOCUMENTS);
-  });
-
-  it('rejects documents with missing keys or values outside the contracts', async () => {
-    const bad = async (collection: HistoryCollection, doc: Record<string, unknown>) =>
-      Object.keys((await new models[collection](doc).validate().catch((e: { errors: Record<string, unknown> }) => e))?.errors ?? {}).sort();
-    expect(await bad(HistoryCollection.orderEvents, { plan: 'p', orderId: 'o', kind: 'exploded', venue: 'okx', inst: 'X' })).toEqual([
-      'at',
-      'correlationId',
-      'eventType',
-      'kind',
-      'messageId',
+    const store = await mongoStore();
+    expect(await store.check(scenarioWrites())).toEqual([]);
+    // The check can fail: a field outside the schema, a value outside the contract, a wrong key.
+    const [intent] = projectIntent(OrderIntentContract.envelope(orderPath('bad1').intent, { id: 'b' }));
+    const issues = await store.check([
+      { ...intent!, insert: { ...intent!.insert, mood: 'bullish', side: 'sideways' } },
+      { collection: HistoryCollection.orders, key: { clientOrderId: 'x', plan: 'p' }, insert: {} },
     ]);
-    expect(await bad(HistoryCollection.messages, { plan: 'p', conversation: 'c', seq: -1, role: 'system', createdAt: new Date() })).toEqual(
-      ['at', 'correlationId', 'messageId', 'part', 'role', 'seq'],
-    );
-    expect(await bad(HistoryCollection.conversations, { plan: 'p', conversation: 'c', trigger: 'whim' })).toEqual(['trigger']);
+    expect(issues.map((i) => `${i.collection}:${i.field ?? 'key'}`).sort()).toEqual([
+      'orderintents:mood',
+      'orderintents:side',
+      'orders:at',
+      'orders:correlationId',
+      'orders:inst',
+      'orders:key',
+      'orders:messageId',
+      'orders:side',
+      'orders:size',
+      'orders:type',
+      'orders:venue',
+    ]);
   });
 });
 
 describe('history projections', () => {
-  it('turns each write into an upsert: creation fields on insert only, the rest set every time', () => {
+  it('writes creation fields once (insert) and the rest every time (set), with bounds for first start and last end', () => {
+    // The mongo store turns `insert` into $setOnInsert, `set` into $set and `max` into $max
+    // (plugins/store-mongo, bulkOpsFor).
     const [intentWrite] = projectIntent(OrderIntentContract.envelope(orderPath('x1').intent, { id: 'i', correlationId: 'c', time: 5 }));
-    expect(bulkOpsFor([intentWrite!])).toEqual([
-      {
-        updateOne: {
-          filter: { plan: 'hist-demo', clientOrderId: 'x1' },
-          update: {
-            $setOnInsert: expect.objectContaining({ side: 'buy', size: 0.01, messageId: 'i', correlationId: 'c', at: new Date(5) }),
-          },
-          upsert: true,
-        },
-      },
-    ]);
-    const ended = projectTurn(AgentTurnContract.envelope(conversationTurns('c9')[9]!, { time: 7 }));
-    expect(bulkOpsFor(ended)[0]?.updateOne.update).toEqual({
-      $set: expect.objectContaining({
+    expect(intentWrite).toEqual({
+      collection: 'orderintents',
+      key: { plan: 'hist-demo', clientOrderId: 'x1' },
+      insert: expect.objectContaining({ side: 'buy', size: 0.01, messageId: 'i', correlationId: 'c', at: new Date(5) }),
+    });
+    const [ended] = projectTurn(AgentTurnContract.envelope(conversationTurns('c9')[9]!, { time: 7 }));
+    expect(ended).toEqual({
+      collection: 'conversations',
+      key: { plan: 'hist-demo', conversation: 'c9' },
+      set: expect.objectContaining({
         trigger: 'auto_inference',
         'parts.0.reason': 'answered',
         'parts.0.turns': 3,
         'parts.0.intents': ['abc1'],
       }),
-      $max: { endedAt: new Date(7), lastPart: 0 },
+      max: { endedAt: new Date(7), lastPart: 0 },
     });
   });
 
