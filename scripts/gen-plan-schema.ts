@@ -4,7 +4,7 @@
  */
 import { writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
-import { planJsonSchemaText } from '../core/src/plan/json-schema.js';
+import { planJsonSchemaText } from '@kokex/core';
 
 const target = fileURLToPath(new URL('../docs/plan.schema.json', import.meta.url));
 await writeFile(target, planJsonSchemaText());
