@@ -1,0 +1,53 @@
+// Public face of @kokex/actor-dashboard. Explicit exports only: values first, then types.
+import { definePlugin } from '@kokex/core';
+import { dashboardActor } from './dashboard.js';
+
+export type { DashboardConfig, DashboardOptions } from './config.js';
+export { DEFAULT_DASHBOARD_PORT, dashboardConfigSchema, portOf } from './config.js';
+export type { ActorVerb, ChatAnswer, RiskVerb } from './control.js';
+export {
+  ACTOR_VERBS,
+  actorCommand,
+  applyPlanText,
+  chatCommand,
+  nextControl,
+  RISK_VERBS,
+  riskCommand,
+  validatePlanText,
+} from './control.js';
+export { createDashboardLogic, dashboardActor, resolveToken, TOKEN_FILE } from './dashboard.js';
+export { DashboardErrorCode, DashboardUnauthorizedError, DashboardWebMissingError } from './errors.js';
+export {
+  CONTROL_KEY_PREFIX,
+  decodeStored,
+  forecastView,
+  LIVE_SUBJECTS,
+  orderEvent,
+  READ_STREAMS,
+  startFeeds,
+  turnEvent,
+  WATCHED_BUCKETS,
+} from './feeds.js';
+export type {
+  ActorView,
+  AuditEntry,
+  BarView,
+  ControlView,
+  ConversationView,
+  DashboardEvent,
+  DashboardModel,
+  ForecastView,
+  ModelLimits,
+  OrderRow,
+  PlanView,
+  PositionView,
+  SeriesView,
+  TokenView,
+  TurnView,
+} from './model.js';
+export { applyEvent, DEFAULT_LIMITS, emptyModel, positions } from './model.js';
+export type { DashboardServerOptions } from './server.js';
+export { DashboardServer, newToken } from './server.js';
+export { ensureWebBuilt, WEB_DIST_DIR, WEB_SOURCE_DIR } from './web-build.js';
+
+export default definePlugin({ name: '@kokex/actor-dashboard', version: '0.1.0', actors: [dashboardActor] });
