@@ -45,7 +45,7 @@ spec:
     maxNotional: 1000
     maxPositionNotional: 1000000000
     maxDailyLoss: 1000
-    maxOpenOrders: 1000000
+    maxOpenOrders: 1000
     orderRate: { perMinute: 10000, perHour: 600000 }
     priceBand: 0.5`,
     `${name}.yaml`,
