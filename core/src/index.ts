@@ -81,6 +81,8 @@ export { consume, defineActorKind } from './host/actor.js';
 export { LifecycleState, lifecycleMachine, restartDelay } from './host/lifecycle.js';
 export { ActorInstance, newInstanceId } from './host/instance.js';
 export { ActorHost } from './host/host.js';
+export { HostMetrics, LATENCY_BUCKETS_SECONDS } from './host/metrics.js';
+export { HealthServer, liveness, readiness } from './host/health.js';
 export { addControlEndpoint, controlSubject } from './host/control.js';
 // deployment: per-actor NATS users and permissions
 export { buildUsers, inboxPrefixFor, permissionsFor, renderNatsConfig } from './deploy/access.js';
@@ -156,6 +158,17 @@ export type { ActorContext, ActorKind, ActorLogic, ConsumerBinding } from './hos
 export type { LifecycleContext, LifecycleEvent, LifecycleOptions } from './host/lifecycle.js';
 export type { ActorInstanceOptions, ActorStatus } from './host/instance.js';
 export type { ActorHostOptions, ReloadResult } from './host/host.js';
+export type {
+  ActorMetrics,
+  ConsumerLag,
+  HostMetricsOptions,
+  MetricCounter,
+  MetricGauge,
+  MetricHistogram,
+  MetricLabels,
+  MetricsSource,
+} from './host/metrics.js';
+export type { HealthReport, HealthServerOptions, HealthSource } from './host/health.js';
 export type { ControlHandler } from './host/control.js';
 export type {
   AdapterDefinition,

@@ -46,6 +46,13 @@ export function createExecutorLogic(ctx: ActorContext<ExecutorConfig>): ActorLog
   const sessions = new Map<string, VenueSession>();
   const sessionOf = new Map<string, VenueSession>();
   let stopWatch: (() => void) | undefined;
+  const orderEvents = ctx.metrics.counter('kokex_order_events_total', 'Order events published (accepted, fills, cancels, rejects)', [
+    'venue',
+    'plan',
+    'inst',
+    'event',
+  ]);
+  const filledSize = ctx.metrics.counter('kokex_fill_size_contracts_total', 'Filled size in contracts', ['venue', 'plan', 'inst', 'side']);
 
   const stopped = (plan: string) => {
     const c = controls.get(plan);
@@ -72,6 +79,10 @@ export function createExecutorLogic(ctx: ActorContext<ExecutorConfig>): ActorLog
           stopped,
           maxDeliver: () => config.maxDeliver,
           reconnectMs: () => config.reconnectMs,
+          published: (e) => {
+            orderEvents.inc({ venue: e.venue, plan: e.plan ?? '', inst: e.inst, event: e.kind });
+            if (e.fill) filledSize.inc({ venue: e.venue, plan: e.plan ?? '', inst: e.inst, side: e.side }, e.fill.size);
+          },
         },
       );
       sessions.set(key, session);

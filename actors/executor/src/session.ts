@@ -30,6 +30,8 @@ export interface SessionEnv {
   stopped(plan: string): boolean;
   maxDeliver(): number;
   reconnectMs(): number;
+  /** Called after each order event is stored (the executor's metrics). */
+  published?(event: OrderEvent): void;
 }
 
 export interface SessionSpec {
@@ -315,6 +317,7 @@ export class VenueSession {
         source: this.env.source,
       });
       this.counters.events++;
+      this.env.published?.(event);
       this.#published.add(id);
       if (this.#published.size > PUBLISHED_KEPT) this.#published.delete(this.#published.values().next().value as string);
     } catch (err) {

@@ -16,6 +16,7 @@ import { ForecastBatcher } from './batcher.js';
 import { type InferencerConfig, inferencerConfigFromPlans, inferencerConfigSchema, seriesKey } from './config.js';
 import { BadForecastRequestError, UnknownSeriesError } from './errors.js';
 import { SeriesForecaster } from './forecaster.js';
+import { forecastMetrics } from './metrics.js';
 import { ModelManager } from './models.js';
 import { SKILL_TOPOLOGY, SkillStore } from './skill/store.js';
 
@@ -50,6 +51,7 @@ export function createInferencerLogic(ctx: ActorContext<InferencerConfig>): Acto
   let readySub: Subscription | undefined;
   let service: Service | undefined;
   let requests = 0;
+  const recordForecast = forecastMetrics(ctx.metrics);
 
   const onModelReady = (data: Uint8Array) => {
     let ready: ReturnType<typeof ModelReadyContract.decode>['data'];
@@ -80,6 +82,7 @@ export function createInferencerLogic(ctx: ActorContext<InferencerConfig>): Acto
       id: `forecast:${inst}:${tf}:request:${crypto.randomUUID()}`,
       ...(typeof correlationId === 'string' && correlationId ? { correlationId } : {}),
     });
+    if (!published.duplicate) recordForecast(published.envelope.data);
     return { forecast: published.envelope.data, id: published.envelope.id, seq: published.seq, batchSize: published.batchSize };
   };
 
@@ -96,7 +99,8 @@ export function createInferencerLogic(ctx: ActorContext<InferencerConfig>): Acto
           deliverPolicy: 'new',
         },
         async (envelope, msg) => {
-          await f.onCandle(envelope, msg.info.pending > 0);
+          const published = await f.onCandle(envelope, msg.info.pending > 0);
+          if (published && !published.duplicate) recordForecast(published.envelope.data);
         },
       ),
     ),

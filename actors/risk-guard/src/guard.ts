@@ -47,6 +47,8 @@ export function createRiskGuardLogic(ctx: ActorContext<GuardConfig>): ActorLogic
   const market = new MarketView(ctx.bus, ctx.log);
   const instruments = new InstrumentCache(ctx.container.resolve(Tokens.Adapters), () => config, ctx.clock);
   const totals = { approved: 0, denied: 0, redelivered: 0, byReason: {} as Record<string, number> };
+  const verdictsTotal = ctx.metrics.counter('kokex_verdicts_total', 'Risk verdicts on intents', ['plan', 'decision', 'reason']);
+  const killSwitch = ctx.metrics.gauge('kokex_kill_switch', 'Kill switch thrown (1) or not (0) per plan', ['plan']);
   const subscriptions: Array<{ unsubscribe(): void }> = [];
   let stopWatch: (() => void) | undefined;
   let poll: unknown;
@@ -180,12 +182,14 @@ export function createRiskGuardLogic(ctx: ActorContext<GuardConfig>): ActorLogic
     if (verdict.decision === 'approve') totals.approved++;
     else totals.denied++;
     totals.byReason[verdict.reason] = (totals.byReason[verdict.reason] ?? 0) + 1;
+    verdictsTotal.inc({ plan: verdict.plan, decision: verdict.decision, reason: verdict.reason });
     lastVerdict = { ...verdict, at: now };
   };
 
   const preparePlans = async () => {
     for (const plan of config.plans) {
       controls.set(plan.plan, await ensureControl(ctx.bus, plan.plan, plan.risk.initialState, ctx.clock.now()));
+      killSwitch.set({ plan: plan.plan }, controls.get(plan.plan)?.killSwitch ? 1 : 0);
       // Warm the instrument cache without holding up the start: a venue that is down costs a denial, not a crash.
       for (const inst of plan.instruments) void instruments.resolve(plan, inst);
     }
@@ -215,6 +219,7 @@ export function createRiskGuardLogic(ctx: ActorContext<GuardConfig>): ActorLogic
       stopWatch = await watchControls(ctx.bus, (plan, record) => {
         if (record) controls.set(plan, record);
         else controls.delete(plan);
+        killSwitch.set({ plan }, record?.killSwitch ? 1 : 0);
       });
       await preparePlans();
       await catchUp();

@@ -12,15 +12,22 @@ import { findPlugins } from './runtime.js';
 import { loadPlugin } from '../plugin/loader.js';
 import { type CommandDefinition, readPluginPackage } from '../plugin/manifest.js';
 
+const METRICS_USAGE =
+  '\n\n  --metrics-port N (KOKEX_METRICS_PORT) serves /metrics, /healthz and /readyz on port N (0: a free\n  port; default: no server); --metrics-bind ADDR (KOKEX_METRICS_BIND, default 127.0.0.1; 0.0.0.0 in pods).';
+
 /** Each built-in command: its one-line summary, its own usage (`kokex <command> --help`), and whether it lists (`--json`). */
 const COMMANDS: Record<string, { summary: string; usage: string; json?: boolean }> = {
   up: {
     summary: 'run every actor in one process (embedded nats-server when NATS_URL is unset)',
-    usage: 'usage: kokex up [plan.yaml…] [--quiet]\n\n  Validates the plan files, starts an embedded nats-server when NATS_URL is unset, applies the\n  plans and runs every actor kind found under actors/ and plugins/. Ctrl-C drains and stops.',
+    usage:
+      'usage: kokex up [plan.yaml…] [--quiet] [--metrics-port N] [--metrics-bind ADDR]\n\n  Validates the plan files, starts an embedded nats-server when NATS_URL is unset, applies the\n  plans and runs every actor kind found under actors/ and plugins/. Ctrl-C drains and stops.' +
+      METRICS_USAGE,
   },
   host: {
     summary: 'run some actor kinds against NATS_URL (scale out by starting more)',
-    usage: 'usage: kokex host --actors kind,… [plan.yaml…] [--quiet]\n\n  Runs the named actor kinds against NATS_URL; more hosts with the same kinds share the work.',
+    usage:
+      'usage: kokex host --actors kind,… [plan.yaml…] [--quiet] [--metrics-port N] [--metrics-bind ADDR]\n\n  Runs the named actor kinds against NATS_URL; more hosts with the same kinds share the work.' +
+      METRICS_USAGE,
   },
   plan: {
     summary: 'plan validate|apply <file…> | ls | rm <name>',
@@ -79,6 +86,17 @@ function stopSignal(): Promise<string> {
     process.on('SIGINT', () => on('SIGINT'));
     process.on('SIGTERM', () => on('SIGTERM'));
   });
+}
+
+/** `--metrics-port`/`KOKEX_METRICS_PORT` (unset or empty: no server) and the address to bind. */
+function healthOptions(port: string | undefined, bind: string | undefined): { port: number; bind?: string } | undefined {
+  if (port === undefined || port === '') {
+    if (bind) throw new UsageError('--metrics-bind needs --metrics-port (or KOKEX_METRICS_PORT)');
+    return undefined;
+  }
+  const n = Number(port);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new UsageError(`--metrics-port must be a port number 0-65535, got "${port}"`);
+  return { port: n, ...(bind ? { bind } : {}) };
 }
 
 function show(text: string): number {
@@ -173,6 +191,8 @@ export async function main(argv: string[]): Promise<number> {
       quiet: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
       'log-format': { type: 'string' },
+      'metrics-port': { type: 'string' },
+      'metrics-bind': { type: 'string' },
     },
   });
   const [command, ...rest] = positionals;
@@ -204,7 +224,12 @@ export async function main(argv: string[]): Promise<number> {
       if (command === 'host' && !kinds?.length) throw new UsageError('host needs --actors kind,… (use `up` to run every kind)');
       // A missing or broken plan file stops here, before a server or an actor starts.
       if (rest.length > 0) await validatePlans(rest);
+      const health = healthOptions(
+        values['metrics-port'] ?? process.env.KOKEX_METRICS_PORT,
+        values['metrics-bind'] ?? process.env.KOKEX_METRICS_BIND,
+      );
       await runHost({
+        ...(health ? { health } : {}),
         plans: rest,
         ...(kinds ? { kinds } : {}),
         embedded: command === 'up',

@@ -1,4 +1,5 @@
 import type { Bus } from '../bus/bus.js';
+import type { HealthServerOptions } from '../host/health.js';
 import { ActorHost } from '../host/host.js';
 import type { Logger } from '../log/logger.js';
 import { loadPlanFile } from '../plan/load.js';
@@ -27,6 +28,8 @@ export interface UpOptions {
   print: (line: string) => void;
   /** Resolves when the process should drain and stop (Ctrl-C). */
   until: Promise<unknown>;
+  /** Serve `/metrics`, `/healthz`, `/readyz` (`--metrics-port`, `KOKEX_METRICS_PORT`). Default: none. */
+  health?: HealthServerOptions;
 }
 
 /** `kokex up` and `kokex host`: run a host until told to stop, then drain it cleanly. */
@@ -54,7 +57,7 @@ export async function runHost(o: UpOptions): Promise<void> {
       const r = await applyPlan(bus, await loadPlanFile(file), file);
       o.print(`plan ${r.name} from ${file}: ${r.action}`);
     }
-    host = new ActorHost({ bus, log: o.log, ...(o.kinds ? { kinds: o.kinds } : {}) });
+    host = new ActorHost({ bus, log: o.log, ...(o.kinds ? { kinds: o.kinds } : {}), ...(o.health ? { health: o.health } : {}) });
     // A host serving some kinds loads only the plugins offering them, plus adapter plugins they may
     // resolve; a broken plugin it does not need cannot stop it.
     const dirs = [];
@@ -77,6 +80,7 @@ export async function runHost(o: UpOptions): Promise<void> {
     }
     await host.start();
     o.print(`host ${host.hostId} running ${host.instances().length} actor(s); Ctrl-C drains and stops`);
+    if (host.healthUrl) o.print(`metrics ${host.healthUrl}/metrics, health ${host.healthUrl}/healthz, ready ${host.healthUrl}/readyz`);
     o.print(`in another terminal: npx kokex actors | npx kokex streams | npx kokex tail "kokex.>"`);
     let ticker: NodeJS.Timeout | undefined;
     const liveHost = host;

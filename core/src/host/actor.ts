@@ -6,6 +6,7 @@ import type { Logger } from '../log/logger.js';
 import type { Plan } from '../plan/schema.js';
 import type { ActorAccess } from '../deploy/access.js';
 import type { Clock } from '../time/clock.js';
+import type { ActorMetrics } from './metrics.js';
 
 /**
  * What a plugin contributes for one actor kind. The host owns the lifecycle, the durable consumers,
@@ -42,6 +43,8 @@ export interface ActorContext<C> {
   readonly container: DependencyContainer;
   /** Aborted when this run of the actor ends (drain, stop, fault). */
   readonly signal: AbortSignal;
+  /** The host's Prometheus registry for this kind's own families (`kokex_…`, served on `/metrics`). */
+  readonly metrics: ActorMetrics;
   /** Active plans, as last seen in the plans bucket. */
   plans(): readonly Plan[];
   /** Reports a fault outside a message handler (a timer, a socket); the host restarts the actor. */

@@ -16,8 +16,10 @@ import { AdapterRegistry } from '../ports/registry.js';
 import { type Clock, systemClock } from '../time/clock.js';
 import type { ActorKind } from './actor.js';
 import { addControlEndpoint, controlSubject } from './control.js';
+import { HealthServer, type HealthServerOptions } from './health.js';
 import { ActorInstance, type ActorStatus } from './instance.js';
 import type { LifecycleOptions } from './lifecycle.js';
+import { type ConsumerLag, HostMetrics } from './metrics.js';
 
 /**
  * Runs actor instances for the kinds it serves: one process of `kokex up` (all kinds) or
@@ -39,6 +41,11 @@ export interface ActorHostOptions {
   lifecycle?: LifecycleOptions;
   /** Default: 5000 ms. */
   heartbeatMs?: number;
+  /**
+   * Serve `/metrics`, `/healthz` and `/readyz` over HTTP (`kokex host --metrics-port`,
+   * `KOKEX_METRICS_PORT`). Default: no server (metrics are still kept in `host.metrics`).
+   */
+  health?: HealthServerOptions;
 }
 
 export interface ReloadResult {
@@ -61,7 +68,11 @@ export class ActorHost {
   readonly registry = new PluginRegistry();
   readonly adapters = new AdapterRegistry();
   readonly container: DependencyContainer;
+  /** This host's Prometheus registry (served on `/metrics` when `health` is set). */
+  readonly metrics: HostMetrics;
   readonly #o: ActorHostOptions;
+  #health: HealthServer | undefined;
+  #ready = false;
   readonly #clock: Clock;
   readonly #log: Logger;
   #instances = new Map<string, ActorInstance<unknown>>();
@@ -78,6 +89,8 @@ export class ActorHost {
   constructor(options: ActorHostOptions) {
     this.#o = options;
     this.#clock = options.clock ?? systemClock;
+    // Process metrics (memory, event loop, GC) only where they are served: tests run many hosts.
+    this.metrics = new HostMetrics({ processMetrics: options.health !== undefined });
     this.hostId = options.hostId ?? `${sanitizeHost(hostname())}-${randomBytes(3).toString('hex')}`;
     this.#log = options.log.child({ host: this.hostId });
     this.container = createHostContainer({
@@ -87,6 +100,20 @@ export class ActorHost {
       hostId: this.hostId,
       adapters: this.adapters,
     });
+    this.metrics.bind({
+      states: () => this.instances().map((i) => ({ kind: i.kind, state: i.state })),
+      lag: async () => {
+        // Replicas of one kind on this host share their durables: report each durable once.
+        const seen = new Map<string, ConsumerLag>();
+        for (const inst of this.instances()) for (const l of await inst.consumerLag()) seen.set(`${l.stream}/${l.consumer}`, l);
+        return [...seen.values()];
+      },
+    });
+  }
+
+  /** `http://bind:port` of the health and metrics server once started; undefined without one. */
+  get healthUrl(): string | undefined {
+    return this.#health?.url;
   }
 
   get bus(): Bus {
@@ -122,6 +149,20 @@ export class ActorHost {
     if (this.#o.kinds) {
       for (const k of this.#o.kinds) this.registry.resolveKind(k);
     }
+    // Up before the actors: liveness answers while a slow kind (model loading) is still starting.
+    if (this.#o.health) {
+      this.#health = new HealthServer(
+        this.#o.health,
+        {
+          hostId: this.hostId,
+          started: () => this.#ready && !this.#stopping,
+          connected: () => !this.#o.bus.nc.isClosed(),
+          actors: () => this.instances().map((i) => ({ kind: i.kind, instance: i.instanceId, state: i.state })),
+        },
+        this.metrics,
+      );
+      await this.#health.start();
+    }
     await this.#loadPlans();
     await this.#startHostService();
     this.#started = true;
@@ -130,6 +171,7 @@ export class ActorHost {
         if (this.serves(kind.kind)) await this.spawn(kind.kind);
       }
     }
+    this.#ready = true;
     const every = this.#o.heartbeatMs ?? 5000;
     const beat = () => {
       void this.#writeAllStatus().finally(() => {
@@ -158,6 +200,7 @@ export class ActorHost {
       container: this.container,
       plans: () => this.plans(),
       lifecycle: this.#o.lifecycle,
+      metrics: this.metrics,
       onState: (i) => void this.#onState(i),
     });
     this.#instances.set(instance.instanceId, instance);
@@ -210,6 +253,7 @@ export class ActorHost {
     await this.#hostService?.stop().catch(() => undefined);
     this.#hostService = undefined;
     await this.adapters.closeAll();
+    await this.#health?.stop();
   }
 
   statuses(): ActorStatus[] {

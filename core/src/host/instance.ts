@@ -7,8 +7,9 @@ import { ErrorCode, KokexError, type WireError } from '../errors.js';
 import type { Logger } from '../log/logger.js';
 import type { Plan } from '../plan/schema.js';
 import type { Clock } from '../time/clock.js';
-import type { ActorContext, ActorKind, ActorLogic } from './actor.js';
+import type { ActorContext, ActorKind, ActorLogic, ConsumerBinding } from './actor.js';
 import { type LifecycleOptions, type LifecycleState, lifecycleMachine } from './lifecycle.js';
+import { type ConsumerLag, HostMetrics } from './metrics.js';
 
 /** A live actor instance as the status endpoint, the KV bucket and `kokex actors` show it. */
 export interface ActorStatus {
@@ -40,6 +41,8 @@ export interface ActorInstanceOptions<C> {
   container: DependencyContainer;
   plans: () => readonly Plan[];
   lifecycle?: LifecycleOptions;
+  /** Where message outcomes, latency and restarts are counted. Default: a registry of its own. */
+  metrics?: HostMetrics;
   onState?(instance: ActorInstance<C>): void;
 }
 
@@ -63,8 +66,10 @@ export class ActorInstance<C = unknown> {
   /** The last state changes with their times (bounded), for status and post-mortems. */
   readonly history: Array<{ state: LifecycleState; at: number }> = [];
   readonly log: Logger;
+  readonly #metrics: HostMetrics;
 
   constructor(private readonly o: ActorInstanceOptions<C>) {
+    this.#metrics = o.metrics ?? new HostMetrics({ processMetrics: false });
     this.instanceId = newInstanceId(o.kind.kind);
     this.startedAt = o.clock.now();
     this.#config = o.config;
@@ -89,6 +94,7 @@ export class ActorInstance<C = unknown> {
       this.history.push({ state: state as LifecycleState, at: o.clock.now() });
       if (this.history.length > 50) this.history.shift();
       this.log.info({ state, attempts: snap.context.attempts, error: snap.context.lastError }, `actor ${state}`);
+      if (state === 'restarting') this.#metrics.restarted(o.kind.kind);
       o.onState?.(this);
     });
   }
@@ -164,6 +170,17 @@ export class ActorInstance<C = unknown> {
     return total;
   }
 
+  /** Pending and ack-pending per durable this instance pulls from (consumer info, as `nats consumer info`). */
+  async consumerLag(): Promise<ConsumerLag[]> {
+    const out: ConsumerLag[] = [];
+    for (const w of this.#workers) {
+      const { stream, durable } = w.options;
+      const info = await this.o.bus.jsm.consumers.info(stream, durable).catch(() => undefined);
+      if (info) out.push({ stream, consumer: durable, pending: info.num_pending, ackPending: info.num_ack_pending });
+    }
+    return out;
+  }
+
   status(): ActorStatus {
     const snap = this.#actor.getSnapshot();
     const stats = this.#workers.reduce(
@@ -207,6 +224,7 @@ export class ActorInstance<C = unknown> {
       clock: this.o.clock,
       container: this.o.container,
       signal: this.#abort.signal,
+      metrics: this.#metrics.forActor(this.kind),
       plans: this.o.plans,
       fail: (error) => this.fault(error),
     };
@@ -215,14 +233,19 @@ export class ActorInstance<C = unknown> {
     const logic = this.o.kind.create(ctx);
     this.#logic = logic;
     await logic.start?.();
+    const metrics = this.#metrics;
+    const kind = this.kind;
     this.#workers = (logic.consumers ?? []).map(
       (binding) =>
-        new DurableWorker(this.o.bus, binding.options, binding.handle, {
+        new DurableWorker(this.o.bus, binding.options, timed(metrics, kind, binding), {
           onFault: (err) => {
             this.log.error({ err }, 'handler failed');
             if (['starting', 'running', 'paused'].includes(this.state)) this.fault(err);
           },
-          onDeadLetter: (subject, err) => this.log.warn({ subject, err }, 'message dead-lettered'),
+          onDeadLetter: (subject, err) => {
+            metrics.deadLettered(kind, binding.options.stream, binding.options.durable);
+            this.log.warn({ subject, err }, 'message dead-lettered');
+          },
           onDeadLetterFailed: (subject, err, publishError) =>
             this.log.error({ subject, err, publishError }, 'message terminated: its dead letter could not be published either'),
         }),
@@ -256,6 +279,21 @@ export class ActorInstance<C = unknown> {
     this.#logic = undefined;
     await logic?.stop?.();
   }
+}
+
+/** The binding's handler, counted and timed per durable (a throw counts as failed and is rethrown). */
+function timed(metrics: HostMetrics, kind: string, binding: ConsumerBinding): ConsumerBinding['handle'] {
+  const { stream, durable } = binding.options;
+  return async (envelope, msg) => {
+    const began = performance.now();
+    try {
+      await binding.handle(envelope, msg);
+    } catch (err) {
+      metrics.failed(kind, stream, durable, (performance.now() - began) / 1000);
+      throw err;
+    }
+    metrics.handled(kind, stream, durable, (performance.now() - began) / 1000);
+  };
 }
 
 function safeDetail(logic: ActorLogic<unknown> | undefined): Record<string, unknown> {
