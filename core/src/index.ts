@@ -6,7 +6,8 @@ export { KokexError, ErrorCode, errorFromWire, isKokexError, toWireError } from 
 export { causedBy, defineContract, InvalidMessageError, SchemaVersionError } from './contracts/envelope.js';
 export { backtestFigures, stable } from './backtest/figures.js';
 export { EventMarketClock, MarketClockKind, MarketClocks, marketClockFor, wallMarketClock } from './time/market-clock.js';
-export { candleSchema, CandleContract } from './contracts/market.js';
+export { candleSchema, CandleContract, RawCandleContract } from './contracts/market.js';
+export { CandleFault, QUARANTINE_ORIGINS, QualityContract, qualityReportSchema, quarantineSchema } from './contracts/quality.js';
 export { ClockTickContract, DEAD_LETTER_EXCERPT_BYTES, DeadLetterContract, PlanChangedContract } from './contracts/system.js';
 export {
   ApprovedOrderContract,
@@ -54,6 +55,26 @@ export {
   nextBarOpen,
 } from './time/timeframe.js';
 export { ManualClock, systemClock } from './time/clock.js';
+// market data: series keys, the one candle check, aggregation, plan series
+export {
+  aggregateBars,
+  CandleStoreError,
+  canAggregate,
+  candleProblems,
+  describeProblems,
+  lastCandleMessage,
+  marketSeriesSchema,
+  ohlcProblems,
+  planSeriesConfigFields,
+  problemFaults,
+  publishRawCandles,
+  readCandleMessages,
+  sameBar,
+  seriesFromPlans,
+  seriesId,
+  storedCandles,
+  withPlanSeries,
+} from './market/index.js';
 // configuration
 export { DEFAULT_NATS_URL, kokexHome, natsUrlFile, resolveNatsUrl } from './config.js';
 // bus
@@ -137,6 +158,17 @@ export type { MarketClock } from './time/market-clock.js';
 export type { BacktestBar, BacktestFigures, BacktestFill, EquityPoint, FiguresInput, RoundTrip } from './backtest/figures.js';
 export type { MessageSpanAttributes, Tracing, TracingOptions } from './telemetry/tracing.js';
 export type { Candle } from './contracts/market.js';
+export type { QualityMessage, QualityReport, QuarantineOrigin, QuarantineRecord } from './contracts/quality.js';
+export type {
+  CandleCheckOptions,
+  CandleFamily,
+  CandleProblem,
+  MarketSeries,
+  OhlcvBar,
+  PublishCandlesResult,
+  SeriesKey,
+  StoredCandleMessage,
+} from './market/index.js';
 export type { ClockTick, DeadLetter, PlanChanged } from './contracts/system.js';
 export type { ApprovedOrder, OrderEvent, OrderIntent, OrderVerdict } from './contracts/orders.js';
 export type { ModelProgress, ModelReady } from './contracts/model.js';

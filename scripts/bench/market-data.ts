@@ -8,12 +8,13 @@ import {
   CandleContract,
   candleMessageId,
   createLogger,
+  type OhlcvBar,
   parsePlan,
   Streams,
   subject,
 } from '@kokex/core';
 import { startTestNats } from '@kokex/core/testing';
-import { bundledBars, loadDirectorySeries, type OhlcvBar } from '@kokex/plugin-candles';
+import { bundledBars, loadDirectorySeries } from '@kokex/plugin-candles';
 import { OkxSimulator } from '@kokex/plugin-okx-sim';
 import { machine } from './lib/report.js';
 
@@ -92,7 +93,7 @@ async function pipelineRun(bus: Bus, bars: OhlcvBar[], replay: number) {
       .instances()
       .find((i) => i.kind === 'feed')
       ?.status().detail as { venues: Array<{ lastResubscribedAt?: number; lastCaughtUpAt?: number }> };
-  const validatorLag = async () => (await bus.jsm.consumers.info(Streams.candles, 'validator')).num_pending;
+  const validatorLag = async () => (await bus.jsm.consumers.info(Streams.raw, 'validator')).num_pending;
   await until(async () => (await subjectCount(bus, key)) >= HISTORY);
 
   const started = performance.now();

@@ -1,4 +1,4 @@
-import { planSeriesConfigFields, withPlanSeries } from '@kokex/plugin-candles';
+import { planSeriesConfigFields, withPlanSeries } from '@kokex/core';
 import { z } from 'zod';
 
 /**

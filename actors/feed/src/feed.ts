@@ -1,5 +1,4 @@
-import { type ActorContext, type ActorLogic, defineActorKind, isKokexError, Streams, subjectFilter, Tokens } from '@kokex/core';
-import { seriesId } from '@kokex/plugin-candles';
+import { type ActorContext, type ActorLogic, defineActorKind, isKokexError, Streams, seriesId, subjectFilter, Tokens } from '@kokex/core';
 import { type FeedConfig, feedConfigFromPlans, feedConfigSchema } from './config.js';
 import { type FeedEnv, SeriesFeed } from './series-feed.js';
 import { VenueLink } from './venue-link.js';
@@ -8,9 +7,10 @@ const linkKey = (s: { venue: string; mode: string }) => `${s.venue}|${s.mode}`;
 
 /**
  * The feed: for every series of the active plans, closed candles from the venue's exchange
- * adapter into MD_CANDLES (`kokex.md.candle.{venue}.{inst}.{tf}`, message id
- * `{venue}:{inst}:{tf}:{ts}`), in-progress ones on core NATS (`kokex.md.live.…`), and the closed
- * bars it missed fetched over REST at start and after every resubscribe. A plan change subscribes
+ * adapter into MD_RAW (`kokex.md.raw.{venue}.{inst}.{tf}`, message id `{venue}:{inst}:{tf}:{ts}`),
+ * where the validator checks them into MD_CANDLES; in-progress ones on core NATS
+ * (`kokex.md.live.…`); and the closed bars it missed fetched over REST at start and after every
+ * resubscribe. A plan change subscribes
  * the series that are new and drops those that are gone; the others are not touched.
  */
 export function createFeedLogic(ctx: ActorContext<FeedConfig>): ActorLogic<FeedConfig> {
@@ -67,7 +67,7 @@ export function createFeedLogic(ctx: ActorContext<FeedConfig>): ActorLogic<FeedC
         link = new VenueLink(venue, mode, {
           ...env,
           adapters: ctx.container.resolve(Tokens.Adapters),
-          adapterConfig: config.adapters[venue] ?? {},
+          adapterSettings: config.adapters,
         });
         links.set(key, link);
       }
@@ -109,12 +109,18 @@ export function createFeedLogic(ctx: ActorContext<FeedConfig>): ActorLogic<FeedC
 
 export const feedActor = defineActorKind<FeedConfig>({
   kind: 'feed',
-  description: 'closed candles from the exchange adapters into MD_CANDLES, live updates on core NATS, missed bars caught up over REST',
+  description: 'closed candles from the exchange adapters into MD_RAW for the validator, live updates on core NATS, missed bars caught up over REST',
   configSchema: feedConfigSchema,
   configFromPlans: feedConfigFromPlans,
   create: createFeedLogic,
-  // Closed bars to MD_CANDLES, live ones on core NATS, and the last stored bar of a series (where a catch-up starts).
+  // Closed bars to the raw inbox (never MD_CANDLES: the validator is its only writer), live ones on
+  // core NATS, and the last raw and validated bar of a series (where a catch-up starts).
   access: () => ({
-    publish: [subjectFilter('candle'), subjectFilter('live'), `$JS.API.STREAM.MSG.GET.${Streams.candles}`],
+    publish: [
+      subjectFilter('rawCandle'),
+      subjectFilter('live'),
+      `$JS.API.STREAM.MSG.GET.${Streams.raw}`,
+      `$JS.API.STREAM.MSG.GET.${Streams.candles}`,
+    ],
   }),
 });

@@ -5,11 +5,13 @@ import {
   CandleContract,
   type Clock,
   type Logger,
+  lastCandleMessage,
   type MarketDataAdapter,
   nextBarOpen,
+  publishRawCandles,
+  seriesId,
   subject,
 } from '@kokex/core';
-import { candleProblems, describeProblems, lastStoredMessage, publishCandles, seriesId } from '@kokex/plugin-candles';
 import { type Actor, createActor, fromPromise } from 'xstate';
 import { catchUpMachine } from './catch-up.js';
 import type { FeedSeries } from './config.js';
@@ -38,10 +40,13 @@ export interface CatchUpRecord {
 const max = (a: number | undefined, b: number | undefined) => (a === undefined ? b : b === undefined ? a : Math.max(a, b));
 
 /**
- * One series (venue, instrument, timeframe): live pushes in, closed bars to MD_CANDLES, in-progress
- * bars to `kokex.md.live.…`. Its notion of now is the venue's: the newest bar open the venue has
- * pushed, never the local clock, so a replay of 2016 behaves as 2016. While a catch-up fetches,
- * closed live bars wait and follow it, so the stream receives each series in time order.
+ * One series (venue, instrument, timeframe): live pushes in, closed bars to `kokex.md.raw.…`
+ * (MD_RAW, the validator's inbox: the validator checks each and publishes the good ones to
+ * MD_CANDLES), in-progress bars to `kokex.md.live.…`. The feed checks nothing beyond what the
+ * adapter's parser needs to build a `Candle`: judging bars is the validator's one job. Its notion
+ * of now is the venue's: the newest bar open the venue has pushed, never the local clock, so a
+ * replay of 2016 behaves as 2016. While a catch-up fetches, closed live bars wait and follow it,
+ * so the inbox receives each series in time order.
  */
 export class SeriesFeed {
   readonly id: string;
@@ -50,7 +55,7 @@ export class SeriesFeed {
   adapter: MarketDataAdapter | undefined;
   /** Told after every catch-up that finished. */
   onCaughtUp: ((feed: SeriesFeed) => void) | undefined;
-  readonly counts = { published: 0, duplicates: 0, live: 0, rejected: 0, fetched: 0, publishFailures: 0 };
+  readonly counts = { published: 0, duplicates: 0, live: 0, fetched: 0, publishFailures: 0 };
   lastCatchUp: CatchUpRecord | undefined;
   #lastPublished: number | undefined;
   #venueBar: number | undefined;
@@ -100,13 +105,6 @@ export class SeriesFeed {
       this.#emitLive(candle);
       return;
     }
-    const problems = candleProblems(candle, this.series);
-    if (problems.length > 0) {
-      // Never stored; the validator sees the hole and asks the venue's REST for the bar.
-      this.counts.rejected++;
-      this.env.log.warn({ series: this.id, ts: candle.ts, problems: describeProblems(problems) }, 'feed dropped an invalid closed bar');
-      return;
-    }
     if (this.#fetching) this.#held.set(candle.ts, candle);
     else this.#track(this.#publish([candle]));
   }
@@ -139,10 +137,10 @@ export class SeriesFeed {
     }
   }
 
-  /** Publishes closed bars; a failure is counted and answered with a catch-up, never thrown. */
+  /** Publishes closed bars to the raw inbox; a failure is counted and answered with a catch-up, never thrown. */
   async #publish(candles: Candle[]): Promise<void> {
     try {
-      const r = await publishCandles(this.env.bus, candles, { source: this.env.source, time: this.env.clock.now() });
+      const r = await publishRawCandles(this.env.bus, candles, { source: this.env.source, time: this.env.clock.now() });
       this.counts.published += r.stored;
       this.counts.duplicates += r.duplicates;
       for (const c of candles) this.#lastPublished = max(this.#lastPublished, c.ts);
@@ -169,14 +167,13 @@ export class SeriesFeed {
       let bars = 0;
       for await (const page of adapter.candleHistory({ inst: this.series.inst, tf: this.series.tf, since: from })) {
         if (this.#stopped) break;
-        const good = page.filter((c) => candleProblems(c, this.series).length === 0);
-        this.counts.rejected += page.length - good.length;
-        const r = await publishCandles(this.env.bus, good, { source: this.env.source, time: this.env.clock.now() });
+        const closed = page.filter((c) => c.confirmed);
+        const r = await publishRawCandles(this.env.bus, closed, { source: this.env.source, time: this.env.clock.now() });
         this.counts.published += r.stored;
         this.counts.duplicates += r.duplicates;
-        this.counts.fetched += good.length;
-        bars += good.length;
-        for (const c of good) this.#lastPublished = max(this.#lastPublished, c.ts);
+        this.counts.fetched += closed.length;
+        bars += closed.length;
+        for (const c of closed) this.#lastPublished = max(this.#lastPublished, c.ts);
       }
       this.lastCatchUp = { from, bars, ms: this.env.clock.now() - started, at: this.env.clock.now() };
     } catch (err) {
@@ -190,15 +187,19 @@ export class SeriesFeed {
   }
 
   /**
-   * Where a catch-up starts: after the newest bar known stored (this feed's own publishes and the
-   * subject's last message), but not before the plan's window measured back from the venue's
-   * current bar. With nothing stored and no push yet, undefined: the adapter then starts its
-   * default distance back from the venue's own current bar, which is still venue time.
+   * Where a catch-up starts: after the newest bar known sent or validated (this feed's own
+   * publishes, the raw subject's last message, the validated subject's last message), but not
+   * before the plan's window measured back from the venue's current bar. With nothing stored and
+   * no push yet, undefined: the adapter then starts its default distance back from the venue's own
+   * current bar, which is still venue time.
    */
   async #catchUpFrom(): Promise<number | undefined> {
     const { tf, windowMs } = this.series;
-    const stored = await lastStoredMessage(this.env.bus, this.series);
-    const known = max(this.#lastPublished, stored?.ts);
+    const [raw, validated] = await Promise.all([
+      lastCandleMessage(this.env.bus, this.series, 'rawCandle'),
+      lastCandleMessage(this.env.bus, this.series, 'candle'),
+    ]);
+    const known = max(this.#lastPublished, max(raw?.ts, validated?.ts));
     const venueNow = this.#venueBar ?? (await this.#waitForVenueBar());
     const windowStart = venueNow === undefined ? undefined : barOpen(venueNow - windowMs, tf);
     const next = known === undefined ? undefined : nextBarOpen(known, tf);

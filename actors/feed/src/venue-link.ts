@@ -1,7 +1,7 @@
-import { AdapterPort, type AdapterRegistry, type MarketDataAdapter, type Subscription } from '@kokex/core';
+import { AdapterPort, type AdapterRegistry, adapterFor, type MarketDataAdapter, type Subscription } from '@kokex/core';
 import type { FeedEnv, SeriesFeed } from './series-feed.js';
 
-type LinkEnv = FeedEnv & { adapters: AdapterRegistry; adapterConfig: Record<string, unknown> };
+type LinkEnv = FeedEnv & { adapters: AdapterRegistry; adapterSettings: Record<string, Record<string, unknown>> };
 
 /**
  * The feed's tie to one exchange adapter (venue and mode). The adapter comes from the registry,
@@ -68,10 +68,7 @@ export class VenueLink {
   }
 
   #adapterNow(): Promise<MarketDataAdapter> {
-    this.#adapter ??= this.env.adapters.resolve<MarketDataAdapter>(AdapterPort.exchange, this.venue, {
-      ...this.env.adapterConfig,
-      mode: this.mode,
-    });
+    this.#adapter ??= adapterFor<MarketDataAdapter>(this.env.adapters, AdapterPort.exchange, { name: this.venue, mode: this.mode }, this.env.adapterSettings);
     // A failed resolve (plugin not loaded yet, bad settings) is not cached: the retry asks again.
     this.#adapter.catch(() => {
       this.#adapter = undefined;

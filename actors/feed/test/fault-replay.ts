@@ -23,7 +23,7 @@ export interface FaultReplay {
   pipeline: Pipeline;
   sim: OkxSimulator;
   /** Feed counters of the 1m series. */
-  feed: { published: number; duplicates: number; fetched: number; rejected: number };
+  feed: { published: number; duplicates: number; fetched: number };
   feedVenue: { resubscribes: number };
   feedErrors: Record<string, number>;
   /** Quality reports of the series, oldest first. */

@@ -55,7 +55,7 @@ describe('the feed survives the venue being killed and restarted', () => {
     }
     const total = 60 + 500 + 300 + 500;
     await p.stored(total);
-    const shape = await seriesShape(suite.bus, p.key);
+    const shape = await seriesShape(suite.bus, p.key, p.family);
     expect(shape).toMatchObject({ count: total, messages: total, gaps: 0, first: p.startAt - 60 * MIN });
     expect(p.feed()).toMatchObject({ state: 'running', attempts: 0 });
   });

@@ -8,7 +8,7 @@ const suite = pipelineSuite(async (bus) => {
 });
 
 describe('feed actor against the OKX simulator', () => {
-  it('backfills the plan window, then streams closed bars to MD_CANDLES and forming ones on core NATS', async () => {
+  it('backfills the plan window, then streams closed bars to the raw inbox (MD_RAW) and forming ones on core NATS', async () => {
     const { bars } = await minuteBars(700);
     const live: Array<{ ts: number; confirmed: boolean }> = [];
     const sub = suite.bus.nc.subscribe(subjectFilter('live', { venue: 'okx', inst: 'FEED-USDT' }));
@@ -27,7 +27,7 @@ describe('feed actor against the OKX simulator', () => {
     );
     await pipeline.replay(300);
     await pipeline.stored(420);
-    const shape = await seriesShape(suite.bus, pipeline.key);
+    const shape = await seriesShape(suite.bus, pipeline.key, pipeline.family);
     expect(shape).toMatchObject({ count: 420, messages: 420, unique: 420, gaps: 0, first: pipeline.startAt - 120 * MIN });
     expect(shape.last).toBe(pipeline.startAt + 299 * MIN);
     // The stored bars are the venue's bars.
@@ -40,7 +40,7 @@ describe('feed actor against the OKX simulator', () => {
         byTs.get(c.ts)?.close,
       ]);
     // The context timeframe streams too.
-    const hours = await seriesShape(suite.bus, { ...pipeline.key, tf: '1H' });
+    const hours = await seriesShape(suite.bus, { ...pipeline.key, tf: '1H' }, pipeline.family);
     expect(hours.count).toBeGreaterThanOrEqual(6);
     expect(hours.gaps).toBe(0);
     expect(live.length).toBeGreaterThan(300);
@@ -55,8 +55,8 @@ describe('feed actor against the OKX simulator', () => {
     await applyPlan(suite.bus, testPlan('plans-5m', 'PLANS-USDT', '2h', '1h', '5m'), 'test');
     await eventually(() => p.feedDetail().series.length === 2);
     await p.replay(30);
-    await eventually(async () => (await seriesShape(suite.bus, { ...p.key, tf: '5m' })).count >= 12 + 6);
-    const fiveMinutes = await seriesShape(suite.bus, { ...p.key, tf: '5m' });
+    await eventually(async () => (await seriesShape(suite.bus, { ...p.key, tf: '5m' }, p.family)).count >= 12 + 6);
+    const fiveMinutes = await seriesShape(suite.bus, { ...p.key, tf: '5m' }, p.family);
     expect(fiveMinutes.gaps).toBe(0);
     expect(p.host.instances().find((i) => i.kind === 'feed')?.instanceId).toBe(feedId);
     await deletePlan(suite.bus, 'plans-5m');

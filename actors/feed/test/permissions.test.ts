@@ -7,10 +7,10 @@ import {
   applyPlan,
   type Bus,
   buildUsers,
-  CandleContract,
   connectBus,
   loadPlugin,
   NatsServerProcess,
+  RawCandleContract,
   renderNatsConfig,
   subject,
 } from '@kokex/core';
@@ -80,10 +80,10 @@ describe('market-data actors under per-actor NATS permissions', () => {
       sim.stepBars(20);
       await new Promise((r) => setTimeout(r, 5));
     }
-    // A producer's bad bar: the validator quarantines and deletes it.
+    // A producer's bad bar on the raw subject: the validator quarantines it, MD_CANDLES never sees it.
     await admin.publish(
-      CandleContract,
-      subject('candle', key),
+      RawCandleContract,
+      subject('rawCandle', key),
       { ...(await seriesShape(admin, key)).candles[5]!, high: 1, low: 2 },
       { id: 'bad-bar' },
     );

@@ -1,10 +1,22 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { ActorHost, type ActorStatus, applyPlan, type Bus, deletePlan, parsePlan, Streams, subject, timeframeMs } from '@kokex/core';
+import {
+  ActorHost,
+  type ActorStatus,
+  applyPlan,
+  type Bus,
+  type CandleFamily,
+  deletePlan,
+  parsePlan,
+  type SeriesKey,
+  storedCandles,
+  streamOf,
+  subject,
+  timeframeMs,
+} from '@kokex/core';
 import { captureLogger, eventually, startTestNats, type TestNats } from '@kokex/core/testing';
+import { chooseReplayData, OkxSimulator, type OkxSimulatorOptions, type SimCandle, syntheticCandles } from '@kokex/plugin-okx-sim';
 import { afterAll, afterEach, beforeAll } from 'vitest';
-import { loadDirectorySeries, type SeriesKey, storedCandles } from '@kokex/plugin-candles';
-import { OkxSimulator, type OkxSimulatorOptions, type SimCandle, syntheticCandles } from '@kokex/plugin-okx-sim';
 
 /**
  * Test support for the market-data pipeline: the OKX simulator as the venue (manual clock, so a
@@ -32,7 +44,10 @@ export async function minuteBars(count: number): Promise<{ bars: SimCandle[]; re
   realMinutes ??= (async () => {
     const dir = testDataDir();
     if (!dir) return undefined;
-    return (await loadDirectorySeries(dir, 'BTC-USDT-SWAP', '1m').catch(() => undefined))?.bars;
+    // The simulator's own choice of replay data, without its fallback to the bundled dataset.
+    let skipped = false;
+    const data = await chooseReplayData({ inst: 'BTC-USDT-SWAP', dataDir: dir, env: {}, onSkip: () => (skipped = true) }).catch(() => undefined);
+    return skipped ? undefined : data?.bars;
   })();
   const real = await realMinutes;
   if (real && real.length >= count) return { bars: real.slice(0, count), real: true };
@@ -66,7 +81,6 @@ export interface FeedDetail {
     published: number;
     duplicates: number;
     fetched: number;
-    rejected: number;
   }>;
   venues: Array<{
     state: string;
@@ -84,12 +98,14 @@ export interface Pipeline {
   key: SeriesKey;
   startAt: number;
   plan: string;
+  /** Where the feed's bars end up: MD_CANDLES (`candle`) through the validator, else the raw inbox (`rawCandle`). */
+  family: CandleFamily;
   feed(): ActorStatus;
   feedDetail(): FeedDetail;
   validator(): ActorStatus | undefined;
   /** Steps the simulator `n` bars in small chunks, yielding between them as a live venue would. */
   replay(n: number, chunk?: number): Promise<void>;
-  /** Resolves when the series holds `count` messages. */
+  /** Resolves when the series holds `count` messages (in `family`). */
   stored(count: number, timeoutMs?: number): Promise<void>;
   stop(): Promise<void>;
 }
@@ -121,9 +137,10 @@ export function testPlan(name: string, inst: string, window: string, scanEvery: 
   );
 }
 
-export async function subjectCount(bus: Bus, key: SeriesKey): Promise<number> {
-  const s = subject('candle', key);
-  const info = await bus.jsm.streams.info(Streams.candles, { subjects_filter: s });
+/** Messages stored on the series' subject: validated bars by default, the raw inbox with `rawCandle`. */
+export async function subjectCount(bus: Bus, key: SeriesKey, family: CandleFamily = 'candle'): Promise<number> {
+  const s = subject(family, key);
+  const info = await bus.jsm.streams.info(streamOf(s) as string, { subjects_filter: s });
   return info.state.subjects?.[s] ?? 0;
 }
 
@@ -155,6 +172,7 @@ export async function startPipeline(o: PipelineOptions): Promise<Pipeline> {
       ?.status();
   const feed = () => status('feed') as ActorStatus;
   const key = { venue: 'okx', inst: o.inst, tf: '1m' };
+  const family: CandleFamily = o.withValidator === false ? 'rawCandle' : 'candle';
   // Replay only once the feed subscribed and caught up, so the venue's "now" at start is startAt.
   const feedDetail = () => feed().detail as unknown as FeedDetail;
   await eventually(() => {
@@ -167,6 +185,7 @@ export async function startPipeline(o: PipelineOptions): Promise<Pipeline> {
     key,
     startAt,
     plan,
+    family,
     feed,
     feedDetail,
     validator: () => status('validator'),
@@ -177,7 +196,7 @@ export async function startPipeline(o: PipelineOptions): Promise<Pipeline> {
       }
     },
     async stored(count, timeoutMs = 30_000) {
-      await eventually(async () => (await subjectCount(o.bus, key)) >= count, timeoutMs, 100);
+      await eventually(async () => (await subjectCount(o.bus, key, family)) >= count, timeoutMs, 100);
     },
     async stop() {
       await host.stop();
@@ -187,15 +206,15 @@ export async function startPipeline(o: PipelineOptions): Promise<Pipeline> {
   };
 }
 
-/** Stored bars of the series: asserts nothing, returns what a gap/duplicate check needs. */
-export async function seriesShape(bus: Bus, key: SeriesKey) {
-  const candles = await storedCandles(bus, key);
+/** Stored bars of the series (validated ones unless `family` says raw): asserts nothing, returns what a gap/duplicate check needs. */
+export async function seriesShape(bus: Bus, key: SeriesKey, family: CandleFamily = 'candle') {
+  const candles = await storedCandles(bus, key, family);
   const ts = candles.map((c) => c.ts);
   const gaps = ts.filter((t, i) => i > 0 && t - (ts[i - 1] as number) !== timeframeMs(key.tf)).length;
   return {
     candles,
     count: candles.length,
-    messages: await subjectCount(bus, key),
+    messages: await subjectCount(bus, key, family),
     unique: new Set(ts).size,
     gaps,
     first: ts[0],

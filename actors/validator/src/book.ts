@@ -1,7 +1,6 @@
-import { barOpen, nextBarOpen, timeframeMs } from '@kokex/core';
-import { type SeriesKey, seriesId } from '@kokex/plugin-candles';
+import { barOpen, nextBarOpen, type SeriesKey, seriesId, timeframeMs } from '@kokex/core';
 
-/** What one stored candle meant to its series. */
+/** What one checked bar meant to its series. The first three are accepted: the validator publishes them. */
 export type Observation =
   /** Newer than every bar seen (possibly opening a gap: see `missing`). */
   | { kind: 'new'; missing: number[] }
@@ -9,10 +8,23 @@ export type Observation =
   | { kind: 'filled' }
   /** Older than the newest, not known missing: a late bar the validator had not tracked. */
   | { kind: 'late' }
-  /** A second stored copy of a bar: `drop` is the stream sequence to delete (the later one). */
-  | { kind: 'duplicate'; keep: number; drop: number }
-  /** The message already recorded (a redelivery, or a replay after a restart). */
-  | { kind: 'same' };
+  /** The bar again, saying the same (a feed's catch-up overlapping its pushes, a redelivery): nothing to do. */
+  | { kind: 'repeat' }
+  /** The bar again with other prices or volume: the first copy stays, this one is reported, never published. */
+  | { kind: 'conflict' };
+
+/** What two copies of a bar must agree on. */
+function fingerprint(bar: unknown): string {
+  const b = (bar ?? {}) as Record<string, unknown>;
+  return JSON.stringify([b.open, b.high, b.low, b.close, b.volume, b.volumeQuote ?? null, b.confirmed]);
+}
+
+interface Entry {
+  /** What the bar said (its fingerprint). */
+  bar: string;
+  /** Its sequence in MD_CANDLES once stored there. */
+  seq: number | undefined;
+}
 
 export interface BookCounts {
   gapsFound: number;
@@ -24,15 +36,16 @@ export interface BookCounts {
 }
 
 /**
- * One series as the validator knows it: which bar opens are stored (with their stream sequence),
- * which are missing against the bar grid, which were quarantined. Time here is the series' own
- * (bar opens the venue produced), never a clock. Pure: no I/O, so the rules are tested alone.
+ * One series as the validator knows it: which bar opens it accepted (what each said, and its
+ * sequence in MD_CANDLES), which are missing against the bar grid, which were quarantined. Time
+ * here is the series' own (bar opens the venue produced), never a clock. Pure: no I/O, so the
+ * rules are tested alone.
  */
 export class SeriesBook {
   readonly id: string;
   readonly tfMs: number;
   readonly counts: BookCounts = { gapsFound: 0, filled: 0, backfilled: 0, rejected: 0, duplicates: 0, outOfOrder: 0 };
-  #bars = new Map<number, number>();
+  #bars = new Map<number, Entry>();
   #missing = new Set<number>();
   /** Missing bars the venue did not return when asked; the live path stops asking, scans ask again. */
   #unfillable = new Set<number>();
@@ -83,20 +96,19 @@ export class SeriesBook {
     return this.#unfillable.size;
   }
 
-  /** Records a stored bar (its open and stream sequence) and says what it meant. */
-  observe(ts: number, seq: number): Observation {
-    const stored = this.#bars.get(ts);
-    if (stored === seq) return { kind: 'same' };
-    if (stored !== undefined) {
+  /**
+   * Takes a checked bar (raw or from the venue) and says what it meant. An accepted bar is
+   * recorded at once, before it is published, so a second copy handled meanwhile is a repeat; a
+   * publish that fails calls `forget` so the redelivered copy is accepted again.
+   */
+  admit(ts: number, bar: unknown): Observation {
+    const seen = this.#bars.get(ts);
+    if (seen) {
       this.counts.duplicates++;
-      // The first stored copy stays: it is the one every earlier reader saw.
-      if (seq < stored) {
-        this.#bars.set(ts, seq);
-        return { kind: 'duplicate', keep: seq, drop: stored };
-      }
-      return { kind: 'duplicate', keep: stored, drop: seq };
+      // The first copy stays: it is the one every reader of MD_CANDLES saw.
+      return seen.bar === fingerprint(bar) ? { kind: 'repeat' } : { kind: 'conflict' };
     }
-    this.#store(ts, seq);
+    this.#store(ts, { bar: fingerprint(bar), seq: undefined });
     if (this.#missing.delete(ts)) {
       this.#unfillable.delete(ts);
       this.counts.filled++;
@@ -114,21 +126,39 @@ export class SeriesBook {
     return { kind: 'late' };
   }
 
+  /** The accepted bar is stored in MD_CANDLES at `seq`. */
+  stored(ts: number, seq: number): void {
+    const entry = this.#bars.get(ts);
+    if (entry) entry.seq = seq;
+  }
+
+  /** Undoes an admission whose publish failed: the slot is open again (a scan finds it missing if no copy comes). */
+  forget(ts: number): void {
+    const entry = this.#bars.get(ts);
+    if (entry && entry.seq === undefined) this.#bars.delete(ts);
+  }
+
   /**
    * Records a bar a scan found stored, without the live path's ordering rules (a scan reads in
    * stream order, which after backfills is not time order). Returns the sequence to delete when it
    * is a second copy.
    */
-  recordStored(ts: number, seq: number): number | undefined {
-    const stored = this.#bars.get(ts);
-    if (stored === seq) return undefined;
-    if (stored !== undefined) {
+  recordStored(ts: number, seq: number, bar?: unknown): number | undefined {
+    const entry = this.#bars.get(ts);
+    if (entry?.seq === seq) return undefined;
+    if (entry !== undefined) {
+      if (entry.seq === undefined) {
+        // Accepted and being published: this is that copy.
+        entry.seq = seq;
+        return undefined;
+      }
       this.counts.duplicates++;
-      if (seq > stored) return seq;
-      this.#bars.set(ts, seq);
-      return stored;
+      if (seq > entry.seq) return seq;
+      const drop = entry.seq;
+      entry.seq = seq;
+      return drop;
     }
-    this.#store(ts, seq);
+    this.#store(ts, { bar: fingerprint(bar), seq });
     if (this.#missing.delete(ts)) {
       this.#unfillable.delete(ts);
       this.counts.filled++;
@@ -184,8 +214,8 @@ export class SeriesBook {
     return n;
   }
 
-  #store(ts: number, seq: number): void {
-    this.#bars.set(ts, seq);
+  #store(ts: number, entry: Entry): void {
+    this.#bars.set(ts, entry);
     if (this.#earliest === undefined || ts < this.#earliest) this.#earliest = ts;
   }
 

@@ -1,4 +1,4 @@
-import { planSeriesConfigFields, withPlanSeries } from '@kokex/plugin-candles';
+import { planSeriesConfigFields, withPlanSeries } from '@kokex/core';
 import { z } from 'zod';
 
 /**
@@ -9,7 +9,7 @@ import { z } from 'zod';
 export const validatorConfigSchema = z
   .object({
     ...planSeriesConfigFields,
-    /** Durable consumer on MD_CANDLES shared by every replica. Default `validator`. */
+    /** Durable consumer on MD_RAW (the raw bars) shared by every replica. Default `validator`. */
     durable: z
       .string()
       .regex(/^[A-Za-z0-9_-]+$/)

@@ -4,14 +4,12 @@ import { validatorActor } from './validator.js';
 
 export { SeriesBook } from './book.js';
 export { validatorConfigFromPlans, validatorConfigSchema } from './config.js';
-export { LooseCandleContract, QualityContract, qualityReportSchema, quarantineSchema } from './contract.js';
-export { backfill, deleteStored, fetchRanges, fetchTail, quarantine, report } from './repair.js';
+export { backfill, deleteStored, fetchRanges, fetchTail, publishAccepted, quarantine, report } from './repair.js';
 export { loadStored, scanSeries } from './scan.js';
 export { createValidatorLogic, validatorActor } from './validator.js';
 
 export type { BookCounts, Observation } from './book.js';
 export type { ValidatedSeries, ValidatorConfig } from './config.js';
-export type { QualityMessage, QualityReport, QuarantineRecord } from './contract.js';
-export type { RepairDeps } from './repair.js';
+export type { QuarantinedBar, RepairDeps } from './repair.js';
 
 export default definePlugin({ name: '@kokex/actor-validator', version: '0.1.0', actors: [validatorActor] });

@@ -1,7 +1,26 @@
-import { type Bus, type Candle, type Clock, type Logger, type MarketDataAdapter, nextBarOpen, Streams, subject } from '@kokex/core';
-import { CandleFault, type CandleProblem, candleProblems, describeProblems, publishCandles } from '@kokex/plugin-candles';
+import {
+  type Bus,
+  type Candle,
+  CandleContract,
+  CandleFault,
+  type CandleProblem,
+  type Clock,
+  candleMessageId,
+  candleProblems,
+  describeProblems,
+  type EnvelopeMeta,
+  type Logger,
+  type MarketDataAdapter,
+  nextBarOpen,
+  problemFaults,
+  QualityContract,
+  type QualityReport,
+  type QuarantineOrigin,
+  type QuarantineRecord,
+  Streams,
+  subject,
+} from '@kokex/core';
 import type { SeriesBook } from './book.js';
-import { QualityContract, type QualityReport, type QuarantineRecord } from './contract.js';
 
 /** What the validator's effects need. */
 export interface RepairDeps {
@@ -12,8 +31,6 @@ export interface RepairDeps {
   source: string;
   /** The venue's adapter for a plan series; undefined for series no plan names. */
   adapterFor(book: SeriesBook): Promise<MarketDataAdapter | undefined>;
-  /** Resolves once the published bars came back through the consumer (or after a bound), so reports count them. */
-  awaitStored(book: SeriesBook, published: readonly number[]): Promise<void>;
 }
 
 /** Ranges closer than this many bars are fetched as one (a page of OKX history is 300). */
@@ -39,65 +56,99 @@ export async function deleteStored(deps: RepairDeps, seq: number): Promise<void>
   }
 }
 
+/** Where a bar to quarantine was found: its origin, and the message that carried it. */
+export interface QuarantinedBar {
+  data: unknown;
+  origin: QuarantineOrigin;
+  /** Sequence in its stream (MD_RAW for `raw`, MD_CANDLES for `stream`). */
+  seq?: number;
+  /** The carrying envelope's id. */
+  messageId?: string;
+}
+
 /**
  * Keeps a bad bar out of the candle stream: a `quarantine` record with the reasons on the series'
- * quality subject, then (for a stored bar) the message deleted from MD_CANDLES. A bar whose
- * content is bad (OHLC, volume, schema) leaves its slot quarantined, not missing: asking the venue
- * again would most likely bring the same bar, and its message id would be refused as a duplicate
- * inside the de-duplication window anyway.
+ * quality subject; a bar already stored in MD_CANDLES (`origin: stream`) is deleted there. A raw
+ * bar is simply never published (MD_RAW is an inbox and ages out). A bar whose content is bad
+ * (OHLC, volume, schema) leaves its slot quarantined, not missing: asking the venue again would
+ * most likely bring the same bar. A conflicting copy of an accepted bar leaves the slot as it is.
  */
-export async function quarantine(
-  deps: RepairDeps,
-  book: SeriesBook,
-  bar: { data: unknown; seq?: number },
-  problems: readonly CandleProblem[],
-  origin: QuarantineRecord['origin'],
-): Promise<void> {
+export async function quarantine(deps: RepairDeps, book: SeriesBook, bar: QuarantinedBar, problems: readonly CandleProblem[]): Promise<void> {
   const raw = bar.data as { ts?: unknown } | undefined;
   const ts = typeof raw?.ts === 'number' && Number.isFinite(raw.ts) ? raw.ts : undefined;
   // Only a bad bar of this series names a slot that stays empty: a misaligned one names no slot,
-  // another series' bar or an unconfirmed one says nothing about this series' closed bar there.
-  const ownsSlot = problems.every(
-    (p) => p.fault !== CandleFault.Alignment && p.fault !== CandleFault.Subject && p.fault !== CandleFault.Unconfirmed,
-  );
+  // another series' bar or an unconfirmed one says nothing about this series' closed bar there,
+  // and a conflicting copy's slot holds the first copy.
+  const freesNoSlot: readonly CandleFault[] = [CandleFault.Alignment, CandleFault.Subject, CandleFault.Unconfirmed, CandleFault.Duplicate];
+  const ownsSlot = problems.every((p) => !freesNoSlot.includes(p.fault));
   book.quarantine(ownsSlot ? ts : undefined);
   const record: QuarantineRecord = {
     kind: 'quarantine',
     ...book.key,
     ...(ts === undefined ? {} : { ts }),
-    origin,
-    reasons: [...new Set(problems.map((p) => p.fault))],
+    origin: bar.origin,
+    reasons: problemFaults(problems),
     detail: describeProblems(problems),
     candle: bar.data,
     ...(bar.seq === undefined ? {} : { streamSeq: bar.seq }),
+    ...(bar.messageId === undefined ? {} : { messageId: bar.messageId }),
   };
-  deps.log.warn({ series: book.id, ts, origin, detail: record.detail }, 'bar quarantined');
+  deps.log.warn({ series: book.id, ts, origin: bar.origin, detail: record.detail }, 'bar quarantined');
   await deps.bus.publish(QualityContract, subject('quality', book.key), record, {
-    id: `quarantine:${book.id}:${ts ?? 'x'}:${bar.seq ?? origin}`,
+    id: `quarantine:${bar.origin}:${book.id}:${ts ?? 'x'}:${bar.seq ?? bar.messageId ?? 'venue'}`,
     source: deps.source,
     time: deps.clock.now(),
   });
-  if (bar.seq !== undefined) await deleteStored(deps, bar.seq);
-}
-
-/** Publishes the venue's good bars among `candles` that the book still misses; quarantines bad ones. Returns the bar opens published. */
-async function publishMissing(deps: RepairDeps, book: SeriesBook, candles: readonly Candle[]): Promise<number[]> {
-  const good: Candle[] = [];
-  for (const c of candles) {
-    if (!book.isMissing(c.ts)) continue;
-    const problems = candleProblems(c, book.key);
-    if (problems.length > 0) await quarantine(deps, book, { data: c }, problems, 'venue');
-    else good.push(c);
-  }
-  const r = await publishCandles(deps.bus, good, { source: deps.source, time: deps.clock.now() });
-  book.counts.backfilled += r.stored;
-  return good.map((c) => c.ts);
+  if (bar.origin === 'stream' && bar.seq !== undefined) await deleteStored(deps, bar.seq);
 }
 
 /**
- * Asks the venue for missing bars and publishes them with their candle message ids (so a bar the
- * feed publishes at the same moment lands once). Bars the venue does not return are marked
- * unfillable: the live path stops asking, the next scan asks again. Throws when the venue fails.
+ * Publishes one accepted bar to `kokex.md.candle.…` (MD_CANDLES) with its candle message id, the
+ * validator being that stream's only writer, and records where it was stored. `meta` carries the
+ * raw message's correlation, causation and market time when there was one. A failed publish
+ * forgets the admission and throws, so the raw message is redelivered and accepted again.
+ */
+export async function publishAccepted(deps: RepairDeps, book: SeriesBook, candle: Candle, meta: EnvelopeMeta = {}): Promise<boolean> {
+  try {
+    const r = await deps.bus.publish(CandleContract, subject('candle', book.key), candle, {
+      ...meta,
+      id: candleMessageId(book.key.venue, book.key.inst, book.key.tf, candle.ts),
+      source: deps.source,
+      time: deps.clock.now(),
+    });
+    book.stored(candle.ts, r.seq);
+    return !r.duplicate;
+  } catch (err) {
+    book.forget(candle.ts);
+    throw err;
+  }
+}
+
+/**
+ * Checks the venue's bars among `candles` that the book still misses and publishes the good ones
+ * straight to MD_CANDLES (they never pass MD_RAW); bad ones are quarantined. Returns the bar opens
+ * published.
+ */
+async function publishMissing(deps: RepairDeps, book: SeriesBook, candles: readonly Candle[]): Promise<number[]> {
+  const accepted: Candle[] = [];
+  for (const c of candles) {
+    if (!book.isMissing(c.ts)) continue;
+    const problems = candleProblems(c, book.key);
+    if (problems.length > 0) await quarantine(deps, book, { data: c, origin: 'venue' }, problems);
+    else if (book.admit(c.ts, c).kind === 'filled') accepted.push(c);
+  }
+  const results = await Promise.allSettled(accepted.map((c) => publishAccepted(deps, book, c)));
+  for (const r of results) {
+    if (r.status === 'rejected') throw r.reason;
+    if (r.value) book.counts.backfilled++;
+  }
+  return accepted.map((c) => c.ts);
+}
+
+/**
+ * Asks the venue for missing bars, checks them and publishes them with their candle message ids.
+ * Bars the venue does not return are marked unfillable: the live path stops asking, the next scan
+ * asks again. Throws when the venue fails.
  */
 export async function backfill(deps: RepairDeps, book: SeriesBook, slots: readonly number[]): Promise<number[]> {
   if (slots.length === 0) return [];
@@ -119,7 +170,7 @@ export async function backfill(deps: RepairDeps, book: SeriesBook, slots: readon
 }
 
 /**
- * The bars after the newest stored one that the venue already has (the feed may be down, or its
+ * The bars after the newest accepted one that the venue already has (the feed may be down, or its
  * last push lost with nothing after it to reveal the gap): counted as found missing, then published.
  */
 export async function fetchTail(deps: RepairDeps, book: SeriesBook): Promise<number[]> {

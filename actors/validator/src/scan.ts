@@ -1,23 +1,23 @@
-import { barOpen } from '@kokex/core';
-import { candleProblems, readCandleMessages } from '@kokex/plugin-candles';
+import { barOpen, candleProblems, type QualityReport, readCandleMessages } from '@kokex/core';
 import type { SeriesBook } from './book.js';
-import type { QualityReport } from './contract.js';
 import { backfill, deleteStored, fetchTail, quarantine, type RepairDeps, report } from './repair.js';
 
 /**
- * Reads every stored message of the series into the book: bad bars quarantined (and deleted),
- * second copies of a bar deleted (the first stored stays). What the validator knows at start, and
- * the first half of every scan.
+ * Reads every stored message of the series from MD_CANDLES into the book: what the validator
+ * accepted before (so a raw bar sent again is a repeat, not news). A bad bar found there (one
+ * stored before the validator was the stream's only writer) is quarantined and deleted, a second
+ * copy of a bar deleted (the first stored stays). What the validator knows at start, and the first
+ * half of every scan.
  */
 export async function loadStored(deps: RepairDeps, book: SeriesBook): Promise<number> {
-  const messages = await readCandleMessages(deps.bus, book.key);
+  const messages = await readCandleMessages(deps.bus, book.key, 'candle');
   for (const m of messages) {
     const problems = candleProblems(m.data, book.key);
     if (problems.length > 0 || m.ts === undefined) {
-      await quarantine(deps, book, m, problems, 'stream');
+      await quarantine(deps, book, { data: m.data, origin: 'stream', seq: m.seq, ...(m.id ? { messageId: m.id } : {}) }, problems);
       continue;
     }
-    const drop = book.recordStored(m.ts, m.seq);
+    const drop = book.recordStored(m.ts, m.seq, m.data);
     if (drop !== undefined) await deleteStored(deps, drop);
   }
   return messages.length;
@@ -39,8 +39,8 @@ export async function scanSeries(deps: RepairDeps, book: SeriesBook): Promise<Qu
   book.forgetBefore(from);
   book.retryUnfillable();
   book.expect(from, latest);
-  const published = [...(await backfill(deps, book, book.pending())), ...(await fetchTail(deps, book))];
-  await deps.awaitStored(book, published);
+  await backfill(deps, book, book.pending());
+  await fetchTail(deps, book);
   const to = book.latest ?? latest;
   return report(deps, book, 'scan', { from, to, stored: book.storedBetween(from, to) });
 }

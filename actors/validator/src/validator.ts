@@ -2,41 +2,52 @@ import {
   type ActorContext,
   type ActorLogic,
   AdapterPort,
+  adapterFor,
+  type Candle,
+  CandleFault,
+  candleProblems,
+  causedBy,
   consume,
   defineActorKind,
+  type Envelope,
   type MarketDataAdapter,
   parseSubject,
+  RawCandleContract,
+  type SeriesKey,
   Streams,
+  seriesId,
   subjectFilter,
   Tokens,
 } from '@kokex/core';
-import { candleProblems, type SeriesKey, seriesId } from '@kokex/plugin-candles';
 import { SeriesBook } from './book.js';
 import { type ValidatorConfig, validatorConfigFromPlans, validatorConfigSchema } from './config.js';
-import { LooseCandleContract } from './contract.js';
-import { backfill, deleteStored, quarantine, type RepairDeps, report } from './repair.js';
+import { backfill, publishAccepted, quarantine, type RepairDeps, report } from './repair.js';
 import { loadStored, scanSeries } from './scan.js';
 
 interface SeriesRuntime {
   book: SeriesBook;
+  /** The book loaded from MD_CANDLES: raw bars of the series wait for it. */
+  ready: Promise<void>;
   gapTimer?: unknown;
   scanTimer?: unknown;
   /** The one repair (gap backfill or scan) running for this series; they never overlap. */
   work: Promise<void>;
   failures: number;
-  /** Waiting for backfilled bars to come back through the consumer. */
-  waiters: Set<() => void>;
   scans: number;
   lastScanAt?: number;
 }
 
 /**
- * The validator: one durable consumer on every candle subject. Each stored bar is checked (OHLC,
- * volume, grid alignment, confirmed, subject) and placed in its series' book, which spots
- * duplicates (deleted, first copy kept), late bars and gaps; a gap still open after a grace period
- * is backfilled from the venue's REST history; bad bars are quarantined on
- * `kokex.md.quality.{venue}.{inst}.{tf}`; every repair and every scan (`data.scanEvery`) ends in a
- * quality report there.
+ * The validator: the one writer of MD_CANDLES. One durable consumer on the raw bars
+ * (`kokex.md.raw.>`, MD_RAW) that feeds and pulls publish. Each bar is checked once with core's
+ * candle check (OHLC, volume, grid alignment, confirmed, subject) and placed in its series' book,
+ * which spots repeats (first copy kept), conflicting copies, late bars and gaps; an accepted bar is
+ * published to `kokex.md.candle.{venue}.{inst}.{tf}` with its candle message id, caused by the raw
+ * message. A gap still open after a grace period is backfilled from the venue's REST history
+ * (checked, published straight to MD_CANDLES); bad bars are quarantined on
+ * `kokex.md.quality.{venue}.{inst}.{tf}`, never published; every repair and every scan
+ * (`data.scanEvery`) ends in a quality report there. Downstream reads MD_CANDLES only, so no bar
+ * the validator refuses ever reaches it.
  */
 export function createValidatorLogic(ctx: ActorContext<ValidatorConfig>): ActorLogic<ValidatorConfig> {
   let config = ctx.config;
@@ -53,29 +64,13 @@ export function createValidatorLogic(ctx: ActorContext<ValidatorConfig>): ActorL
     async adapterFor(book) {
       const series = plan.get(book.id);
       if (!series) return undefined;
-      const registry = ctx.container.resolve(Tokens.Adapters);
-      return registry.resolve<MarketDataAdapter>(AdapterPort.exchange, series.venue, {
-        ...(config.adapters[series.venue] ?? {}),
-        mode: series.mode,
-      });
+      return adapterFor<MarketDataAdapter>(
+        ctx.container.resolve(Tokens.Adapters),
+        AdapterPort.exchange,
+        { name: series.venue, mode: series.mode },
+        config.adapters,
+      );
     },
-    awaitStored: (book, published) =>
-      new Promise<void>((resolve) => {
-        const rt = runtimes.get(book.id);
-        const done = () => !published.some((ts) => book.isMissing(ts));
-        if (!rt || done()) return resolve();
-        const finish = () => {
-          ctx.clock.clearTimeout(timer);
-          rt.waiters.delete(check);
-          resolve();
-        };
-        const check = () => {
-          if (done()) finish();
-        };
-        // Bounded: a bar deleted or refused on the way must not hold the series' repairs.
-        const timer = ctx.clock.setTimeout(finish, Math.max(2000, config.gapGraceMs * 4));
-        rt.waiters.add(check);
-      }),
   };
 
   const runtimeFor = (key: SeriesKey): SeriesRuntime => {
@@ -83,14 +78,11 @@ export function createValidatorLogic(ctx: ActorContext<ValidatorConfig>): ActorL
     let rt = runtimes.get(id);
     if (!rt) {
       const windowMs = plan.get(id)?.windowMs ?? config.defaultWindowMs;
-      rt = {
-        book: new SeriesBook({ venue: key.venue, inst: key.inst, tf: key.tf }, windowMs),
-        work: Promise.resolve(),
-        failures: 0,
-        waiters: new Set(),
-        scans: 0,
-      };
+      const book = new SeriesBook({ venue: key.venue, inst: key.inst, tf: key.tf }, windowMs);
+      rt = { book, ready: Promise.resolve(), work: Promise.resolve(), failures: 0, scans: 0 };
       runtimes.set(id, rt);
+      // What MD_CANDLES holds of the series comes first, so a raw bar sent again is a repeat.
+      rt.ready = enqueue(rt, 'load', () => loadStored(deps, book));
     }
     return rt;
   };
@@ -117,7 +109,7 @@ export function createValidatorLogic(ctx: ActorContext<ValidatorConfig>): ActorL
     rt.gapTimer = undefined;
     void enqueue(rt, 'backfill', async () => {
       const slots = rt.book.pending();
-      if (slots.length > 0) await deps.awaitStored(rt.book, await backfill(deps, rt.book, slots));
+      if (slots.length > 0) await backfill(deps, rt.book, slots);
       await report(deps, rt.book, 'gap');
     });
   };
@@ -150,23 +142,33 @@ export function createValidatorLogic(ctx: ActorContext<ValidatorConfig>): ActorL
       const fresh = !runtimes.has(seriesId(series));
       const rt = runtimeFor(series);
       rt.book.windowMs = series.windowMs;
-      if (fresh) await enqueue(rt, 'load', () => loadStored(deps, rt.book));
+      if (fresh) await rt.ready;
       if (fresh || rt.scanTimer === undefined) scheduleScan(rt, Math.min(config.firstScanMs, series.scanEveryMs));
     }
   };
 
-  const handle = async (data: unknown, subjectText: string, seq: number) => {
+  /** One raw bar: checked once, then published to MD_CANDLES, dropped as a repeat, or quarantined. */
+  const handle = async (envelope: Envelope<unknown>, subjectText: string, seq: number) => {
     const parsed = parseSubject(subjectText);
-    if (parsed.family !== 'candle') return;
+    if (parsed.family !== 'rawCandle') return;
     const rt = runtimeFor(parsed);
+    await rt.ready;
+    const data = envelope.data;
+    const raw = { data, origin: 'raw' as const, seq, messageId: envelope.id };
     const problems = candleProblems(data, parsed);
     if (problems.length > 0) {
-      await quarantine(deps, rt.book, { data, seq }, problems, 'stream');
+      await quarantine(deps, rt.book, raw, problems);
       return;
     }
-    const seen = rt.book.observe((data as { ts: number }).ts, seq);
-    if (seen.kind === 'filled') for (const check of [...rt.waiters]) check();
-    if (seen.kind === 'duplicate') await deleteStored(deps, seen.drop);
+    const candle = data as Candle;
+    const seen = rt.book.admit(candle.ts, candle);
+    if (seen.kind === 'repeat') return;
+    if (seen.kind === 'conflict') {
+      const detail = `a bar at ${candle.ts} was accepted already with other prices or volume; the first copy stays`;
+      await quarantine(deps, rt.book, raw, [{ fault: CandleFault.Duplicate, detail }]);
+      return;
+    }
+    await publishAccepted(deps, rt.book, candle, causedBy(envelope));
     if (seen.kind === 'new' && seen.missing.length > 0) scheduleGapCheck(rt);
   };
 
@@ -174,13 +176,13 @@ export function createValidatorLogic(ctx: ActorContext<ValidatorConfig>): ActorL
     consumers: [
       consume(
         {
-          stream: Streams.candles,
+          stream: Streams.raw,
           durable: config.durable,
-          filter: subjectFilter('candle'),
-          contract: LooseCandleContract,
+          filter: subjectFilter('rawCandle'),
+          contract: RawCandleContract,
           maxInFlight: config.maxInFlight,
         },
-        (envelope, msg) => handle(envelope.data, msg.subject, msg.seq),
+        (envelope, msg) => handle(envelope, msg.subject, msg.seq),
       ),
     ],
     // Loading the books first means a replayed stream reads as known bars, not as fresh gaps.
@@ -213,17 +215,17 @@ export function createValidatorLogic(ctx: ActorContext<ValidatorConfig>): ActorL
 
 export const validatorActor = defineActorKind<ValidatorConfig>({
   kind: 'validator',
-  description: 'checks every stored candle, backfills gaps from the venue, quarantines bad bars, reports quality, scans the window',
+  description: 'checks every raw bar once and publishes the good ones to MD_CANDLES (its only writer), backfills gaps, quarantines bad bars, reports quality, scans the window',
   configSchema: validatorConfigSchema,
   configFromPlans: validatorConfigFromPlans,
   create: createValidatorLogic,
   access: () => ({
     publish: [
-      // Backfilled bars and quality records.
+      // Accepted and backfilled bars (the validator is MD_CANDLES' only writer) and quality records.
       subjectFilter('candle'),
       subjectFilter('quality'),
-      // Reading a series back (the subject's last message, ordered consumers for scans) and
-      // deleting quarantined bars and extra copies.
+      // Reading a series back from MD_CANDLES (the subject's last message, ordered consumers for
+      // loads and scans) and deleting bad bars and extra copies found stored there.
       `$JS.API.STREAM.MSG.GET.${Streams.candles}`,
       `$JS.API.STREAM.MSG.DELETE.${Streams.candles}`,
       `$JS.API.CONSUMER.CREATE.${Streams.candles}.*.kokex.md.candle.>`,
@@ -231,7 +233,7 @@ export const validatorActor = defineActorKind<ValidatorConfig>({
       `$JS.API.CONSUMER.DELETE.${Streams.candles}.>`,
       `$JS.FC.${Streams.candles}.>`,
     ],
-    // The default durable; a host configured with another name needs it here too.
-    consume: [{ stream: Streams.candles, durable: 'validator', filter: subjectFilter('candle') }],
+    // The default durable on the raw inbox; a host configured with another name needs it here too.
+    consume: [{ stream: Streams.raw, durable: 'validator', filter: subjectFilter('rawCandle') }],
   }),
 });

@@ -1,10 +1,20 @@
 import { resolve } from 'node:path';
-import { ActorHost, applyPlan, type Candle, CandleContract, deletePlan, parsePlan, Streams, subject } from '@kokex/core';
+import {
+  ActorHost,
+  applyPlan,
+  type Candle,
+  deletePlan,
+  parsePlan,
+  publishRawCandles,
+  type QualityMessage,
+  RawCandleContract,
+  Streams,
+  storedCandles,
+  subject,
+} from '@kokex/core';
 import { captureLogger, eventually, startTestNats, type TestNats } from '@kokex/core/testing';
-import { publishCandles, storedCandles } from '@kokex/plugin-candles';
 import { OkxSimulator, syntheticCandles } from '@kokex/plugin-okx-sim';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { QualityMessage } from '../src/index.js';
 
 const MIN = 60_000;
 const REPO = resolve(import.meta.dirname, '../../..');
@@ -65,9 +75,9 @@ const candle = (inst: string, n: number, patch: Partial<Candle> = {}): Candle =>
   };
 };
 
-/** Publishes raw bytes, as a misbehaving producer could: no contract check on the way in. */
+/** Publishes raw bytes onto a raw subject, as a misbehaving producer could: no contract check on the way in. */
 async function publishRaw(subj: string, data: unknown, id: string) {
-  const envelope = { type: 'md.candle', v: 1, id, correlationId: id, time: Date.now(), source: 'test', data };
+  const envelope = { type: 'md.raw', v: 1, id, correlationId: id, time: Date.now(), source: 'test', data };
   await nats.bus.js.publish(subj, JSON.stringify(envelope), { msgID: id });
 }
 
@@ -86,7 +96,7 @@ describe('validator actor', () => {
   it('backfills holes from the venue after the grace period and reports them found and filled', async () => {
     const key = await validatorOn('HOLES-USDT', '1h', 60_000);
     const sent = Array.from({ length: 50 }, (_, n) => n).filter((n) => !(n >= 10 && n < 15) && n !== 30);
-    await publishCandles(
+    await publishRawCandles(
       nats.bus,
       sent.map((n) => candle(key.inst, n)),
       { source: 'test' },
@@ -100,45 +110,46 @@ describe('validator actor', () => {
     expect(report).toMatchObject({ trigger: 'gap', gapsFound: 6, filled: 6, backfilled: 6, missing: 0, latest: at(49) });
   });
 
-  it('quarantines bad bars with their reasons, deletes them and extra copies from the stream, and fills what they left', async () => {
+  it('quarantines bad raw bars with their reasons, keeps them and extra copies out of MD_CANDLES, and fills what they left', async () => {
     const key = await validatorOn('BAD-USDT', '1h', 60_000);
-    const subj = subject('candle', key);
-    await publishCandles(
+    const subj = subject('rawCandle', key);
+    await publishRawCandles(
       nats.bus,
       [0, 1, 2, 3].map((n) => candle(key.inst, n)),
       { source: 'test' },
     );
     // Bar 4: high below low (passes the strict schema, fails the checks).
-    await publishCandles(nats.bus, [candle(key.inst, 4, { high: 1, low: 2 })], { source: 'test' });
+    await publishRawCandles(nats.bus, [candle(key.inst, 4, { high: 1, low: 2 })], { source: 'test' });
     // Bar 5: negative volume (the strict schema would refuse it).
     await publishRaw(subj, candle(key.inst, 5, { volume: -1 }), 'raw-5');
     // Half a minute off the grid, an in-progress bar, another series' bar, and a second copy of bar 0.
     await publishRaw(subj, candle(key.inst, 6, { ts: at(6) + 30_000 }), 'raw-6');
-    await nats.bus.publish(CandleContract, subj, candle(key.inst, 7, { confirmed: false }), { id: 'raw-7' });
+    await nats.bus.publish(RawCandleContract, subj, candle(key.inst, 7, { confirmed: false }), { id: 'raw-7' });
     await publishRaw(subj, candle('OTHER-USDT', 8), 'raw-8');
-    await nats.bus.publish(CandleContract, subj, candle(key.inst, 0), { id: 'copy-of-0' });
-    await publishCandles(nats.bus, [candle(key.inst, 9)], { source: 'test' });
+    await nats.bus.publish(RawCandleContract, subj, candle(key.inst, 0), { id: 'copy-of-0' });
+    await publishRawCandles(nats.bus, [candle(key.inst, 9)], { source: 'test' });
     await eventually(async () => (await quality(key.inst)).filter((q) => q.kind === 'quarantine').length === 5);
     const quarantined = (await quality(key.inst)).filter((q) => q.kind === 'quarantine');
     expect(quarantined.map((q) => q.kind === 'quarantine' && [q.reasons, q.origin])).toEqual([
-      [['ohlc'], 'stream'],
-      [['volume'], 'stream'],
-      [['alignment'], 'stream'],
-      [['unconfirmed'], 'stream'],
-      [['subject'], 'stream'],
+      [['ohlc'], 'raw'],
+      [['volume'], 'raw'],
+      [['alignment'], 'raw'],
+      [['unconfirmed'], 'raw'],
+      [['subject'], 'raw'],
     ]);
     // Bars 6, 7, 8 are fetched from the venue; bars 4 and 5 stay out (quarantined slots).
     await eventually(async () => (await storedCandles(nats.bus, key)).length === 8);
     const stored = await storedCandles(nats.bus, key);
     expect(stored.map((c) => (c.ts - first) / MIN)).toEqual([0, 1, 2, 3, 6, 7, 8, 9]);
-    const info = await nats.bus.jsm.streams.info(Streams.candles, { subjects_filter: subj });
-    expect(info.state.subjects?.[subj]).toBe(8);
+    const validated = subject('candle', key);
+    const info = await nats.bus.jsm.streams.info(Streams.candles, { subjects_filter: validated });
+    expect(info.state.subjects?.[validated]).toBe(8);
   });
 
   it('scans the stored window and fetches the tail the live path cannot see, up to the venue’s now', async () => {
     const key = await validatorOn('SCAN-USDT', '1s', 300);
     // Holes the live path backfills; the 190 bars after the newest stored one only a scan's tail fetch finds.
-    await publishCandles(
+    await publishRawCandles(
       nats.bus,
       [0, 1, 2, 5, 6, 9].map((n) => candle(key.inst, n)),
       { source: 'test' },

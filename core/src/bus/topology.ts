@@ -69,6 +69,8 @@ export const ObjectStores = { artifacts: 'kokex-artifacts' } as const;
 export type ObjectStores = (typeof ObjectStores)[keyof typeof ObjectStores];
 
 export const Streams = {
+  /** Bars as feeds and pulls saw them: the validator's inbox. */
+  raw: 'MD_RAW',
   candles: 'MD_CANDLES',
   quality: 'MD_QUALITY',
   models: 'MODELS',
@@ -86,6 +88,16 @@ export const ACTOR_STATUS_TTL_MS = 30_000;
 
 export const KOKEX_TOPOLOGY: Topology = {
   streams: [
+    // An inbox, not a record: the validator reads it (durable) and MD_CANDLES keeps what it accepted.
+    // A week is room for a validator that is down or a `kokex data pull` run before one started.
+    {
+      name: Streams.raw,
+      subjects: ['kokex.md.raw.>'],
+      description: 'bars as feeds and pulls saw them, before the validator',
+      maxAgeMs: 7 * DAY,
+      duplicateWindowMs: HOUR,
+      maxMsgSize: 16 * KIB,
+    },
     { name: Streams.candles, subjects: ['kokex.md.candle.>'], description: 'closed candles', duplicateWindowMs: HOUR, maxMsgSize: 16 * KIB },
     { name: Streams.quality, subjects: ['kokex.md.quality.>'], description: 'validator reports', maxAgeMs: 30 * DAY, maxMsgSize: 64 * KIB },
     { name: Streams.models, subjects: ['kokex.model.>'], description: 'training progress and new model versions', maxAgeMs: 30 * DAY, maxMsgSize: 64 * KIB },

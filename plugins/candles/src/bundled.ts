@@ -1,9 +1,8 @@
 import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
-import { aggregateBars, canAggregate } from './aggregate.js';
+import { aggregateBars, canAggregate, type OhlcvBar } from '@kokex/core';
 import { fillMissingBars } from './csv.js';
 import { DataNotFoundError, DataParseError } from './errors.js';
-import type { OhlcvBar } from './types.js';
 
 /**
  * The offline default: `gdax-sim-test-data` (MIT), real one-minute BTC-USD candles from GDAX for

@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import {
   type Bus,
+  canAggregate,
   type CommandDefinition,
   type CommandIo,
   connectBus,
@@ -9,23 +10,23 @@ import {
   nextBarOpen,
   provisionStream,
   resolveNatsUrl,
+  type SeriesKey,
   Streams,
   subject,
 } from '@kokex/core';
 import { loadExchangeAdapter } from './adapters.js';
-import { canAggregate } from './aggregate.js';
 import { listDataFiles, resolveDataDir } from './directory.js';
 import { DataUsageError } from './errors.js';
 import { type PullCandlesResult, type PullProgress, pullCandles } from './pull.js';
 import { type CandleSourceSpec, openCandleSource } from './sources.js';
-import type { SeriesKey } from './types.js';
 
 const USAGE = `usage: kokex data pull --inst ID --tf BAR --since DATE [--until DATE] [--venue okx]
                        [--source venue|directory|bundled] [--mode live|demo|sim] [--rest-url URL] [--dir DIR]
        kokex data ls [--dir DIR]
 
-  pull   copies history into MD_CANDLES (kokex.md.candle.{venue}.{inst}.{tf}), resuming after the
-         last bar already stored; re-runs store nothing twice. --source venue (default) reads the
+  pull   copies history into MD_RAW (kokex.md.raw.{venue}.{inst}.{tf}), where the validator checks
+         it into MD_CANDLES; resumes after the last bar already sent or validated; re-runs store
+         nothing twice. --source venue (default) reads the
          venue's REST history through its exchange adapter (--mode live by default; sim = the local
          simulator), directory reads KOKEX_DATA_DIR or --dir, bundled the offline BTC dataset.
          DATE is ISO (2026-01-01, 2026-01-01T12:00Z) or Unix ms; --until is exclusive.
@@ -63,9 +64,11 @@ function summary(r: PullCandlesResult): string {
 
 async function connect(io: CommandIo): Promise<Bus> {
   const bus = await connectBus({ url: resolveNatsUrl(io.env).url, name: 'kokex-data', reconnect: false });
-  // Only the candle stream: a data pull must not reshape anything else.
-  const spec = KOKEX_TOPOLOGY.streams.find((s) => s.name === Streams.candles);
-  if (spec) await provisionStream(bus.jsm, spec);
+  // Only the two candle streams (the raw inbox it writes, the validated one it resumes from): a
+  // data pull must not reshape anything else.
+  for (const spec of KOKEX_TOPOLOGY.streams.filter((s) => s.name === Streams.raw || s.name === Streams.candles)) {
+    await provisionStream(bus.jsm, spec);
+  }
   return bus;
 }
 
@@ -122,7 +125,7 @@ async function pull(args: string[], io: CommandIo): Promise<number> {
   const bus = await connect(io);
   try {
     const source = openCandleSource(spec);
-    io.print(`pulling ${key.venue} ${key.inst} ${key.tf} from ${await source.describe(key)} into ${subject('candle', key)}`);
+    io.print(`pulling ${key.venue} ${key.inst} ${key.tf} from ${await source.describe(key)} into ${subject('rawCandle', key)} (the validator checks them into ${subject('candle', key)})`);
     // Without --until a venue goes up to its current bar; the bar measures against the wall clock then.
     const end = until ?? Date.now();
     const result = await pullCandles({

@@ -1,7 +1,7 @@
 import { readFile, stat } from 'node:fs/promises';
 import { gunzipSync } from 'node:zlib';
 import { DataParseError } from './errors.js';
-import type { OhlcvBar } from './types.js';
+import type { OhlcvBar } from '@kokex/core';
 
 const COLUMNS = ['ts', 'open', 'high', 'low', 'close', 'volume'] as const;
 

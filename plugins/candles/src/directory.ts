@@ -1,10 +1,8 @@
 import { readdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { isTimeframe, timeframeMs } from '@kokex/core';
-import { aggregateBars, canAggregate } from './aggregate.js';
+import { aggregateBars, canAggregate, isTimeframe, type OhlcvBar, timeframeMs } from '@kokex/core';
 import { fillMissingBars, readCandleFile } from './csv.js';
 import { DataNotFoundError } from './errors.js';
-import type { OhlcvBar } from './types.js';
 
 /**
  * The data directory: gzipped or plain CSV files named `{exchange}_{symbol}_{interval}_{range}.csv[.gz]`

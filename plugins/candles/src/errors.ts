@@ -1,9 +1,9 @@
 import { ErrorCode, KokexError } from '@kokex/core';
 
 /**
- * Stable codes of the market-data packages (this library, the feed and the validator share the
- * `MD_` family), listed in docs/errors.md: no data for a key, a data file that does not parse,
- * MD_CANDLES unreadable or unwritable.
+ * Stable codes of the market-data packages (this library, core's market store, the feed and the
+ * validator share the `MD_` family), listed in docs/errors.md: no data for a key, a data file that
+ * does not parse, a candle stream unreadable (core's `CandleStoreError`).
  */
 export const MarketDataErrorCode = { DataNotFound: 'MD_DATA_NOT_FOUND', DataParse: 'MD_DATA_PARSE', Store: 'MD_STORE' } as const;
 export type MarketDataErrorCode = (typeof MarketDataErrorCode)[keyof typeof MarketDataErrorCode];
@@ -19,13 +19,6 @@ export class DataNotFoundError extends KokexError {
 export class DataParseError extends KokexError {
   constructor(message: string, data: Record<string, unknown> = {}, cause?: unknown) {
     super(MarketDataErrorCode.DataParse, message, { data, cause });
-  }
-}
-
-/** Reading or writing MD_CANDLES failed (stream missing, NATS gone). Retryable: they usually come back. */
-export class CandleStoreError extends KokexError {
-  constructor(message: string, data: Record<string, unknown> = {}, cause?: unknown) {
-    super(MarketDataErrorCode.Store, message, { data, cause, retryable: true });
   }
 }
 

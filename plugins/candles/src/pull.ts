@@ -1,7 +1,14 @@
-import { type Bus, type Candle, nextBarOpen } from '@kokex/core';
-import { candleProblems, describeProblems } from './check.js';
-import { lastStoredMessage, publishCandles } from './store.js';
-import type { CandleSource, SeriesKey } from './types.js';
+import {
+  type Bus,
+  type Candle,
+  candleProblems,
+  describeProblems,
+  lastCandleMessage,
+  nextBarOpen,
+  publishRawCandles,
+  type SeriesKey,
+} from '@kokex/core';
+import type { CandleSource } from './types.js';
 
 export interface PullCandlesOptions {
   bus: Bus;
@@ -34,7 +41,7 @@ export interface PullCandlesResult {
   key: SeriesKey;
   /** Where this run started: `since`, or the bar after the last one already stored. */
   from: number;
-  /** Set when MD_CANDLES already held bars at or after `since`. */
+  /** Set when MD_RAW or MD_CANDLES already held bars at or after `since`. */
   resumedAfter: number | undefined;
   read: number;
   stored: number;
@@ -47,14 +54,17 @@ export interface PullCandlesResult {
 }
 
 /**
- * Copies history from a source into MD_CANDLES, resumably: it starts after the last bar already
- * stored for the key (the subject's last message) when that is later than `since`, and publishes
- * with `candleMessageId` ids so a page sent twice is stored once. Bars that fail the candle checks
- * are skipped and reported, never stored.
+ * Copies history from a source into MD_RAW, the validator's inbox (the validator checks each bar
+ * once and publishes it to MD_CANDLES), resumably: it starts after the last bar already sent or
+ * validated for the key (the later of the two subjects' last messages) when that is later than
+ * `since`, and publishes with `candleMessageId` ids so a page sent twice is stored once. Bars that
+ * fail core's candle check are printed and not sent: the same check the validator applies, asked
+ * early so the command can say why.
  */
 export async function pullCandles(o: PullCandlesOptions): Promise<PullCandlesResult> {
-  const last = await lastStoredMessage(o.bus, o.key);
-  const resumedAfter = last?.ts !== undefined && last.ts >= o.since ? last.ts : undefined;
+  const [raw, validated] = await Promise.all([lastCandleMessage(o.bus, o.key, 'rawCandle'), lastCandleMessage(o.bus, o.key, 'candle')]);
+  const lastTs = Math.max(raw?.ts ?? -1, validated?.ts ?? -1);
+  const resumedAfter = lastTs >= 0 && lastTs >= o.since ? lastTs : undefined;
   const from = resumedAfter === undefined ? o.since : nextBarOpen(resumedAfter, o.key.tf);
   const result: PullCandlesResult = {
     key: o.key,
@@ -83,7 +93,7 @@ export async function pullCandles(o: PullCandlesOptions): Promise<PullCandlesRes
         o.onRejected?.(candle, describeProblems(problems));
       }
     }
-    const published = await publishCandles(o.bus, good, { source: o.publisher ?? 'kokex-data' });
+    const published = await publishRawCandles(o.bus, good, { source: o.publisher ?? 'kokex-data' });
     result.read += page.length;
     result.stored += published.stored;
     result.duplicates += published.duplicates;

@@ -1,8 +1,8 @@
-import type { Candle, DataSource, MarketDataAdapter } from '@kokex/core';
+import type { Candle, DataSource, MarketDataAdapter, OhlcvBar, SeriesKey } from '@kokex/core';
 import { BUNDLED_DATASET, loadBundledSeries } from './bundled.js';
 import { loadDirectorySeries } from './directory.js';
 import { DataNotFoundError } from './errors.js';
-import type { CandleSource, HistoryRange, OhlcvBar, SeriesKey } from './types.js';
+import type { CandleSource, HistoryRange } from './types.js';
 
 /** How to open a source: the venue through its adapter, a data directory, or the bundled dataset. */
 export type CandleSourceSpec = { kind: 'venue'; adapter: MarketDataAdapter } | { kind: 'directory'; dir: string } | { kind: 'bundled' };

@@ -2,25 +2,21 @@ import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { type Candle, parsePlan } from '@kokex/core';
+import { type Candle, candleProblems } from '@kokex/core';
+import type { OhlcvBar } from '@kokex/core';
 import { describe, expect, it } from 'vitest';
 import {
-  aggregateBars,
   bundledBars,
   bundledServes,
-  canAggregate,
-  candleProblems,
   chooseSeriesFiles,
   fillMissingBars,
   listDataFiles,
   loadBundledSeries,
   loadDirectorySeries,
   MarketDataErrorCode,
-  type OhlcvBar,
   openCandleSource,
   parseCandleCsv,
   readCandleFile,
-  seriesFromPlans,
 } from '../src/index.js';
 
 const MIN = 60_000;
@@ -59,16 +55,6 @@ describe('candle files', () => {
     const filled = fillMissingBars([a, a, b], MIN);
     expect(filled.map((x) => (x.ts - T0) / MIN)).toEqual([0, 1, 2, 3]);
     expect(filled[1]).toEqual({ ts: T0 + MIN, open: a.close, high: a.close, low: a.close, close: a.close, volume: 0 });
-  });
-
-  it('rolls minutes up into longer bars, leaving out a bar the data covers only in part', () => {
-    const bars = aggregateBars(minutes(130, T0 + 5 * MIN), MIN, '1H');
-    expect(bars).toEqual([{ ts: T0 + 60 * MIN, open: 155, high: 101 + 114, low: 99 + 55, close: 100.5 + 114, volume: 60 }]);
-    expect(canAggregate('1m', '1H')).toBe(true);
-    expect(canAggregate('1H', '1D')).toBe(true);
-    expect(canAggregate('5m', '1Mutc')).toBe(true);
-    expect(canAggregate('1Dutc', '1D')).toBe(false);
-    expect(canAggregate('1H', '1m')).toBe(false);
   });
 });
 
@@ -128,40 +114,6 @@ describe('the bundled dataset', () => {
     expect(await loadBundledSeries('BTC-USDT-SWAP', '1H')).toHaveLength(72);
     expect(bundledServes('ETH-USDT')).toBe(false);
     await expect(loadBundledSeries('ETH-USDT', '1m')).rejects.toMatchObject({ code: 'MD_DATA_NOT_FOUND' });
-  });
-});
-
-describe('candle checks', () => {
-  const good = { venue: 'okx', inst: 'BTC-USDT', tf: '1H', ts: T0, open: 10, high: 12, low: 9, close: 11, volume: 1, confirmed: true };
-  const key = { venue: 'okx', inst: 'BTC-USDT', tf: '1H' };
-  const faults = (c: unknown) => candleProblems(c, key).map((p) => p.fault);
-
-  it('names every problem of a bar', () => {
-    expect(faults(good)).toEqual([]);
-    expect(faults({ ...good, high: 10.5 })).toEqual(['ohlc']);
-    expect(faults({ ...good, low: 10.5 })).toEqual(['ohlc']);
-    expect(faults({ ...good, volume: -1 })).toEqual(['volume']);
-    expect(faults({ ...good, ts: T0 + 60_000 })).toEqual(['alignment']);
-    expect(faults({ ...good, confirmed: false })).toEqual(['unconfirmed']);
-    expect(faults({ ...good, inst: 'ETH-USDT' })).toEqual(['subject']);
-    expect(faults({ ...good, open: 0, low: 0 })).toEqual(['schema', 'schema']);
-    expect(faults('nope')).toEqual(['schema']);
-  });
-});
-
-describe('series from plans', () => {
-  const plan = (name: string, inst: string, tf: string, window: string) =>
-    parsePlan(
-      `apiVersion: kokex/v1\nkind: Plan\nmetadata: { name: ${name} }\nspec:\n  venue: { name: okx, mode: sim }\n  instrument: ${inst}\n  timeframe: ${tf}\n  data: { window: ${window}, scanEvery: 1h }\n  risk: { maxNotional: 1, maxPositionNotional: 1, maxDailyLoss: 1 }\n`,
-      `${name}.yaml`,
-    );
-
-  it('lists each plan instrument at its timeframe and the context ones, once, with the widest window', () => {
-    const series = seriesFromPlans([plan('a', 'BTC-USDT', '1m', '2d'), plan('b', 'BTC-USDT', '1H', '7d')], ['1H']);
-    expect(series.map((s) => [s.inst, s.tf, s.windowMs / 86_400_000, s.scanEveryMs / 3_600_000])).toEqual([
-      ['BTC-USDT', '1m', 2, 1],
-      ['BTC-USDT', '1H', 7, 1],
-    ]);
   });
 });
 

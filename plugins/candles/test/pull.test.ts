@@ -2,10 +2,10 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { type CommandIo, freePort, loadPlugin } from '@kokex/core';
+import { type CommandIo, freePort, loadPlugin, type OhlcvBar, storedCandles } from '@kokex/core';
 import { eventually, startTestNats, type TestNats } from '@kokex/core/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { dataCommand, type OhlcvBar, storedCandles } from '../src/index.js';
+import { dataCommand } from '../src/index.js';
 
 const MIN = 60_000;
 const HOUR = 60 * MIN;
@@ -66,17 +66,21 @@ describe('kokex data pull', () => {
   const key = { venue: 'okx', inst: 'BTC-USDT', tf: '1H' };
   const venueArgs = ['--venue', 'okx', '--inst', 'BTC-USDT', '--tf', '1H', '--mode', 'sim', '--rest-url'];
 
-  it('copies venue history into MD_CANDLES with a progress bar, and a re-run stores nothing twice', async () => {
+  // The pull writes the validator's inbox (MD_RAW); the validator checks the bars into MD_CANDLES.
+  it('copies venue history into MD_RAW with a progress bar, and a re-run stores nothing twice', async () => {
     const first = await pull([...venueArgs, restUrl, '--since', '2026-01-02', '--until', '2026-01-05']);
     expect(first.code).toBe(0);
-    expect(first.lines[0]).toBe('pulling okx BTC-USDT 1H from okx REST history into kokex.md.candle.okx.BTC-USDT.1H');
+    expect(first.lines[0]).toBe(
+      'pulling okx BTC-USDT 1H from okx REST history into kokex.md.raw.okx.BTC-USDT.1H (the validator checks them into kokex.md.candle.okx.BTC-USDT.1H)',
+    );
     expect(first.progress.at(-1)).toMatch(/^\[█{24}\] 100% {2}72 bars read, 72 stored/);
     expect(first.lines.at(-1)).toMatch(
       /^okx BTC-USDT 1H: 72 stored, 0 already stored, 0 rejected; 2026-01-02T00:00:00.000Z … 2026-01-04T23:00:00.000Z$/,
     );
     const again = await pull([...venueArgs, restUrl, '--since', '2026-01-02', '--until', '2026-01-05']);
     expect(again.lines.at(-1)).toMatch(/0 stored, 0 already stored, 0 rejected; nothing new \(resumed after 2026-01-04T23:00:00.000Z\)$/);
-    expect(await storedCandles(nats.bus, key)).toHaveLength(72);
+    expect(await storedCandles(nats.bus, key, 'rawCandle')).toHaveLength(72);
+    expect(await storedCandles(nats.bus, key, 'candle')).toHaveLength(0);
   });
 
   it('resumes after the last stored bar, up to the venue’s current bar when no end is given', async () => {
@@ -86,7 +90,7 @@ describe('kokex data pull', () => {
     expect(more.lines.at(-1)).toMatch(
       /^okx BTC-USDT 1H: 96 stored, 0 already stored, 0 rejected; 2026-01-05T00:00:00.000Z … 2026-01-08T23:00:00.000Z \(resumed after 2026-01-04T23:00:00.000Z\)$/,
     );
-    const stored = await storedCandles(nats.bus, key);
+    const stored = await storedCandles(nats.bus, key, 'rawCandle');
     expect(stored).toHaveLength(168);
     expect(stored.every((c, i) => i === 0 || c.ts - (stored[i - 1]?.ts as number) === HOUR)).toBe(true);
     expect(stored.at(-1)?.ts).toBe(Date.UTC(2026, 0, 8, 23));

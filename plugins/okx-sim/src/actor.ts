@@ -1,8 +1,7 @@
-import { type ActorContext, type ActorLogic, barOpen, defineActorKind, parseDuration, type Plan } from '@kokex/core';
+import { type ActorContext, type ActorLogic, barOpen, defineActorKind, lastCandleMessage, parseDuration, type Plan } from '@kokex/core';
 import { z } from 'zod';
 import { parseFaultSpec } from './faults.js';
 import { chooseReplayData, replayStart, spotInstrument } from './replay-data.js';
-import { lastStoredMessage } from '@kokex/plugin-candles';
 import { OkxSimulator, type OkxSimulatorAddress } from './simulator.js';
 import { kvAccountStore, simAccountKey } from './account-store.js';
 
@@ -74,7 +73,7 @@ interface Running {
 async function resumePoint(ctx: ActorContext<OkxSimConfig>, inst: string, fresh: number, bars: readonly { ts: number }[]): Promise<number> {
   const lastBar = bars[bars.length - 1]?.ts ?? fresh;
   for (const tf of ['1m', '1H']) {
-    const stored = await lastStoredMessage(ctx.bus, { venue: VENUE, inst, tf }).catch(() => undefined);
+    const stored = await lastCandleMessage(ctx.bus, { venue: VENUE, inst, tf }).catch(() => undefined);
     if (stored?.ts === undefined) continue;
     const next = barOpen(stored.ts, tf) + (tf === '1m' ? 60_000 : 3_600_000);
     if (next > fresh && next < lastBar) {

@@ -60,6 +60,14 @@ describe('parseCandleRow', () => {
     }
   });
 
+  it('refuses a row that the candle check of core refuses (high below low), naming the rule, but parses a forming bar', () => {
+    // The okx parser calls core's one candle check: the same rules as candleSchema and the validator.
+    expect(() => parseCandleRow(['1597026383085', '10', '9', '9.5', '9.8', '1', '1', '1', '0'], { instId: 'BTC-USDT', bar: '1m' })).toThrow(
+      /ohlc: high 9 is below/,
+    );
+    expect(parseCandleRow(['1597026383085', '10', '11', '9', '10.5', '1', '1', '1', '0'], { instId: 'BTC-USDT', bar: '1m' }).confirmed).toBe(false);
+  });
+
   it('knows candle channels from other channels', () => {
     expect(barFromCandleChannel('candle1Dutc')).toBe('1Dutc');
     expect(barFromCandleChannel('candle7m')).toBeUndefined();

@@ -1,7 +1,8 @@
-import { type OhlcvBar, parseCandleCsv as parseSharedCsv, readCandleFile } from '@kokex/plugin-candles';
+import type { OhlcvBar } from '@kokex/core';
+import { parseCandleCsv as parseSharedCsv, readCandleFile } from '@kokex/plugin-candles';
 import { SimError, SimErrorCode } from '../errors.js';
 
-/** One bar of source data: the shared bar shape of @kokex/plugin-candles (the data files' columns). */
+/** One bar of source data: core's bar shape (the data files' columns). */
 export type SimCandle = OhlcvBar;
 
 /** An array of bars, or a path to a CSV / CSV.gz with header `ts,open,high,low,close,volume`. */

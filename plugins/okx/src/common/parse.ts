@@ -1,4 +1,4 @@
-import { type Candle, describeTokenProblem, isTimeframe } from '@kokex/core';
+import { type Candle, candleProblems, describeProblems, isTimeframe } from '@kokex/core';
 import { OkxParseError } from '../errors.js';
 import { OKX_VENUE, type OkxCandleContext, type OkxInstrument, type OkxTicker } from '../types.js';
 import { instTypeFromInstId, OkxInstType } from './enums.js';
@@ -45,21 +45,12 @@ export function parseCandleRow(row: unknown, ctx: OkxCandleContext): Candle {
   const candle: Candle = { venue: OKX_VENUE, inst: ctx.instId, tf: ctx.bar, ts, open, high, low, close, volume, confirmed };
   if (volumeQuote !== undefined) candle.volumeQuote = volumeQuote;
   if (ctx.receivedAt !== undefined) candle.receivedAt = ctx.receivedAt;
-  const problem = candleProblem(candle);
-  if (problem) throw new OkxParseError(`${what}: ${problem}`, { row: preview(row) });
+  // Core's one candle check, the rules of core's `candleSchema` by hand (a history pull parses
+  // millions of rows; a schema parse each would cost more than the network). Closed-bar rules
+  // (confirmed, bar grid) are the validator's: a forming bar is parsed here too.
+  const problems = candleProblems(candle, undefined, { closed: false });
+  if (problems.length > 0) throw new OkxParseError(`${what}: ${describeProblems(problems)}`, { row: preview(row) });
   return candle;
-}
-
-/**
- * The invariants of core's `candleSchema`, checked by hand: history pulls parse millions of rows
- * and a schema parse per row would cost more than the network.
- */
-function candleProblem(c: Candle): string | undefined {
-  if (!Number.isInteger(c.ts) || c.ts < 0) return `ts ${c.ts} is not a non-negative integer`;
-  if (!(c.open > 0 && c.high > 0 && c.low > 0 && c.close > 0)) return 'prices must be positive';
-  if (!(c.volume >= 0) || (c.volumeQuote !== undefined && !(c.volumeQuote >= 0))) return 'volume must not be negative';
-  const inst = describeTokenProblem(c.inst);
-  return inst ? `instrument "${c.inst}" ${inst}` : undefined;
 }
 
 /** A `data` array of rows, in the order given (OKX REST: newest first). */

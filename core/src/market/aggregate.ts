@@ -1,4 +1,4 @@
-import { barOpen, nextBarOpen, timeframeMs } from '@kokex/core';
+import { barOpen, nextBarOpen, timeframeMs } from '../time/timeframe.js';
 import type { OhlcvBar } from './types.js';
 
 const HOUR_MS = 3_600_000;

@@ -1,13 +1,36 @@
-import { defineContract, instrumentToken, timeframeToken, venueToken } from '@kokex/core';
-import { CandleFault } from '@kokex/plugin-candles';
 import { z } from 'zod';
+import { defineContract } from './envelope.js';
+import { instrumentToken, timeframeToken, venueToken } from './tokens.js';
 
-/**
- * `md.candle` v1 read loosely: the envelope is checked, the candle is not, so that a bar core's
- * strict schema refuses still reaches the validator and is quarantined with its reasons instead of
- * going to the dead-letter stream unexplained.
- */
-export const LooseCandleContract = defineContract({ type: 'md.candle', version: 1, schema: z.unknown() });
+/** What can be wrong with a closed candle: the reasons a quarantine record gives. */
+export const CandleFault = {
+  /** Not a candle at all: missing or non-numeric fields (a NaN arrives as null), prices not positive, bad tokens. */
+  Schema: 'schema',
+  /** Venue, instrument or timeframe differ from the subject it was published under. */
+  Subject: 'subject',
+  /** An in-progress bar where only closed bars belong. */
+  Unconfirmed: 'unconfirmed',
+  /** High below open/close/low, or low above open/close. */
+  Ohlc: 'ohlc',
+  /** Negative base or quote volume. */
+  Volume: 'volume',
+  /** `ts` is not the open of a bar of its timeframe. */
+  Alignment: 'alignment',
+  /** A second copy of a bar already accepted, with other prices or volume: the first copy stays. */
+  Duplicate: 'duplicate',
+} as const;
+export type CandleFault = (typeof CandleFault)[keyof typeof CandleFault];
+
+/** Where a quarantined bar was found. */
+export const QUARANTINE_ORIGINS = [
+  /** On `kokex.md.raw.…` (a feed, a pull, any producer): never published to MD_CANDLES. */
+  'raw',
+  /** Already stored in MD_CANDLES (found by a scan, e.g. written before the validator was the only writer): deleted there. */
+  'stream',
+  /** In the venue's REST answer to a backfill: never published. */
+  'venue',
+] as const;
+export type QuarantineOrigin = (typeof QUARANTINE_ORIGINS)[number];
 
 const counts = {
   /** Bars found missing against the bar grid (since this validator started). */
@@ -18,7 +41,7 @@ const counts = {
   backfilled: z.number().int().nonnegative(),
   /** Bars quarantined. */
   rejected: z.number().int().nonnegative(),
-  /** Extra copies of a stored bar removed from the stream. */
+  /** Copies of an accepted bar that arrived again (never republished) or were found stored twice (deleted). */
   duplicates: z.number().int().nonnegative(),
   /** Bars that arrived after a later bar of their series (late pushes and every filled hole). */
   outOfOrder: z.number().int().nonnegative(),
@@ -35,7 +58,7 @@ export const qualityReportSchema = z.object({
   kind: z.literal('report'),
   ...seriesFields,
   trigger: z.enum(['gap', 'scan']),
-  /** The series' newest stored bar: the venue's time, not the validator's clock. */
+  /** The series' newest validated bar: the venue's time, not the validator's clock. */
   latest: z.number().int().optional(),
   /** What a scan covered: [from, to] bar opens, and how many bars it found stored there. */
   window: z.object({ from: z.number().int(), to: z.number().int(), stored: z.number().int().nonnegative() }).optional(),
@@ -47,13 +70,15 @@ export const quarantineSchema = z.object({
   kind: z.literal('quarantine'),
   ...seriesFields,
   ts: z.number().optional(),
-  /** `stream`: found in MD_CANDLES (and deleted there); `venue`: refused before a backfill published it. */
-  origin: z.enum(['stream', 'venue']),
+  origin: z.enum(QUARANTINE_ORIGINS),
   reasons: z.array(z.nativeEnum(CandleFault)).min(1),
   detail: z.string(),
   /** The bar as it was. */
   candle: z.unknown(),
+  /** Sequence of the message in its stream (MD_RAW for `raw`, MD_CANDLES for `stream`). */
   streamSeq: z.number().int().optional(),
+  /** Id of the message that carried the bar, when it came in one. */
+  messageId: z.string().optional(),
 });
 
 /** `kokex.md.quality.{venue}.{inst}.{tf}` (stream MD_QUALITY): `kind` says report or quarantine. */

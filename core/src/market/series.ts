@@ -1,9 +1,17 @@
-import { instrumentToken, type Plan, parseDuration, TIMEFRAMES, timeframeToken, venueToken } from '@kokex/core';
 import { z } from 'zod';
-import type { MarketSeries } from './types.js';
+import { instrumentToken, timeframeToken, venueToken } from '../contracts/tokens.js';
+import { parseDuration } from '../plan/schedule.js';
+import type { Plan } from '../plan/schema.js';
+import { TIMEFRAMES } from '../time/timeframe.js';
+import type { MarketSeries, SeriesKey } from './types.js';
 
 const DAY_MS = 86_400_000;
 const TF_ORDER = new Map<string, number>(TIMEFRAMES.map((tf, i) => [tf, i]));
+
+/** `okx:BTC-USDT:1m`: a series as one string, for maps and logs. */
+export function seriesId(key: SeriesKey): string {
+  return `${key.venue}:${key.inst}:${key.tf}`;
+}
 
 /**
  * The series the active plans need: each plan's instrument at its own timeframe and at every
@@ -20,7 +28,7 @@ export function seriesFromPlans(plans: readonly Plan[], contextTimeframes: reado
     const windowMs = parseDuration(data.window) ?? 30 * DAY_MS;
     const scanEveryMs = parseDuration(data.scanEvery) ?? DAY_MS / 4;
     for (const tf of new Set([timeframe, ...contextTimeframes])) {
-      const key = `${venue.name}|${instrument}|${tf}`;
+      const key = seriesId({ venue: venue.name, inst: instrument, tf });
       const seen = byKey.get(key);
       if (seen) {
         seen.windowMs = Math.max(seen.windowMs, windowMs);
@@ -33,11 +41,6 @@ export function seriesFromPlans(plans: readonly Plan[], contextTimeframes: reado
   return [...byKey.values()].sort(
     (a, b) => a.venue.localeCompare(b.venue) || a.inst.localeCompare(b.inst) || (TF_ORDER.get(a.tf) ?? 0) - (TF_ORDER.get(b.tf) ?? 0),
   );
-}
-
-/** `okx:BTC-USDT:1m`: a series as one string, for maps and logs. */
-export function seriesId(key: { venue: string; inst: string; tf: string }): string {
-  return `${key.venue}:${key.inst}:${key.tf}`;
 }
 
 /** A `MarketSeries` as configuration carries it. */
@@ -62,8 +65,8 @@ export const planSeriesConfigFields = {
   /** Timeframes added for every plan instrument besides the plan's own. Default ['1H']. */
   contextTimeframes: z.array(timeframeToken).default(['1H']),
   /**
-   * Exchange adapter settings per venue, merged under the plan's mode (`{okx: {simPort: 18080}}`).
-   * Never credentials: adapters read those from the environment.
+   * Exchange adapter settings per venue, merged under the plan's mode (`{okx: {simPort: 18080}}`)
+   * by core's `adapterFor`. Never credentials: adapters read those from the environment.
    */
   adapters: z.record(z.record(z.unknown())).default({}),
   /** First wait before a failed venue call is tried again (doubles, up to 16×). Default 2,000 ms. */
