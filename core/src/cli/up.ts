@@ -81,6 +81,17 @@ export async function runHost(o: UpOptions): Promise<void> {
     await host.start();
     o.print(`host ${host.hostId} running ${host.instances().length} actor(s); Ctrl-C drains and stops`);
     if (host.healthUrl) o.print(`metrics ${host.healthUrl}/metrics, health ${host.healthUrl}/healthz, ready ${host.healthUrl}/readyz`);
+    // The dashboard actor reports its URL in its status, and where its control token comes from.
+    for (const s of host.statuses()) {
+      if (s.kind !== 'dashboard' || typeof s.detail.url !== 'string') continue;
+      const token =
+        s.detail.tokenSource === 'env'
+          ? 'control token from KOKEX_DASHBOARD_TOKEN'
+          : s.detail.tokenFile
+            ? `control token in ${s.detail.tokenFile}`
+            : 'control token from the host config';
+      o.print(`dashboard ${s.detail.url} (${token})`);
+    }
     o.print(`in another terminal: npx kokex actors | npx kokex streams | npx kokex tail "kokex.>"`);
     let ticker: NodeJS.Timeout | undefined;
     const liveHost = host;

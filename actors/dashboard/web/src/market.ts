@@ -108,7 +108,11 @@ function drawCone(c: Charts, forecasts: ForecastView[]): void {
 
 export function renderMarket(model: DashboardModel, main: HTMLElement): void {
   const keys = Object.keys(model.series).sort();
-  if (!selected || !keys.includes(selected)) selected = keys[0];
+  if (!selected || !keys.includes(selected)) {
+    // A plan's own series first (the 1H bars the trainer reads are context, not the plan's timeframe).
+    const planned = Object.values(model.plans).map((p) => ` ${p.inst} ${p.tf}`);
+    selected = keys.find((k) => planned.some((x) => k.endsWith(x))) ?? keys[0];
+  }
   const picker = h(
     'select',
     {
