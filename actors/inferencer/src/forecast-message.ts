@@ -4,7 +4,9 @@ import type { ForecastSeries } from './config.js';
 import { bandValue, type Calibration } from './skill/calibration.js';
 import type { PendingForecast } from './skill/scores.js';
 import {
+  expectedBandCoverage,
   expectedMaxAdverse,
+  historicalVolatility,
   logRatio,
   logReturns,
   meanPath,
@@ -41,14 +43,20 @@ export function buildForecast(input: ForecastInputs): { forecast: Forecast; pend
   const { paths, horizon } = result;
   const dist = pathDistributions(result.values, paths, horizon);
   const levels = series.forecast.quantiles;
-  const bands = (field: Float64Array[]) => levels.map((level) => field.map((sorted) => bandValue(sorted, level, lastClose, calibration)));
+  const bands = (field: Float64Array[]) =>
+    levels.map((level) => field.map((sorted, step) => bandValue(sorted, level, lastClose, calibration, step)));
   const pUpRaw = probabilityUp(dist, lastClose);
   const pUp = calibration.calibrateUp(pUpRaw);
+  const pVolExpandRaw = probabilityVolExpands(result.values, paths, horizon, lastClose, input.closes);
+  const pVolExpand = calibration.calibrateVolExpand(pVolExpandRaw);
   const band = (coverage: number) => {
-    const low = dist.close.map((s) => logRatio(bandValue(s, (1 - coverage) / 2, lastClose, calibration), lastClose));
-    const high = dist.close.map((s) => logRatio(bandValue(s, (1 + coverage) / 2, lastClose, calibration), lastClose));
+    const low = dist.close.map((s, step) => logRatio(bandValue(s, (1 - coverage) / 2, lastClose, calibration, step), lastClose));
+    const high = dist.close.map((s, step) => logRatio(bandValue(s, (1 + coverage) / 2, lastClose, calibration, step), lastClose));
     return { low, high };
   };
+  // What the published bands should hold: split-conformal bands their nominal coverage; raw bands
+  // what a band of this many sample quantiles holds for draws of the sampled distribution.
+  const expected = (coverage: number) => (calibration.bands === 'conformal' ? coverage : expectedBandCoverage(paths, coverage));
   const toLog = (q: number) => dist.close.map((s) => logRatio(quantileOfSorted(s, q), lastClose));
   const sigma = sampleStd(logReturns([...input.closes]));
   const f = series.forecast;
@@ -69,7 +77,8 @@ export function buildForecast(input: ForecastInputs): { forecast: Forecast; pend
     quantiles: { levels: [...levels], close: bands(dist.close), high: bands(dist.high), low: bands(dist.low) },
     pUp,
     pUpRaw,
-    pVolExpand: probabilityVolExpands(result.values, paths, horizon, lastClose, input.closes),
+    pVolExpand,
+    pVolExpandRaw,
     expectedMaxAdverse: expectedMaxAdverse(result.values, paths, horizon, lastClose),
     model: input.model,
     settings: {
@@ -95,8 +104,13 @@ export function buildForecast(input: ForecastInputs): { forecast: Forecast; pend
     high95: toLog(0.95),
     band80: band(0.8),
     band90: band(0.9),
+    expected80: expected(0.8),
+    expected90: expected(0.9),
     pUp,
     pUpRaw,
+    pVolExpand,
+    pVolExpandRaw,
+    volHistorical: historicalVolatility(input.closes, horizon),
     sigma: Number.isFinite(sigma) ? sigma : 0,
   };
   return { forecast, pending };

@@ -22,6 +22,7 @@ import type { ModelManager } from './models.js';
 import { fitCalibration } from './skill/calibration.js';
 import { type SkillRecordKey, summarize } from './skill/record.js';
 import { type PendingForecast, type ScoredForecast, scoreForecast } from './skill/scores.js';
+import { overlapLag } from './skill/significance.js';
 import type { SkillStore } from './skill/store.js';
 
 /**
@@ -138,7 +139,7 @@ export class SeriesForecaster {
       const key: SkillRecordKey = { model: lease.record.name, version: lease.record.version, inst: series.inst, tf: series.tf };
       const record = deps.skill.cached(key) ?? (await deps.skill.load(key, f.skillGate.window));
       const recent = record.entries.slice(-f.skillGate.window);
-      const calibration = fitCalibration(recent, f.calibration);
+      const calibration = fitCalibration(recent, f.calibration, f.horizon);
       const steps: number[] = [];
       while (steps.length < f.horizon) steps.push(nextBarOpen(steps[steps.length - 1] ?? last.ts, series.tf));
       const seed = f.seed ?? Math.floor(Math.random() * 2 ** 31);
@@ -159,7 +160,7 @@ export class SeriesForecaster {
         steps,
         result: ran.paths,
         calibration,
-        skill: summarize(record, f.skillGate),
+        skill: summarize(record, f.skillGate, overlapLag(f.horizon, f.every)),
         model: { name: lease.record.name, version: lease.record.version },
         executionProvider: lease.model.executionProvider,
         seed: ran.seed,

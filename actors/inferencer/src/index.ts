@@ -23,10 +23,13 @@ export { FORECAST_REQUEST_SUBJECT, createInferencerLogic, inferencerActor } from
 export { ModelManager } from './models.js';
 export { bandValue, conformalQuantile, fitCalibration, fitIsotonic, fitPlatt } from './skill/calibration.js';
 export { emptyRecord, summarize, withScored } from './skill/record.js';
-export { brier, conformalScore, crpsEnsemble, crpsNormal, erf, hit, normalCdf, scoreForecast } from './skill/scores.js';
+export { brier, conformalScore, crpsEnsemble, crpsNormal, erf, hit, normalCdf, realisedVolatility, scoreForecast } from './skill/scores.js';
+export { dieboldMariano, longRunVariance, overlapLag } from './skill/significance.js';
 export { SKILL_BUCKET, SKILL_TOPOLOGY, SkillStore, skillKey } from './skill/store.js';
 export {
+  expectedBandCoverage,
   expectedMaxAdverse,
+  historicalVolatility,
   logRatio,
   logReturns,
   meanPath,
@@ -46,6 +49,7 @@ export type { ModelLease, ModelManagerOptions } from './models.js';
 export type { Calibration } from './skill/calibration.js';
 export type { SkillRecord, SkillRecordKey } from './skill/record.js';
 export type { MetricScores, PendingForecast, ScoredForecast } from './skill/scores.js';
+export type { DieboldMariano } from './skill/significance.js';
 export type { PathDistributions } from './statistics.js';
 
 export default definePlugin({ name: '@kokex/actor-inferencer', version: '0.1.0', actors: [inferencerActor], commands: [forecastCommand] });

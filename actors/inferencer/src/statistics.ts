@@ -24,15 +24,35 @@ export function pathDistributions(values: Float64Array, paths: number, horizon: 
   return { paths, horizon, close: field(Feature.close), high: field(Feature.high), low: field(Feature.low) };
 }
 
-/** Quantile of sorted samples with linear interpolation between order statistics (numpy's default). */
+/**
+ * Quantile of sorted samples: Hyndman and Fan's type 6 (Weibull plotting positions, R's
+ * `quantile(type = 6)`, numpy's `method="weibull"`). The level q sits at 1-based rank q·(n + 1),
+ * linearly interpolated between order statistics and held at the smallest and largest sample
+ * beyond them. For samples of the true distribution E[F(X₍ₖ₎)] = k/(n + 1), so the central band
+ * between levels (1 − γ)/2 and (1 + γ)/2 holds a new draw with probability γ whatever n (as long
+ * as both ranks fall inside 1..n; see `expectedBandCoverage`). numpy's default (type 7, rank
+ * 1 + q·(n − 1)) pulls the band in: its 10–90% band of 32 draws holds 75% (measured in
+ * docs/forecasting.md).
+ */
 export function quantileOfSorted(sorted: ArrayLike<number>, q: number): number {
   const n = sorted.length;
   if (n === 0) return Number.NaN;
-  const position = q * (n - 1);
-  const below = Math.floor(position);
-  const above = Math.min(n - 1, below + 1);
-  const fraction = position - below;
-  return (sorted[below] as number) + fraction * ((sorted[above] as number) - (sorted[below] as number));
+  const rank = Math.min(n, Math.max(1, q * (n + 1))); // 1-based
+  const below = Math.floor(rank);
+  const above = Math.min(n, below + 1);
+  const fraction = rank - below;
+  return (sorted[below - 1] as number) + fraction * ((sorted[above - 1] as number) - (sorted[below - 1] as number));
+}
+
+/**
+ * Expected share of new draws of the sampled distribution inside the central band of coverage γ
+ * built from n samples with `quantileOfSorted`: (r_hi − r_lo)/(n + 1) with the ranks r = q·(n + 1)
+ * held inside 1..n. Equal to γ when (n + 1)(1 − γ)/2 ≥ 1 (n ≥ 19 for 90%, 9 for 80%), less below:
+ * with 8 paths a 90% band can hold at most 7/9.
+ */
+export function expectedBandCoverage(paths: number, coverage: number): number {
+  const clampRank = (q: number) => Math.min(paths, Math.max(1, q * (paths + 1)));
+  return (clampRank((1 + coverage) / 2) - clampRank((1 - coverage) / 2)) / (paths + 1);
 }
 
 export const mean = (values: ArrayLike<number>): number => {
@@ -63,6 +83,11 @@ export function probabilityUp(dist: PathDistributions, lastClose: number): numbe
   return final.reduce((n, c) => n + (c > lastClose ? 1 : 0), 0) / dist.paths;
 }
 
+/** Sample std of the log returns of the last `horizon` closes of the history (what P(volatility expands) compares against); NaN below two returns. */
+export function historicalVolatility(history: readonly number[], horizon: number): number {
+  return sampleStd(logReturns(history.slice(-horizon)));
+}
+
 /**
  * The Kronos demo's "volatility amplification probability": the share of paths whose log returns
  * (last close, then the path's closes) have a larger sample std than the log returns of the last
@@ -76,7 +101,7 @@ export function probabilityVolExpands(
   lastClose: number,
   history: readonly number[],
 ): number {
-  const historical = sampleStd(logReturns(history.slice(-horizon)));
+  const historical = historicalVolatility(history, horizon);
   if (!Number.isFinite(historical)) return 0;
   let expanding = 0;
   for (let p = 0; p < paths; p++) {

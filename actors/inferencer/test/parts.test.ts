@@ -43,8 +43,13 @@ describe('skill store on a real nats-server', () => {
       high95: [0.01],
       band80: { low: [-0.01], high: [0.01] },
       band90: { low: [-0.01], high: [0.01] },
+      expected80: 0.8,
+      expected90: 0.9,
       pUp: 0.5,
       pUpRaw: 0.5,
+      pVolExpand: 0.5,
+      pVolExpandRaw: 0.5,
+      volHistorical: Number.NaN,
       sigma: 0.01,
     };
     const a = new SkillStore(nats.bus);

@@ -18,6 +18,8 @@ import {
   summarize,
   withScored,
 } from '../src/index.js';
+import type { Calibration } from '../src/index.js';
+import { createRng } from '@kokex/kronos-runtime';
 
 /** Scores, baselines, the gate and calibration against small cases worked out by hand (numbers from numpy). */
 const pending: PendingForecast = {
@@ -30,8 +32,13 @@ const pending: PendingForecast = {
   high95: [0.02, 0.03],
   band80: { low: [0, 0.01], high: [0.015, 0.025] },
   band90: { low: [-0.005, 0.005], high: [0.02, 0.03] },
+  expected80: 0.8,
+  expected90: 0.9,
   pUp: 0.8,
   pUpRaw: 0.9,
+  pVolExpand: 0.6,
+  pVolExpandRaw: 0.7,
+  volHistorical: 0.005,
   sigma: 0.01,
 };
 
@@ -74,6 +81,10 @@ describe('scores', () => {
     expect([s.baselines['random-walk'].cover80, s.baselines['random-walk'].cover90]).toEqual([0.5, 1]);
     expect(s.conformal[0]).toBeCloseTo(0.0024834573415954096, 10);
     expect(s.conformal[1]).toBeCloseTo(0.009868635191013532, 10);
+    // Returns ln(101/100), ln(102/101): sample std 7.07e-5, below the historical 0.005: no expansion.
+    expect(s).toMatchObject({ pVolExpandRaw: 0.7, pVolExpand: 0.6, volExpanded: 0, expected80: 0.8, expected90: 0.9 });
+    expect(scoreForecast(pending, [103, 99]).volExpanded).toBe(1); // ln(1.03), ln(99/103): std 0.049
+    expect(scoreForecast({ ...pending, volHistorical: Number.NaN }, [101, 102]).volExpanded).toBeUndefined();
   });
 });
 
@@ -84,6 +95,7 @@ const GATE: PlanForecast['skillGate'] = {
   metric: 'crps',
   baselines: ['persistence', 'random-walk'],
   margin: 0,
+  significance: 0.05,
 };
 const KEY = { model: 'kronos', version: 'v1', inst: 'BTC-USDT-SWAP', tf: '1H' };
 
@@ -110,23 +122,49 @@ describe('skill record and gate', () => {
     expect(s.reason).toBe('2 of 3 forecasts scored; not tradeable until the model beats persistence and random-walk on crps over them');
   });
 
-  it('is tradeable once the model beats every baseline on the metric, by the margin', () => {
-    const r = withScored(
-      emptyRecord(KEY, 10),
-      [1, 2, 3].map((t) => scored(t, 0.009, 0.012, 0.01)),
-      10,
-      5,
-    );
-    expect(summarize(r, GATE)).toMatchObject({
+  it('is tradeable once the model beats every baseline by the margin, significantly', () => {
+    // Model 0.009 ± 0.001 alternating, persistence 0.012, random walk 0.01: every differential is negative.
+    const wins = Array.from({ length: 40 }, (_, t) => scored(t, 0.009 + (t % 2 ? 0.001 : -0.001), 0.012, 0.01));
+    const r = withScored(emptyRecord(KEY, 50), wins, 50, 5);
+    const s = summarize(r, { ...GATE, window: 50 });
+    expect(s).toMatchObject({
       tradeable: true,
-      model: { crps: 0.009 },
-      baselines: { persistence: { crps: expect.closeTo(0.012, 12) }, 'random-walk': { crps: 0.01 } },
+      model: { crps: expect.closeTo(0.009, 12) },
+      baselines: { persistence: { crps: expect.closeTo(0.012, 12) }, 'random-walk': { crps: expect.closeTo(0.01, 12) } },
+      test: { method: 'diebold-mariano', lag: 0, effectiveSamples: expect.any(Number), significance: 0.05, margin: 0 },
     });
-    const strict = summarize(r, { ...GATE, margin: 0.2 });
+    expect(s.test?.pValue).toBeLessThan(1e-6);
+    expect(s.test?.baselines['random-walk']?.ratio).toBeCloseTo(0.9, 12);
+    expect(s.reason).toMatch(/^crps 0\.009 beats persistence 0\.012 \(ratio 0\.75, p < 0\.001\) and random-walk 0\.01 \(ratio 0\.9, p < 0\.001\) by 0% at 5% significance over the last 40 forecasts/);
+    // A 20% margin asks for 0.008 against the random walk: 0.009 is not enough.
+    const strict = summarize(r, { ...GATE, window: 50, margin: 0.2 });
     expect(strict.tradeable).toBe(false);
-    expect(strict.reason).toBe('crps 0.009 does not beat random-walk 0.01 by 20% over the last 3 forecasts');
-    expect(summarize(r, { ...GATE, metric: 'hit-rate' }).tradeable).toBe(false); // 0.5 is not above 0.5
+    expect(strict.reason).toMatch(/^crps 0\.009 does not beat random-walk 0\.01 \(ratio 0\.9, p 1\) by 20% at 5% significance/);
+    expect(summarize(r, { ...GATE, window: 50, metric: 'hit-rate' }).tradeable).toBe(false); // 0.5 is not above 0.5
     expect(summarize(emptyRecord(KEY, 10), { ...GATE, enabled: false }).tradeable).toBe(true);
+  });
+
+  it('a lower mean is not enough: noise around the baseline stays closed, and the overlap widens the error', () => {
+    // Differentials ±0.004 around a mean 0.0005 below the random walk: the mean wins, the test does not.
+    const noisy = Array.from({ length: 40 }, (_, t) => scored(t, 0.0095 + (t % 2 ? 0.004 : -0.004), 0.012, 0.01));
+    const s = summarize(withScored(emptyRecord(KEY, 50), noisy, 50, 5), { ...GATE, window: 50 });
+    expect(s.model.crps as number).toBeLessThan(0.01);
+    expect(s.tradeable).toBe(false);
+    expect(s.test?.pValue).toBeGreaterThan(0.05);
+    expect(s.reason).toMatch(/does not beat random-walk 0\.01 \(ratio 0\.95, p 0\.2\d?\)/);
+    // Runs of 6 equal differentials, the sign of each run drawn (seeded): the dependence of 6-step
+    // forecasts. With lag 5 the 300 forecasts are worth about their 50 runs.
+    const rng = createRng(7, 0);
+    const signs = Array.from({ length: 50 }, () => (rng.next() < 0.5 ? -1 : 1));
+    const runs = Array.from({ length: 300 }, (_, t) => scored(t, 0.0095 + 0.002 * (signs[Math.floor(t / 6)] as number), 0.012, 0.01));
+    const record = withScored(emptyRecord(KEY, 300), runs, 300, 5);
+    const gate = { ...GATE, window: 300 };
+    const independent = summarize(record, gate, 0);
+    const overlapping = summarize(record, gate, 5);
+    expect(independent.test?.effectiveSamples).toBeCloseTo(300, 6);
+    expect(overlapping.test?.effectiveSamples as number).toBeGreaterThan(30);
+    expect(overlapping.test?.effectiveSamples as number).toBeLessThan(80);
+    expect(overlapping.test?.pValue as number).toBeGreaterThan(independent.test?.pValue as number);
   });
 
   it('keeps one entry per forecast and only the last window', () => {
@@ -178,27 +216,119 @@ describe('calibration', () => {
       up: (i % 2) as 0 | 1,
       conformal: [2, 2],
     }));
-    const few = fitCalibration(entries.slice(0, 3), { probability: 'isotonic', bands: 'conformal', minSamples: 4 });
-    expect([few.probability, few.bands, few.calibrateUp(0.9), few.bandFactor(0.9)]).toEqual(['none', 'none', 0.9, undefined]);
-    const fitted = fitCalibration(entries, { probability: 'isotonic', bands: 'conformal', minSamples: 4 });
-    expect([fitted.probability, fitted.bands, fitted.calibrateUp(0.9), fitted.bandFactor(0.9)]).toEqual(['isotonic', 'conformal', 0.5, 2]);
-    expect(fitCalibration(entries, { probability: 'platt', bands: 'none', minSamples: 4 }).probability).toBe('platt');
+    const few = fitCalibration(entries.slice(0, 3), { probability: 'isotonic', bands: 'conformal', minSamples: 4 }, 2);
+    expect([few.probability, few.bands, few.calibrateUp(0.9), few.bandFactor(0.9, 0)]).toEqual(['none', 'none', 0.9, undefined]);
+    const fitted = fitCalibration(entries, { probability: 'isotonic', bands: 'conformal', minSamples: 4 }, 2);
+    expect([fitted.probability, fitted.bands, fitted.calibrateUp(0.9), fitted.bandFactor(0.9, 1)]).toEqual(['isotonic', 'conformal', 0.5, 2]);
+    expect(fitCalibration(entries, { probability: 'platt', bands: 'none', minSamples: 4 }, 2).probability).toBe('platt');
   });
 
-  it('conformal bands rescale the spread around the median in log space', () => {
+  it('conformal bands rescale the spread around the median in log space, with the factor of their step', () => {
     const sorted = Float64Array.from({ length: 101 }, (_, i) => 90 + i * 0.2); // 90..110, median 100
-    const identity = {
-      probability: 'none' as const,
-      bands: 'conformal' as const,
+    const identity: Calibration = {
+      probability: 'none',
+      bands: 'conformal',
       samples: 1,
-      calibrateUp: (p: number) => p,
+      epsilon: 1 / 3,
+      calibrateUp: (p) => p,
+      calibrateVolExpand: (p) => p,
       bandFactor: () => 1,
     };
-    expect(bandValue(sorted, 0.95, 100, identity)).toBeCloseTo(bandValue(sorted, 0.95, 100, undefined), 10);
-    expect(bandValue(sorted, 0.05, 100, identity)).toBeCloseTo(91, 10);
-    const doubled = { ...identity, bandFactor: () => 2 };
-    expect(bandValue(sorted, 0.95, 100, doubled)).toBeCloseTo(100 * (109 / 100) ** 2, 8);
-    expect(bandValue(sorted, 0.5, 100, doubled)).toBe(100);
+    // Type 6: the 95% level sits at rank 0.95·102 = 96.9, i.e. 90 + 95.9·0.2 = 109.18; 5% at rank 5.1 → 90.82.
+    expect(bandValue(sorted, 0.95, 100, undefined, 0)).toBeCloseTo(109.18, 10);
+    expect(bandValue(sorted, 0.95, 100, identity, 0)).toBeCloseTo(109.18, 10);
+    expect(bandValue(sorted, 0.05, 100, identity, 0)).toBeCloseTo(90.82, 10);
+    const perStep = { ...identity, bandFactor: (_c: number, step: number) => (step === 0 ? 1 : 2) };
+    expect(bandValue(sorted, 0.95, 100, perStep, 0)).toBeCloseTo(109.18, 10);
+    expect(bandValue(sorted, 0.95, 100, perStep, 1)).toBeCloseTo(100 * (109.18 / 100) ** 2, 8);
+    expect(bandValue(sorted, 0.5, 100, perStep, 1)).toBe(100);
+  });
+});
+
+/** Scored forecasts of a given horizon with given raw P(up), outcomes and (optionally) volatility outcomes. */
+function calibrationCase(rows: Array<{ pUpRaw: number; up: 0 | 1; horizon?: number; pVol?: number; vol?: 0 | 1 }>): ScoredForecast[] {
+  return rows.map((r, i) => ({
+    ...scored(i, 0.01, 0.02, 0.02),
+    pUpRaw: r.pUpRaw,
+    up: r.up,
+    conformal: new Array(r.horizon ?? 2).fill(1),
+    ...(r.vol === undefined ? {} : { pVolExpandRaw: r.pVol ?? 0.5, volExpanded: r.vol }),
+  }));
+}
+const repeat = <T>(n: number, row: T): T[] => Array.from({ length: n }, () => ({ ...row }));
+
+describe('calibration at the edges', () => {
+  const ISOTONIC = { probability: 'isotonic' as const, bands: 'none' as const, minSamples: 5 };
+
+  it('isotonic never publishes 0 or 1: outcomes all alike map to 1/(n + 2) and 1 − 1/(n + 2)', () => {
+    // 10 forecasts at 0.1 that all fell, 10 at 0.9 that all rose: the fit is 0 and 1 exactly.
+    const entries = calibrationCase([...repeat(10, { pUpRaw: 0.1, up: 0 as const }), ...repeat(10, { pUpRaw: 0.9, up: 1 as const })]);
+    const c = fitCalibration(entries, ISOTONIC, 2);
+    expect(c.epsilon).toBe(1 / 22);
+    expect(c.calibrateUp(0.1)).toBe(1 / 22);
+    expect(c.calibrateUp(0.02)).toBe(1 / 22); // flat beyond the fitted points, still clamped
+    expect(c.calibrateUp(0.9)).toBe(21 / 22);
+    expect(c.calibrateUp(1)).toBe(21 / 22);
+    expect(c.calibrateUp(0.5)).toBeCloseTo(0.5, 12); // halfway between the fitted 0 and 1
+  });
+
+  it('Platt scaling on a separable history is clamped the same way', () => {
+    const entries = calibrationCase([...repeat(20, { pUpRaw: 0.2, up: 0 as const }), ...repeat(20, { pUpRaw: 0.8, up: 1 as const })]);
+    const c = fitCalibration(entries, { ...ISOTONIC, probability: 'platt' }, 2);
+    for (const p of [0, 0.001, 0.2, 0.8, 0.999, 1]) {
+      expect(c.calibrateUp(p)).toBeGreaterThanOrEqual(1 / 42);
+      expect(c.calibrateUp(p)).toBeLessThanOrEqual(41 / 42);
+    }
+    expect(c.calibrateUp(0)).toBe(1 / 42);
+    expect(c.calibrateUp(1)).toBe(41 / 42);
+  });
+
+  it('ε shrinks with the scored forecasts of the fit: 1/(n + 2)', () => {
+    for (const n of [5, 8, 98]) {
+      const c = fitCalibration(calibrationCase(repeat(n, { pUpRaw: 0.3, up: 1 as const })), ISOTONIC, 2);
+      expect([c.samples, c.epsilon, c.calibrateUp(0.3)]).toEqual([n, 1 / (n + 2), 1 - 1 / (n + 2)]);
+    }
+  });
+
+  it('fits on the forecasts of the same horizon only', () => {
+    // Horizon 2: 0.6 rose 3 times in 4; horizon 3 (another plan setting): 0.6 always fell.
+    const entries = calibrationCase([
+      ...repeat(3, { pUpRaw: 0.6, up: 1 as const }),
+      { pUpRaw: 0.6, up: 0 },
+      ...repeat(6, { pUpRaw: 0.6, up: 0 as const, horizon: 3 }),
+    ]);
+    const two = fitCalibration(entries, { ...ISOTONIC, minSamples: 4 }, 2);
+    expect([two.samples, two.calibrateUp(0.6)]).toEqual([4, 0.75]);
+    const three = fitCalibration(entries, { ...ISOTONIC, minSamples: 4 }, 3);
+    expect([three.samples, three.calibrateUp(0.6)]).toEqual([6, 1 / 8]);
+    const five = fitCalibration(entries, { ...ISOTONIC, minSamples: 4 }, 5);
+    expect([five.samples, five.probability, five.calibrateUp(0.6)]).toEqual([0, 'none', 0.6]);
+  });
+
+  it('conformal factors are per step: an early step keeps its own narrower factor', () => {
+    // Step 0 fell at 0.5 half-widths, step 1 at 1..9 (a spread that grows with the horizon).
+    const entries = Array.from({ length: 9 }, (_, i) => ({ ...scored(i, 0.01, 0.02, 0.02), conformal: [0.5, i + 1] }));
+    const c = fitCalibration(entries, { probability: 'none', bands: 'conformal', minSamples: 9 }, 2);
+    expect(c.bandFactor(0.8, 0)).toBe(0.5);
+    expect(c.bandFactor(0.8, 1)).toBe(8); // ⌈10·0.8⌉ = 8th smallest of 1..9
+    expect(c.bandFactor(0.5, 1)).toBe(5);
+    // One pooled factor (the old behaviour) would have been the 15th smallest of all 18 scores: 7.
+    const pooled = entries.flatMap((e) => e.conformal).sort((a, b) => a - b);
+    expect(conformalQuantile(pooled, 0.8)).toBe(7);
+  });
+
+  it('P(volatility expands) is calibrated like P(up): stated 0.73, happened 45%', () => {
+    const rows = Array.from({ length: 200 }, (_, i) => ({ pUpRaw: 0.5, up: 1 as const, pVol: 0.73, vol: (i % 20 < 9 ? 1 : 0) as 0 | 1 }));
+    const isotonic = fitCalibration(calibrationCase(rows), { ...ISOTONIC, minSamples: 100 }, 2);
+    expect(isotonic.calibrateVolExpand(0.73)).toBeCloseTo(0.45, 12);
+    const platt = fitCalibration(calibrationCase(rows), { ...ISOTONIC, probability: 'platt', minSamples: 100 }, 2);
+    expect(platt.calibrateVolExpand(0.73)).toBeCloseTo(0.45, 2);
+    // All expanded: clamped below 1. Records scored before the outcome was kept are left out.
+    const always = calibrationCase(repeat(50, { pUpRaw: 0.5, up: 1 as const, pVol: 0.9, vol: 1 as const }));
+    const old = calibrationCase(repeat(50, { pUpRaw: 0.5, up: 1 as const }));
+    const c = fitCalibration([...always, ...old], { ...ISOTONIC, minSamples: 50 }, 2);
+    expect(c.calibrateVolExpand(0.9)).toBe(1 - 1 / 52);
+    expect(fitCalibration(old, { ...ISOTONIC, minSamples: 50 }, 2).calibrateVolExpand(0.9)).toBe(0.9);
   });
 });
 

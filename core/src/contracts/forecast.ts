@@ -22,7 +22,27 @@ export const skillSummarySchema = z.object({
   baselines: z.record(z.record(z.number())),
   coverage80: z.number().min(0).max(1).optional(),
   coverage90: z.number().min(0).max(1).optional(),
-  /** True only once the model has beaten every baseline over the window. */
+  /** What the 80% and 90% bands were expected to hold over the same forecasts (nominal when conformal, less with few paths). */
+  expectedCoverage80: z.number().min(0).max(1).optional(),
+  expectedCoverage90: z.number().min(0).max(1).optional(),
+  /**
+   * The significance test behind `tradeable` (absent before minScored forecasts are scored): the
+   * largest one-sided Diebold–Mariano p-value over the baselines (HAC variance over `lag`
+   * overlapping forecasts), the independent forecasts the window is worth, and per baseline the
+   * ratio of the model's mean score to the baseline's and its p-value.
+   */
+  test: z
+    .object({
+      method: z.literal('diebold-mariano'),
+      lag: z.number().int().nonnegative(),
+      effectiveSamples: z.number().nonnegative(),
+      pValue: z.number().min(0).max(1),
+      significance: z.number().gt(0).lt(1),
+      margin: z.number().min(0).lt(1),
+      baselines: z.record(z.object({ ratio: z.number(), pValue: z.number().min(0).max(1) })),
+    })
+    .optional(),
+  /** True only once the model beats every baseline by the margin, significantly, over the window. */
   tradeable: z.boolean(),
   reason: z.string(),
 });
@@ -44,8 +64,9 @@ export const forecastSchema = z.object({
   /** P(final close > last close), calibrated when the plan says so. */
   pUp: z.number().min(0).max(1),
   pUpRaw: z.number().min(0).max(1),
-  /** P(volatility over the horizon exceeds that of the lookback). */
+  /** P(volatility over the horizon exceeds that of the lookback), calibrated like pUp when the plan says so. */
   pVolExpand: z.number().min(0).max(1),
+  pVolExpandRaw: z.number().min(0).max(1).optional(),
   /** Expected worst move against a long and a short across paths (fractions of last close). */
   expectedMaxAdverse: z.object({ long: z.number(), short: z.number() }),
   model: z.object({ name: z.string(), version: z.string() }),

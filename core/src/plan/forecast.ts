@@ -47,7 +47,20 @@ const skillGateSchema = z
       'persistence',
       'random-walk',
     ]),
-    margin: z.number().min(0).lt(1).default(0).describe('Fraction by which the model must beat the best baseline (0.05 = 5% better).'),
+    margin: z
+      .number()
+      .min(0)
+      .lt(1)
+      .default(0.02)
+      .describe('Fraction by which the model must beat every baseline (0.05 = 5% better), tested for significance.'),
+    significance: z
+      .number()
+      .gt(0)
+      .max(0.5)
+      .default(0.05)
+      .describe(
+        'Largest p-value of the one-sided Diebold-Mariano test (Newey-West variance over the overlapping forecasts) at which the model counts as better by the margin.',
+      ),
   })
   .strict()
   .superRefine((gate, ctx) => {

@@ -5,26 +5,35 @@ import type { ScoredForecast } from './scores.js';
 /**
  * Calibration fitted on the scored history of the serving model version (only forecasts whose
  * outcome is known, so it never sees the future):
- *  - P(up): isotonic regression (pool-adjacent-violators, linear between fitted points, as
- *    scikit-learn predicts) or Platt scaling (a logistic fit on logit(P(up)), with Platt's smoothed
- *    targets), mapping the raw share of rising paths to the observed frequency;
- *  - bands: split-conformal rescaling of the spread. Each scored step gives a score s = how far the
- *    actual close fell from the median, in units of the raw 5–95% half-width on its side; a central
- *    band of coverage γ becomes median ± Q_γ × half-width, with Q_γ the ⌈(n+1)γ⌉-th smallest score.
- *    High and low bands are rescaled with the factors the closes give.
- * Below `minSamples` scored forecasts nothing is applied.
+ *  - P(up) and P(volatility expands): isotonic regression (pool-adjacent-violators, linear between
+ *    fitted points, as scikit-learn predicts) or Platt scaling (a logistic fit on logit(p), with
+ *    Platt's smoothed targets), mapping the raw share of paths to the observed frequency. Both are
+ *    statements about the final horizon step, so each is fitted per horizon: only on scored
+ *    forecasts of the same horizon as the one being calibrated. A calibrated probability stays in
+ *    [ε, 1 − ε] with ε = 1/(n + 2), n the scored forecasts of the fit (Laplace's rule of succession:
+ *    after n outcomes all alike, the next differs with probability 1/(n + 2)), so a fit on a
+ *    finite history never publishes certainty;
+ *  - bands: split-conformal rescaling of the spread, per horizon step. Each scored step gives a
+ *    score s = how far the actual close fell from the median, in units of the raw 5–95% half-width
+ *    on its side; at step h a central band of coverage γ becomes median ± Q_{γ,h} × half-width,
+ *    with Q_{γ,h} the ⌈(n+1)γ⌉-th smallest score of step h. High and low bands are rescaled with the
+ *    factors the closes give.
+ * Below `minSamples` scored forecasts (of the horizon) nothing is applied.
  */
 export interface Calibration {
   probability: ProbabilityCalibration;
   bands: BandCalibration;
-  /** Scored forecasts the fit used. */
+  /** Scored forecasts the fit used (those of the calibrated horizon). */
   samples: number;
+  /** Calibrated probabilities stay in [epsilon, 1 − epsilon]: 1/(samples + 2). */
+  epsilon: number;
   calibrateUp(pUpRaw: number): number;
-  /** Band factor Q_γ for a central coverage γ, or undefined when bands are not calibrated. */
-  bandFactor(coverage: number): number | undefined;
+  calibrateVolExpand(pVolExpandRaw: number): number;
+  /** Band factor Q_{γ,h} for a central coverage γ at horizon step `step` (0-based), or undefined when bands are not calibrated. */
+  bandFactor(coverage: number, step: number): number | undefined;
 }
 
-const clamp01 = (p: number) => Math.min(1, Math.max(0, p));
+const clamp = (p: number, epsilon: number) => Math.min(1 - epsilon, Math.max(epsilon, p));
 
 /** Isotonic (non-decreasing) fit of ys on xs; returns the calibrated mapping. */
 export function fitIsotonic(xs: readonly number[], ys: readonly number[]): (x: number) => number {
@@ -115,35 +124,77 @@ export function conformalQuantile(sortedScores: ArrayLike<number>, coverage: num
   return sortedScores[rank - 1] as number;
 }
 
-export function fitCalibration(entries: readonly ScoredForecast[], settings: PlanForecast['calibration']): Calibration {
-  const samples = entries.length;
+/** Horizon of a scored forecast: it has one conformal score per step. */
+const horizonOf = (e: ScoredForecast) => e.conformal.length;
+
+function fitProbability(method: ProbabilityCalibration, xs: readonly number[], ys: readonly number[]): (p: number) => number {
+  return method === 'isotonic' ? fitIsotonic(xs, ys) : fitPlatt(xs, ys).apply;
+}
+
+/**
+ * Fits the plan's calibration on scored forecasts of the given horizon (the others are left out:
+ * their probabilities and steps speak of other distances). Forecasts scored before P(volatility
+ * expands) had an outcome are left out of that fit only.
+ */
+export function fitCalibration(
+  entries: readonly ScoredForecast[],
+  settings: PlanForecast['calibration'],
+  horizon: number,
+): Calibration {
+  const same = entries.filter((e) => horizonOf(e) === horizon);
+  const samples = same.length;
+  const epsilon = 1 / (samples + 2);
   const enough = samples >= settings.minSamples;
-  let calibrateUp = (p: number) => p;
+  const identity = (p: number) => p;
+  let calibrateUp = identity;
+  let calibrateVolExpand = identity;
   let probability: ProbabilityCalibration = 'none';
   if (enough && settings.probability !== 'none') {
-    const xs = entries.map((e) => e.pUpRaw);
-    const ys = entries.map((e) => e.up);
     probability = settings.probability;
-    calibrateUp = settings.probability === 'isotonic' ? fitIsotonic(xs, ys) : fitPlatt(xs, ys).apply;
+    const up = fitProbability(
+      probability,
+      same.map((e) => e.pUpRaw),
+      same.map((e) => e.up),
+    );
+    calibrateUp = (p) => clamp(up(p), epsilon);
+    const withVol = same.filter((e) => e.volExpanded !== undefined && e.pVolExpandRaw !== undefined);
+    if (withVol.length >= settings.minSamples) {
+      const volEpsilon = 1 / (withVol.length + 2);
+      const vol = fitProbability(
+        probability,
+        withVol.map((e) => e.pVolExpandRaw as number),
+        withVol.map((e) => e.volExpanded as number),
+      );
+      calibrateVolExpand = (p) => clamp(vol(p), volEpsilon);
+    }
   }
-  let bandFactor = (_coverage: number): number | undefined => undefined;
+  let bandFactor = (_coverage: number, _step: number): number | undefined => undefined;
   let bands: BandCalibration = 'none';
   if (enough && settings.bands === 'conformal') {
-    const scores = Float64Array.from(entries.flatMap((e) => e.conformal)).sort();
+    const perStep = Array.from({ length: horizon }, (_, h) => Float64Array.from(same, (e) => e.conformal[h] as number).sort());
     bands = 'conformal';
-    bandFactor = (coverage) => conformalQuantile(scores, coverage);
+    bandFactor = (coverage, step) => {
+      const scores = perStep[Math.min(Math.max(0, step), horizon - 1)];
+      return scores ? conformalQuantile(scores, coverage) : undefined;
+    };
   }
-  return { probability, bands, samples, calibrateUp: (p) => clamp01(calibrateUp(p)), bandFactor };
+  return { probability, bands, samples, epsilon, calibrateUp, calibrateVolExpand, bandFactor };
 }
 
 /**
  * The value at quantile `level` of one step's sorted paths, raw or conformally rescaled around the
- * median in log-return space.
+ * median in log-return space with the factor of that step (0-based).
  */
-export function bandValue(sorted: ArrayLike<number>, level: number, lastClose: number, calibration: Calibration | undefined): number {
+export function bandValue(
+  sorted: ArrayLike<number>,
+  level: number,
+  lastClose: number,
+  calibration: Calibration | undefined,
+  step: number,
+): number {
   const raw = quantileOfSorted(sorted, level);
   if (level === 0.5) return raw;
-  const factor = calibration?.bandFactor(Math.abs(2 * level - 1));
+  const factor = calibration?.bandFactor(Math.abs(2 * level - 1), step);
   if (factor === undefined) return raw;
   const median = logRatio(quantileOfSorted(sorted, 0.5), lastClose);
   const edge = logRatio(quantileOfSorted(sorted, level > 0.5 ? 0.95 : 0.05), lastClose);

@@ -35,8 +35,16 @@ export interface PendingForecast {
   /** Published band edges per step (log returns), after any calibration: 80% and 90% central bands. */
   band80: { low: number[]; high: number[] };
   band90: { low: number[]; high: number[] };
+  /** Coverage the published 80% and 90% bands are expected to have (see forecast-message.ts). */
+  expected80: number;
+  expected90: number;
   pUp: number;
   pUpRaw: number;
+  /** P(volatility expands) as published and raw, and the historical volatility it compares against (see statistics.ts). */
+  pVolExpand: number;
+  pVolExpandRaw: number;
+  /** Sample std of the log returns of the last `horizon` closes of the history; NaN when undefined. */
+  volHistorical: number;
   /** Per-bar log-return std of the lookback (the random walk's σ). */
   sigma: number;
 }
@@ -46,10 +54,21 @@ export interface ScoredForecast {
   pUpRaw: number;
   pUp: number;
   up: 0 | 1;
+  /**
+   * P(volatility expands) raw and published, and whether it did: 1 when the sample std of the
+   * actual log returns (last close, then the horizon's closes) exceeded the historical one.
+   * Absent in records scored before it was kept, and when the horizon is 1 (no sample std).
+   */
+  pVolExpandRaw?: number;
+  pVolExpand?: number;
+  volExpanded?: 0 | 1;
   model: MetricScores;
   /** Share of steps inside the published 80% and 90% bands. */
   cover80: number;
   cover90: number;
+  /** Coverage the bands were expected to have (absent in records scored before it was kept). */
+  expected80?: number;
+  expected90?: number;
   baselines: Record<SkillBaseline, MetricScores & { cover80?: number; cover90?: number }>;
   /** Per step, the actual close's distance from the median in units of the raw 5–95% half-width on its side. */
   conformal: number[];
@@ -120,6 +139,14 @@ export function conformalScore(median: number, low: number, high: number, actual
   return actual >= median ? (actual - median) / Math.max(high - median, EPS) : (median - actual) / Math.max(median - low, EPS);
 }
 
+/** Sample std (n − 1) of the log returns of the last close followed by the closes; NaN below two returns. */
+export function realisedVolatility(lastClose: number, closes: readonly number[]): number {
+  const returns = closes.map((c, i) => Math.log(c / (i === 0 ? lastClose : (closes[i - 1] as number))));
+  if (returns.length < 2) return Number.NaN;
+  const m = average(returns);
+  return Math.sqrt(returns.reduce((acc, r) => acc + (r - m) ** 2, 0) / (returns.length - 1));
+}
+
 /** Scores a forecast once every bar of its horizon has closed; `actualCloses` are those bars' closes in order. */
 export function scoreForecast(f: PendingForecast, actualCloses: readonly number[]): ScoredForecast {
   const y = actualCloses.map((c) => Math.log(c / f.lastClose));
@@ -130,11 +157,17 @@ export function scoreForecast(f: PendingForecast, actualCloses: readonly number[
   const naive = { brier: brier(0.5, up), hit: 0.5 };
   const mae = average(y.map(Math.abs));
   const sd = (h: number) => f.sigma * Math.sqrt(h + 1);
+  const realised = realisedVolatility(f.lastClose, actualCloses);
+  const vol =
+    Number.isFinite(f.volHistorical) && Number.isFinite(realised)
+      ? { pVolExpandRaw: f.pVolExpandRaw, pVolExpand: f.pVolExpand, volExpanded: (realised > f.volHistorical ? 1 : 0) as 0 | 1 }
+      : {};
   return {
     asOf: f.asOf,
     pUpRaw: f.pUpRaw,
     pUp: f.pUp,
     up,
+    ...vol,
     model: {
       crps: average(y.map((v, h) => crpsEnsemble(f.closes[h] as Float64Array, v))),
       mae: average(y.map((v, h) => Math.abs((f.median[h] as number) - v))),
@@ -143,6 +176,8 @@ export function scoreForecast(f: PendingForecast, actualCloses: readonly number[
     },
     cover80: inside(f.band80),
     cover90: inside(f.band90),
+    expected80: f.expected80,
+    expected90: f.expected90,
     baselines: {
       persistence: { crps: mae, mae, ...naive },
       'random-walk': {
