@@ -37,6 +37,18 @@ export {
   conversationToken,
 } from './contracts/agent.js';
 export {
+  CHAIN_STAGES,
+  STAGE_STATES,
+  ScheduleFireContract,
+  ScheduleStageContract,
+  ScheduledDecisionContract,
+  scheduleFireSchema,
+  scheduleStageSchema,
+  scheduledDecisionSchema,
+} from './contracts/schedule.js';
+export { chatRequestSchema } from './contracts/chat.js';
+export { TRAINER_QUEUE_GROUP, TrainerEndpoints } from './contracts/trainer.js';
+export {
   TOKEN_PATTERN,
   describeTokenProblem,
   venueToken,
@@ -84,10 +96,13 @@ export {
   SUBJECT_FAMILIES,
   InvalidSubjectError,
   InvalidSubjectTokenError,
+  actorRequestSubject,
   candleMessageId,
+  controlSubject,
   parseSubject,
   subject,
   subjectFilter,
+  subjectPrefix,
 } from './bus/subjects.js';
 export { ACTOR_STATUS_TTL_MS, Buckets, KOKEX_TOPOLOGY, ObjectStores, Streams, streamOf, subjectMatches } from './bus/topology.js';
 export { ProvisionError, provision, provisionKv, provisionObjectStore, provisionStream } from './bus/provision.js';
@@ -98,15 +113,25 @@ export { LOG_FORMATS, REDACTED, createLogger, formatLogLine, humanLogDestination
 export { AdapterPort, Tokens } from './di/tokens.js';
 export { createHostContainer } from './di/container.js';
 // actors and host
-export { consume, defineActorKind } from './host/actor.js';
+export { checkDeclaredConsumers, consume, defineActorKind } from './host/actor.js';
 export { LifecycleState, lifecycleMachine, restartDelay } from './host/lifecycle.js';
 export { ActorInstance, newInstanceId } from './host/instance.js';
 export { ActorHost } from './host/host.js';
 export { HostMetrics, LATENCY_BUCKETS_SECONDS } from './host/metrics.js';
 export { HealthServer, liveness, readiness } from './host/health.js';
-export { addControlEndpoint, controlSubject } from './host/control.js';
+export { actorRequestGroup, addControlEndpoint, instanceControlGroup } from './host/control.js';
 // deployment: per-actor NATS users and permissions
-export { buildUsers, inboxPrefixFor, permissionsFor, renderNatsConfig } from './deploy/access.js';
+export {
+  EMPTY_ACCESS,
+  accessOf,
+  buildUsers,
+  declaredAccess,
+  inboxPrefixFor,
+  mergeAccess,
+  permissionsFor,
+  renderNatsConfig,
+  sameConsumer,
+} from './deploy/access.js';
 // model registry
 export {
   ANY,
@@ -174,6 +199,17 @@ export type { ApprovedOrder, OrderEvent, OrderIntent, OrderVerdict } from './con
 export type { ModelProgress, ModelReady } from './contracts/model.js';
 export type { Forecast, SkillSummary } from './contracts/forecast.js';
 export type { AgentToken, AgentTurn, AgentTurnInput, ConversationEndReason } from './contracts/agent.js';
+export type { ChainStage, ScheduleFire, ScheduleStage, ScheduledDecision, StageState } from './contracts/schedule.js';
+export type { ChatOutcome, ChatReply, ChatRequest, ChatRequestInput } from './contracts/chat.js';
+export type {
+  TrainAccepted,
+  TrainCancelAccepted,
+  TrainCancelReply,
+  TrainCancelRequest,
+  TrainerRefusal,
+  TrainReply,
+  TrainRequest,
+} from './contracts/trainer.js';
 export type { Timeframe } from './time/timeframe.js';
 export type { Clock } from './time/clock.js';
 export type { ResolvedNatsUrl } from './config.js';
@@ -186,7 +222,7 @@ export type { HistoryApplyResult, HistoryStore, HistoryWrite, HistoryWriteIssue 
 export type { ProvisionResult } from './bus/provision.js';
 export type { ConsumerStats, DurableConsumerOptions, DurableWorkerEvents, MessageHandler } from './bus/consumer.js';
 export type { LogFormat, Logger, LoggerOptions } from './log/logger.js';
-export type { ActorContext, ActorKind, ActorLogic, ConsumerBinding } from './host/actor.js';
+export type { ActorBusDeclaration, ActorContext, ActorKind, ActorLogic, BusDeclarationInput, ConsumerBinding, Declared } from './host/actor.js';
 export type { LifecycleContext, LifecycleEvent, LifecycleOptions } from './host/lifecycle.js';
 export type { ActorInstanceOptions, ActorStatus } from './host/instance.js';
 export type { ActorHostOptions, ReloadResult } from './host/host.js';

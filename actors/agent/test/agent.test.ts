@@ -221,7 +221,7 @@ describe('agent on a real bus with the offline policy', () => {
     await nats.bus.publish(
       ScheduledDecisionContract,
       'kokex.clock.decide.beta',
-      { plan: 'beta', job: 'decide', at: 1, runId: 'run-1' },
+      { plan: 'beta', inst: SWAP, tf: '1m', job: 'decide', at: 1, runId: 'run-1' },
       { id: 's-1', correlationId: 'run-1' },
     );
     const expected = [

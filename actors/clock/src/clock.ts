@@ -7,6 +7,7 @@ import {
   isTimeframe,
   nextBarOpen,
   subject,
+  subjectFilter,
   TIMEFRAMES,
   timeframeToken,
 } from '@kokex/core';
@@ -113,5 +114,5 @@ export const clockActor = defineActorKind<ClockConfig>({
     timeframes: timeframesOf({ timeframes: [...base.timeframes, ...plans.map((p) => p.spec.timeframe)] }),
   }),
   create: createClockLogic,
-  access: () => ({ publish: ['kokex.clock.tick.>'] }),
+  bus: { publishes: [subjectFilter('clockTick')] },
 });

@@ -160,5 +160,6 @@ export const historyActor = defineActorKind<HistoryConfig>({
     'Projects conversations, tool calls, order intents, verdicts, orders and order events into a store adapter, MongoDB by default (idle without MONGO_URL)',
   configSchema: historyConfigSchema,
   create: createHistoryLogic,
-  access: () => historyAccess(historyConfigSchema.parse({})),
+  // The durables its logic runs, declared from the same config: the host refuses any other.
+  bus: { consumes: ({ config }) => historyAccess(config).consume ?? [] },
 });

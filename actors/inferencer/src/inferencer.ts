@@ -1,24 +1,29 @@
 import {
   type ActorContext,
   type ActorLogic,
+  actorRequestGroup,
+  actorRequestSubject,
   addControlEndpoint,
+  Buckets,
   CandleContract,
+  type ConsumerAccess,
   consume,
-  controlSubject,
   defineActorKind,
   ModelReadyContract,
+  ObjectStores,
   Streams,
+  subject,
   subjectFilter,
 } from '@kokex/core';
 import { type Service, Svcm } from '@nats-io/services';
 import type { Subscription } from '@nats-io/transport-node';
 import { ForecastBatcher } from './batcher.js';
-import { type InferencerConfig, inferencerConfigFromPlans, inferencerConfigSchema, seriesKey } from './config.js';
+import { type ForecastSeries, type InferencerConfig, inferencerConfigFromPlans, inferencerConfigSchema, seriesKey } from './config.js';
 import { BadForecastRequestError, UnknownSeriesError } from './errors.js';
 import { SeriesForecaster } from './forecaster.js';
 import { forecastMetrics } from './metrics.js';
 import { ModelManager } from './models.js';
-import { SKILL_TOPOLOGY, SkillStore } from './skill/store.js';
+import { SKILL_BUCKET, SKILL_TOPOLOGY, SkillStore } from './skill/store.js';
 
 /**
  * The inferencer actor: for each plan series, a durable consumer on MD_CANDLES forecasts on every
@@ -26,8 +31,17 @@ import { SKILL_TOPOLOGY, SkillStore } from './skill/store.js';
  * forecast; a subscription to `kokex.model.ready.>` swaps in new model versions. Forecasts go to
  * `kokex.forecast.{inst}.{tf}` with the candle's correlation id.
  */
-export const FORECAST_REQUEST_SUBJECT = controlSubject('inferencer', 'forecast');
+export const FORECAST_REQUEST_SUBJECT = actorRequestSubject('inferencer', 'forecast');
 const VERSION = '0.1.0';
+
+/** The durable consumer of one series' closed candles: what the logic runs and the bus declaration lists. */
+export function inferencerConsumer(series: Pick<ForecastSeries, 'venue' | 'inst' | 'tf'>): ConsumerAccess {
+  return {
+    stream: Streams.candles,
+    durable: `inferencer-${series.venue}-${series.inst}-${series.tf}`,
+    filter: subject('candle', { venue: series.venue, inst: series.inst, tf: series.tf }),
+  };
+}
 
 export function createInferencerLogic(ctx: ActorContext<InferencerConfig>): ActorLogic<InferencerConfig> {
   const config = ctx.config;
@@ -90,9 +104,7 @@ export function createInferencerLogic(ctx: ActorContext<InferencerConfig>): Acto
     consumers: [...forecasters.values()].map((f) =>
       consume(
         {
-          stream: Streams.candles,
-          durable: `inferencer-${f.series.venue}-${f.series.inst}-${f.series.tf}`,
-          filter: f.candleSubject,
+          ...inferencerConsumer(f.series),
           contract: CandleContract,
           // One candle at a time per series, in order; history before start comes from fill().
           maxInFlight: 1,
@@ -124,7 +136,7 @@ export function createInferencerLogic(ctx: ActorContext<InferencerConfig>): Acto
         description: 'forecast on request: {inst, tf} → a fresh forecast, also published on kokex.forecast.{inst}.{tf}',
         metadata: { instance: ctx.instanceId, host: ctx.hostId },
       });
-      addControlEndpoint(service, controlSubject('inferencer'), 'forecast', onRequest);
+      addControlEndpoint(service, actorRequestGroup('inferencer'), 'forecast', onRequest);
     },
 
     async stop() {
@@ -161,4 +173,16 @@ export const inferencerActor = defineActorKind<InferencerConfig>({
   configSchema: inferencerConfigSchema,
   configFromPlans: inferencerConfigFromPlans,
   create: createInferencerLogic,
+  bus: {
+    publishes: [
+      subjectFilter('forecast'),
+      // Stored bars and forecasts read by subject (history fill, `kokex forecast`).
+      `$JS.API.STREAM.MSG.GET.${Streams.candles}`,
+      `$JS.API.STREAM.MSG.GET.${Streams.forecasts}`,
+    ],
+    subscribes: [subjectFilter('modelReady')],
+    consumes: ({ config }) => config.series.map(inferencerConsumer),
+    kv: [Buckets.models, SKILL_BUCKET],
+    objectStores: [ObjectStores.artifacts],
+  },
 });

@@ -1,6 +1,5 @@
 import { assign, fromPromise, setup } from 'xstate';
-import { CHAIN_STAGES, type ChainStage } from './config.js';
-import type { StageState } from './contracts.js';
+import { CHAIN_STAGES, type ChainStage, type StageState } from '@kokex/core';
 import { SchedulerErrorCode } from './errors.js';
 
 /**

@@ -11,9 +11,6 @@ import { z } from 'zod';
  * The decide and execute stages run only for plans whose agent is enabled and listens to
  * `scheduled_decision`; otherwise the agent already reacts to the new forecast on its own.
  */
-export const CHAIN_STAGES = ['train', 'infer', 'decide', 'execute'] as const;
-export type ChainStage = (typeof CHAIN_STAGES)[number];
-
 const jobNameToken = z.string().regex(/^[A-Za-z0-9_-]+$/, 'a job name: letters, digits, - and _');
 
 export const scheduledJobSchema = z

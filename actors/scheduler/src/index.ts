@@ -4,31 +4,20 @@ import { schedulerActor } from './scheduler.js';
 
 export { chainMachine } from './chain.js';
 export {
-  CHAIN_STAGES,
   effectiveJobs,
   jobsFromPlan,
   scheduledJobSchema,
   schedulerConfigFromPlans,
   schedulerConfigSchema,
 } from './config.js';
-export {
-  DecisionTriggerContract,
-  ScheduleFireContract,
-  ScheduleStageContract,
-  ScheduleSubjects,
-  STAGE_STATES,
-  decisionTriggerSchema,
-  scheduleFireSchema,
-  scheduleStageSchema,
-} from './contracts.js';
+export { ScheduleSubjects } from './contracts.js';
 export { cronTable, nextCronFire, nextFire } from './cron.js';
 export { SchedulerErrorCode, SchedulerStageError } from './errors.js';
 export { SCHEDULER_DURABLE, createSchedulerLogic, schedulerActor } from './scheduler.js';
 export { FORECAST_SUBJECT, TRAIN_SUBJECT, stageWork } from './stages.js';
 
 export type { ChainContext, ChainInput } from './chain.js';
-export type { ChainStage, ScheduledJob, SchedulerConfig } from './config.js';
-export type { DecisionTrigger, ScheduleFire, ScheduleStage, StageState } from './contracts.js';
+export type { ScheduledJob, SchedulerConfig } from './config.js';
 export type { CronTable } from './cron.js';
 export type { RunRecord } from './scheduler.js';
 export type { RunIdentity, StageEnv } from './stages.js';

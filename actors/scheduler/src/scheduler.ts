@@ -1,31 +1,36 @@
 import {
   type ActorContext,
   type ActorLogic,
+  CHAIN_STAGES,
+  type ChainStage,
   consume,
   defineActorKind,
   type Envelope,
   parseSchedule,
   type Schedule,
+  type ScheduleFire,
+  ScheduleFireContract,
+  ScheduleStageContract,
+  type StageState,
   Streams,
   subjectFilter,
 } from '@kokex/core';
 import { type Actor, createActor, fromPromise } from 'xstate';
 import { type ChainContext, chainMachine } from './chain.js';
 import {
-  CHAIN_STAGES,
-  type ChainStage,
   effectiveJobs,
   type ScheduledJob,
   type SchedulerConfig,
   schedulerConfigFromPlans,
   schedulerConfigSchema,
 } from './config.js';
-import { type ScheduleFire, ScheduleFireContract, ScheduleStageContract, ScheduleSubjects, type StageState } from './contracts.js';
+import { ScheduleSubjects } from './contracts.js';
 import { nextFire } from './cron.js';
 import { FORECAST_SUBJECT, stageWork, TRAIN_SUBJECT } from './stages.js';
 
 /** The durable every replica pulls fires from: a fire stored once is run once. */
 export const SCHEDULER_DURABLE = 'scheduler';
+const SCHEDULER_CONSUMER = { stream: Streams.clock, durable: SCHEDULER_DURABLE, filter: ScheduleSubjects.fireFilter } as const;
 /** Timers longer than this are re-armed on the way (long sleeps and clock jumps). */
 const MAX_WAIT_MS = 3_600_000;
 
@@ -195,7 +200,7 @@ export function createSchedulerLogic(ctx: ActorContext<SchedulerConfig>): ActorL
   return {
     consumers: [
       consume(
-        { stream: Streams.clock, durable: SCHEDULER_DURABLE, filter: ScheduleSubjects.fireFilter, contract: ScheduleFireContract },
+        { ...SCHEDULER_CONSUMER, contract: ScheduleFireContract },
         (env) => onFire(env),
       ),
     ],
@@ -247,9 +252,9 @@ export const schedulerActor = defineActorKind<SchedulerConfig>({
   configSchema: schedulerConfigSchema,
   configFromPlans: schedulerConfigFromPlans,
   create: createSchedulerLogic,
-  access: () => ({
-    publish: ['kokex.clock.fire.>', 'kokex.clock.stage.>', 'kokex.clock.decide.>', TRAIN_SUBJECT, FORECAST_SUBJECT],
-    subscribe: [subjectFilter('modelProgress'), 'kokex.order.verdict.>', 'kokex.order.event.>'],
-    consume: [{ stream: Streams.clock, durable: SCHEDULER_DURABLE, filter: ScheduleSubjects.fireFilter }],
-  }),
+  bus: {
+    publishes: [subjectFilter('scheduleFire'), subjectFilter('scheduleStage'), subjectFilter('scheduleDecision'), TRAIN_SUBJECT, FORECAST_SUBJECT],
+    subscribes: [subjectFilter('modelProgress'), subjectFilter('orderVerdict'), subjectFilter('orderEvent')],
+    consumes: [SCHEDULER_CONSUMER],
+  },
 });

@@ -1,16 +1,21 @@
 import {
+  actorRequestSubject,
   type Bus,
+  type ChainStage,
   type Logger,
   type ModelProgress,
   ModelProgressContract,
   OrderEventContract,
   type OrderVerdict,
   OrderVerdictContract,
+  ScheduledDecisionContract,
   subject,
+  subjectFilter,
+  TrainerEndpoints,
 } from '@kokex/core';
-import type { ChainStage, ScheduledJob, SchedulerConfig } from './config.js';
+import type { ScheduledJob, SchedulerConfig } from './config.js';
 import type { ChainContext } from './chain.js';
-import { DecisionTriggerContract, ScheduleSubjects } from './contracts.js';
+import { ScheduleSubjects } from './contracts.js';
 import { SchedulerErrorCode, SchedulerStageError } from './errors.js';
 
 /**
@@ -28,8 +33,9 @@ export interface StageEnv {
   config(): SchedulerConfig;
 }
 
-export const TRAIN_SUBJECT = 'kokex.ctl.trainer.train';
-export const FORECAST_SUBJECT = 'kokex.ctl.inferencer.forecast';
+/** The trainer's and the inferencer's request subjects (core's `actorRequest` family). */
+export const TRAIN_SUBJECT = actorRequestSubject('trainer', TrainerEndpoints.train);
+export const FORECAST_SUBJECT = actorRequestSubject('inferencer', 'forecast');
 
 type StageWork = (run: ChainContext) => Promise<Record<string, unknown>>;
 
@@ -148,7 +154,7 @@ function watchOutcome(env: StageEnv, job: ScheduledJob, runId: string) {
   const verdicts: OrderVerdict[] = [];
   const events = new Map<string, string>();
   const subs = [
-    env.bus.nc.subscribe(`kokex.order.verdict.${job.plan}.*`, {
+    env.bus.nc.subscribe(subjectFilter('orderVerdict', { plan: job.plan }), {
       callback: (_err, msg) => {
         try {
           const env = OrderVerdictContract.decode(msg.data);
@@ -158,7 +164,7 @@ function watchOutcome(env: StageEnv, job: ScheduledJob, runId: string) {
         }
       },
     }),
-    env.bus.nc.subscribe('kokex.order.event.*.*', {
+    env.bus.nc.subscribe(subjectFilter('orderEvent'), {
       callback: (_err, msg) => {
         try {
           const e = OrderEventContract.decode(msg.data).data;
@@ -200,7 +206,7 @@ export function stageWork(env: StageEnv, job: ScheduledJob, run: RunIdentity): R
       await env.bus.nc.flush();
       const forecast = context.details.infer as { id?: string; asOf?: number; tradeable?: boolean; pUp?: number } | undefined;
       const ack = await env.bus.publish(
-        DecisionTriggerContract,
+        ScheduledDecisionContract,
         ScheduleSubjects.decide(job.plan),
         { plan: job.plan, inst: job.inst, tf: job.tf, runId: run.runId, job: job.job, at: run.at, ...(forecast ? { forecast } : {}) },
         { id: `decide:${run.runId}`, correlationId: run.runId, source: env.source },

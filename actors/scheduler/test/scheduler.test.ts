@@ -1,8 +1,19 @@
 import { resolve } from 'node:path';
-import { ActorHost, type Bus, ManualClock, ModelProgressContract, OrderVerdictContract, Streams, subject } from '@kokex/core';
+import {
+  ActorHost,
+  type Bus,
+  ManualClock,
+  ModelProgressContract,
+  OrderVerdictContract,
+  type ScheduleStage,
+  ScheduledDecisionContract,
+  ScheduleStageContract,
+  Streams,
+  subject,
+} from '@kokex/core';
 import { captureLogger, eventually, startTestNats, type TestNats } from '@kokex/core/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DecisionTriggerContract, type RunRecord, type ScheduledJob, type ScheduleStage, ScheduleStageContract } from '../src/index.js';
+import type { RunRecord, ScheduledJob } from '../src/index.js';
 
 /**
  * Two scheduler replicas on a real nats-server, each with its own manual clock at the same time.
@@ -63,7 +74,7 @@ beforeAll(async () => {
     // The agent decides one order, and the guard approves it (under the run's correlation id).
     nats.bus.nc.subscribe('kokex.clock.decide.>', {
       callback: (_e, msg) => {
-        const trigger = DecisionTriggerContract.decode(msg.data);
+        const trigger = ScheduledDecisionContract.decode(msg.data);
         void nats.bus.publish(
           OrderVerdictContract,
           subject('orderVerdict', { plan: trigger.data.plan, inst: trigger.data.inst }),

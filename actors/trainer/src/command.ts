@@ -11,9 +11,12 @@ import {
   ModelProgressContract,
   parseDuration,
   resolveNatsUrl,
+  type TrainCancelReply,
+  type TrainReply,
+  subjectFilter,
 } from '@kokex/core';
 import { TrainerErrorCode, TrainerUnavailableError } from './errors.js';
-import { type CancelReply, decodeBody, encodeJson, TrainerSubjects, type TrainReply } from './protocol.js';
+import { decodeBody, encodeJson, TrainerSubjects } from './protocol.js';
 
 const USAGE = `usage: kokex train <plan> [--wait] [--timeout 2h]
        kokex train --cancel <jobId>
@@ -87,7 +90,7 @@ function watchProgress(bus: Bus, io: CommandIo) {
     if (p.stage === 'done' || p.stage === 'failed') finish(p);
     else io.progress(progressBar(p));
   };
-  const sub = bus.nc.subscribe('kokex.model.progress.>', {
+  const sub = bus.nc.subscribe(subjectFilter('modelProgress'), {
     callback: (_err, msg) => {
       let p: ModelProgress;
       try {
@@ -168,7 +171,7 @@ async function train(bus: Bus, plan: string, wait: boolean, timeoutMs: number, i
 }
 
 async function cancel(bus: Bus, jobId: string, io: CommandIo): Promise<number> {
-  const reply = await request<CancelReply>(bus, TrainerSubjects.cancel, { jobId }, `no trainer has job ${jobId} (it may have ended)`);
+  const reply = await request<TrainCancelReply>(bus, TrainerSubjects.cancel, { jobId }, `no trainer has job ${jobId} (it may have ended)`);
   if (!reply.ok) throw errorFromWire(reply.error);
   io.print(`job ${jobId} cancelled (it was ${reply.was})`);
   return 0;

@@ -33,7 +33,7 @@ export {
 export { JOB_STATES, JOB_TRIGGERS, runTrainingJob, trainArguments } from './job.js';
 export { LEASE_REFRESH_MS, acquireLease, leaseHolder, leaseKey } from './lease.js';
 export { ProgressRelay, flattenMetrics, progressFromLine } from './progress.js';
-export { TRAINER_QUEUE_GROUP, TrainerSubjects } from './protocol.js';
+export { TrainerSubjects } from './protocol.js';
 export { checkKronosPackage, checkPython, runTraining } from './python.js';
 export { RetrainScheduler, cronMatcher, nextCronRun, nextRunAt } from './schedule.js';
 export { modelReadyOf, publishModelReady, storeModel } from './store.js';
@@ -44,7 +44,6 @@ export type { TrainerConfig, TrainingSettings, TrainingTarget } from './config.j
 export type { JobEnvironment, JobOutcome, JobState, JobTrigger, TrainingJobSpec } from './job.js';
 export type { Lease, LeaseHolder } from './lease.js';
 export type { ProgressRelayOptions, ProgressUpdate } from './progress.js';
-export type { CancelAccepted, CancelReply, CancelRequest, TrainAccepted, TrainerRefusal, TrainReply, TrainRequest } from './protocol.js';
 export type { TrainingLine, TrainingRunOptions, TrainingRunResult } from './python.js';
 export type { CronMatcher, ScheduledRun } from './schedule.js';
 export type { StoredModel, StoreModelOptions } from './store.js';

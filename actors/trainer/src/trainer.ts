@@ -1,11 +1,25 @@
 import { randomUUID } from 'node:crypto';
-import { type ActorContext, type ActorLogic, defineActorKind, ErrorCode, isKokexError, KokexError, toWireError } from '@kokex/core';
+import {
+  type ActorContext,
+  type ActorLogic,
+  Buckets,
+  defineActorKind,
+  ErrorCode,
+  isKokexError,
+  KokexError,
+  ObjectStores,
+  Streams,
+  subjectFilter,
+  TRAINER_QUEUE_GROUP,
+  type TrainAccepted,
+  toWireError,
+} from '@kokex/core';
 import { type TrainerConfig, type TrainingTarget, targetKey, targetsFromPlans, trainerConfigSchema } from './config.js';
 import { JobCancelledError, LeaseHeldError, QueueFullError, UnknownTargetError } from './errors.js';
 import { type JobOutcome, type JobTrigger, runTrainingJob } from './job.js';
 import { leaseHolder, leaseKey } from './lease.js';
 import { ProgressRelay } from './progress.js';
-import { decodeBody, encodeJson, type TrainAccepted, TRAINER_QUEUE_GROUP, TrainerSubjects } from './protocol.js';
+import { decodeBody, encodeJson, TrainerSubjects } from './protocol.js';
 import { RetrainScheduler } from './schedule.js';
 
 /**
@@ -301,4 +315,15 @@ export const trainerActor = defineActorKind<TrainerConfig>({
     return { ...base, targets: [...base.targets.filter((t) => !planNames.has(t.plan)), ...fromPlans] };
   },
   create: createTrainerLogic,
+  // Its request subjects are the kind's own (`kokex.ctl.trainer.*`, in every host's baseline).
+  bus: {
+    publishes: [
+      subjectFilter('modelProgress'),
+      subjectFilter('modelReady'),
+      // The training window is read from stored bars (last by subject, then an ordered replay).
+      `$JS.API.STREAM.MSG.GET.${Streams.candles}`,
+    ],
+    kv: [Buckets.models, Buckets.leases],
+    objectStores: [ObjectStores.artifacts],
+  },
 });

@@ -14,6 +14,7 @@ import {
   ModelReadyContract,
   ObjectStores,
   type Plan,
+  type TrainReply,
 } from '@kokex/core';
 import { captureLogger, eventually, startTestNats, type TestNats } from '@kokex/core/testing';
 import {
@@ -25,7 +26,6 @@ import {
   leaseKey,
   runTrainingJob,
   targetFromPlan,
-  type TrainReply,
   TrainerErrorCode,
   TrainerSubjects,
   trainCommand,

@@ -43,8 +43,23 @@ export const SUBJECT_FAMILIES = {
   /** What the executor may cancel, keyed by venue like approved orders. */
   cancelApproved: { head: ['kokex', 'order', 'cancelapproved'], keys: ['venue', 'inst'] },
   clockTick: { head: ['kokex', 'clock', 'tick'], keys: ['tf'] },
+  /** A plan's job fell due (the scheduler; one stored per fire across replicas). */
+  scheduleFire: { head: ['kokex', 'clock', 'fire'], keys: ['plan', 'job'] },
+  /** A stage of a scheduled run changed state. */
+  scheduleStage: { head: ['kokex', 'clock', 'stage'], keys: ['plan', 'job'] },
+  /** The scheduled-decision trigger for a plan's agent. */
+  scheduleDecision: { head: ['kokex', 'clock', 'decide'], keys: ['plan'] },
+  /** `kokex chat` requests to a plan's agent (core NATS request/reply). */
+  agentChat: { head: ['kokex', 'agent', 'chat'], keys: ['plan'] },
   planChanged: { head: ['kokex', 'plan', 'changed'], keys: ['plan'] },
   dlq: { head: ['kokex', 'dlq'], keys: ['stream', 'consumer'] },
+  /**
+   * The control plane of one instance (`kind` = `host` and `instance` = the host id for a host):
+   * request/reply on core NATS, endpoints of a NATS micro service.
+   */
+  control: { head: ['kokex', 'ctl'], keys: ['kind', 'instance', 'endpoint'] },
+  /** A request to a kind rather than to one instance (one replica answers, or the one that has the job). */
+  actorRequest: { head: ['kokex', 'ctl'], keys: ['kind', 'endpoint'] },
 } as const satisfies Record<string, { head: readonly string[]; keys: readonly string[] }>;
 
 export type SubjectFamily = keyof typeof SUBJECT_FAMILIES;
@@ -80,6 +95,32 @@ export function subjectFilter<F extends SubjectFamily>(family: F, key: SubjectFi
     return v === undefined || v === '*' ? '*' : checkToken(k, v);
   });
   return [...def.head, ...values].join('.');
+}
+
+/**
+ * The leading part of a family's subject: its head and the given leading keys, up to the first one
+ * omitted. A NATS micro service group is such a prefix (`subjectPrefix('control', {kind, instance})`
+ * = `kokex.ctl.{kind}.{instance}`, to which each endpoint adds its name).
+ */
+export function subjectPrefix<F extends SubjectFamily>(family: F, key: SubjectFilterKey<F> = {}): string {
+  const def = SUBJECT_FAMILIES[family];
+  const values: string[] = [];
+  for (const k of def.keys) {
+    const v = (key as Record<string, string | undefined>)[k];
+    if (v === undefined) break;
+    values.push(checkToken(k, v));
+  }
+  return [...def.head, ...values].join('.');
+}
+
+/** `kokex.ctl.{kind}.{instance}.{endpoint}`: one control endpoint of one instance (or host: kind `host`). */
+export function controlSubject(kind: string, instance: string, endpoint: string): string {
+  return subject('control', { kind, instance, endpoint });
+}
+
+/** `kokex.ctl.{kind}.{endpoint}`: a request to any replica of a kind (`trainer.train`, `inferencer.forecast`). */
+export function actorRequestSubject(kind: string, endpoint: string): string {
+  return subject('actorRequest', { kind, endpoint });
 }
 
 /** Parses a concrete subject back into its family and keys. */

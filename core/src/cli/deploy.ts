@@ -1,13 +1,11 @@
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { type ActorAccess, buildUsers, renderNatsConfig } from '../deploy/access.js';
+import { type ActorAccess, accessOf, buildUsers, renderNatsConfig } from '../deploy/access.js';
 import { loadPlanFile } from '../plan/load.js';
 import type { Plan } from '../plan/schema.js';
 import { loadPlugin } from '../plugin/loader.js';
 import { findPlugins } from './runtime.js';
-
-const EMPTY: ActorAccess = { publish: [], subscribe: [], consume: [], kv: [], objectStores: [] };
 
 /**
  * `kokex deploy nats [plan…] --out DIR`: one NATS user per actor kind with the allow-lists its
@@ -20,7 +18,7 @@ export async function deployNats(planFiles: string[], outDir = 'deploy/nats'): P
   const actors: Record<string, ActorAccess> = {};
   for (const dir of await findPlugins()) {
     const plugin = await loadPlugin(dir);
-    for (const kind of plugin.definition.actors ?? []) actors[kind.kind] = { ...EMPTY, ...(kind.access?.(plans) ?? {}) };
+    for (const kind of plugin.definition.actors ?? []) actors[kind.kind] = accessOf(kind, plans);
   }
   const out = resolve(outDir);
   await mkdir(out, { recursive: true });

@@ -1,7 +1,7 @@
 import { Svcm } from '@nats-io/services';
 import type { Bus } from '../bus/bus.js';
 import { errorFromWire } from '../errors.js';
-import { controlSubject } from '../host/control.js';
+import { controlSubject } from '../bus/subjects.js';
 
 /** What `nats micro info` returns for one service instance, reduced to what the CLI needs. */
 export interface ServiceInstance {
@@ -31,11 +31,11 @@ export async function discoverServices(bus: Bus, name?: string, maxWaitMs = 1000
 /** Calls a control endpoint and returns its JSON reply, turning `{ok:false}` into a typed error. */
 export async function callControl<T = Record<string, unknown>>(
   bus: Bus,
-  subjectOrTokens: string | string[],
+  subjectOrTokens: string | readonly [kind: string, instance: string, endpoint: string],
   body: unknown = {},
   timeoutMs = 30_000,
 ): Promise<T> {
-  const subject = Array.isArray(subjectOrTokens) ? controlSubject(...subjectOrTokens) : subjectOrTokens;
+  const subject = typeof subjectOrTokens === 'string' ? subjectOrTokens : controlSubject(...subjectOrTokens);
   const reply = await bus.nc.request(subject, new TextEncoder().encode(JSON.stringify(body)), { timeout: timeoutMs });
   const parsed = JSON.parse(new TextDecoder().decode(reply.data)) as { ok: boolean; error?: unknown } & T;
   if (!parsed.ok) throw errorFromWire(parsed.error);

@@ -1,4 +1,5 @@
 import type { Bus } from '../bus/bus.js';
+import { subjectFilter } from '../bus/subjects.js';
 import { AgentTurnContract } from '../contracts/agent.js';
 import type { Contract } from '../contracts/envelope.js';
 import { ForecastContract } from '../contracts/forecast.js';
@@ -79,7 +80,7 @@ export class LiveSummary {
   }
 
   start(): void {
-    this.#on('kokex.md.candle.>', CandleContract, (c) => {
+    this.#on(subjectFilter('candle'), CandleContract, (c) => {
       const key = `${c.inst} ${c.tf}`;
       this.candles.set(key, (this.candles.get(key) ?? 0) + 1);
       if (!this.lastCandle || c.tf === this.lastCandle.tf || c.ts >= this.lastCandle.ts)
@@ -92,7 +93,7 @@ export class LiveSummary {
       }
       this.#learnContractValue(c.inst);
     });
-    this.#on('kokex.forecast.>', ForecastContract, (f) => {
+    this.#on(subjectFilter('forecast'), ForecastContract, (f) => {
       this.forecasts++;
       this.lastForecast = {
         inst: f.inst,
@@ -103,20 +104,20 @@ export class LiveSummary {
         reason: f.skill.reason,
       };
     });
-    this.#on('kokex.agent.turn.>', AgentTurnContract, (t) => {
+    this.#on(subjectFilter('agentTurn'), AgentTurnContract, (t) => {
       if (t.record !== 'ended') return;
       this.decisions++;
       this.lastDecision = (t.answer ?? t.reason).replace(/\s+/g, ' ').slice(0, 80);
       if (t.intents.length) this.print(`decision ${t.plan} ${t.conversation}: ${t.intents.length} intent(s) — ${this.lastDecision}`);
     });
-    this.#on('kokex.order.verdict.>', OrderVerdictContract, (v) => {
+    this.#on(subjectFilter('orderVerdict'), OrderVerdictContract, (v) => {
       if (v.decision === 'approve') this.approved++;
       else this.denied.set(v.reason, (this.denied.get(v.reason) ?? 0) + 1);
       this.print(
         `verdict  ${v.plan} ${v.inst} ${v.clientOrderId}: ${v.decision === 'approve' ? 'APPROVED' : `DENIED ${v.reason}`} (${v.message})`,
       );
     });
-    this.#on('kokex.order.event.>', OrderEventContract, (e) => {
+    this.#on(subjectFilter('orderEvent'), OrderEventContract, (e) => {
       if (!e.fill) {
         this.print(`order    ${e.inst} ${e.clientOrderId ?? e.venueOrderId ?? ''}: ${e.kind}${e.reason ? ` (${e.reason})` : ''}`);
         return;

@@ -1,5 +1,9 @@
 import { randomBytes } from 'node:crypto';
+import { subjectFilter } from '../bus/subjects.js';
 import { Buckets } from '../bus/topology.js';
+import { ErrorCode, KokexError } from '../errors.js';
+import type { ActorKind, Declared } from '../host/actor.js';
+import type { Plan } from '../plan/schema.js';
 
 /**
  * What an actor kind may touch on the bus. Declared by each kind (`ActorKind.access`), turned into
@@ -43,11 +47,19 @@ export function inboxPrefixFor(user: string): string {
   return `_INBOX_${user.replace(/[^A-Za-z0-9_-]/g, '_')}`;
 }
 
-/** Every host needs these: plan and status buckets, its control service, discovery. */
+/**
+ * Every host needs these: plan and status buckets, its control service (an instance's endpoints and
+ * the kind's requests), the host's own control service, dead letters, discovery.
+ */
 function hostBaseline(kind: string): ActorAccess {
   return {
-    publish: ['$SRV.>', `kokex.dlq.>`],
-    subscribe: ['$SRV.>', `kokex.ctl.${kind}.>`, 'kokex.ctl.host.>'],
+    publish: ['$SRV.>', subjectFilter('dlq')],
+    subscribe: [
+      '$SRV.>',
+      subjectFilter('control', { kind }),
+      subjectFilter('actorRequest', { kind }),
+      subjectFilter('control', { kind: 'host' }),
+    ],
     consume: [],
     kv: [Buckets.plans, Buckets.actors],
     objectStores: [],
@@ -56,6 +68,68 @@ function hostBaseline(kind: string): ActorAccess {
 
 function unique(xs: string[]): string[] {
   return [...new Set(xs)].sort();
+}
+
+export const EMPTY_ACCESS: Readonly<ActorAccess> = Object.freeze({ publish: [], subscribe: [], consume: [], kv: [], objectStores: [] });
+
+/** True when two consumer declarations name the same durable with the same filter. */
+export function sameConsumer(a: ConsumerAccess, b: ConsumerAccess): boolean {
+  return a.stream === b.stream && a.durable === b.durable && a.filter === b.filter;
+}
+
+/** The union of two access lists, each list without repeats (consumers compared by stream, durable and filter). */
+export function mergeAccess(a: Partial<ActorAccess>, b: Partial<ActorAccess>): ActorAccess {
+  const strings = (key: 'publish' | 'subscribe' | 'kv' | 'objectStores') => unique([...(a[key] ?? []), ...(b[key] ?? [])]);
+  const consume: ConsumerAccess[] = [];
+  for (const c of [...(a.consume ?? []), ...(b.consume ?? [])]) {
+    if (!consume.some((d) => sameConsumer(c, d))) consume.push({ stream: c.stream, durable: c.durable, filter: c.filter });
+  }
+  return { publish: strings('publish'), subscribe: strings('subscribe'), consume, kv: strings('kv'), objectStores: strings('objectStores') };
+}
+
+/**
+ * What a kind's `bus` declaration allows for these plans. The configuration the declaration sees is
+ * the one a host would derive with no host settings: the schema's defaults, then `configFromPlans`.
+ */
+export function declaredAccess<C>(kind: ActorKind<C>, plans: readonly Plan[]): ActorAccess {
+  const bus = kind.bus;
+  if (!bus) return mergeAccess(EMPTY_ACCESS, {});
+  let config: C | undefined;
+  const input = {
+    plans,
+    get config(): C {
+      if (config === undefined) config = deployConfig(kind, plans);
+      return config;
+    },
+  };
+  const list = <T>(d: Declared<C, T> | undefined): T[] => (d === undefined ? [] : [...(typeof d === 'function' ? d(input) : d)]);
+  return mergeAccess(
+    {
+      publish: list(bus.publishes),
+      subscribe: list(bus.subscribes),
+      consume: list(bus.consumes),
+      kv: list(bus.kv),
+      objectStores: list(bus.objectStores),
+    },
+    {},
+  );
+}
+
+function deployConfig<C>(kind: ActorKind<C>, plans: readonly Plan[]): C {
+  const base = kind.configSchema.safeParse({});
+  if (!base.success) {
+    throw new KokexError(
+      ErrorCode.ActorConfig,
+      `cannot derive the access of actor kind ${kind.kind}: its configuration has no defaults (${base.error.issues[0]?.message ?? 'invalid'})`,
+      { data: { kind: kind.kind } },
+    );
+  }
+  return kind.configFromPlans ? kind.configFromPlans(plans, base.data) : base.data;
+}
+
+/** What a kind may touch for these plans, as `kokex deploy nats` writes it: declared and explicit access together. */
+export function accessOf<C>(kind: ActorKind<C>, plans: readonly Plan[]): ActorAccess {
+  return mergeAccess(EMPTY_ACCESS, kind.access?.(plans) ?? (kind.bus ? declaredAccess(kind, plans) : {}));
 }
 
 /** The allow-lists for one actor kind (JetStream API subjects as nats.js v3 uses them on 2.9+). */

@@ -4,7 +4,8 @@ import type { Bus } from '../bus/bus.js';
 import type { DurableConsumerOptions, MessageHandler } from '../bus/consumer.js';
 import type { Logger } from '../log/logger.js';
 import type { Plan } from '../plan/schema.js';
-import type { ActorAccess } from '../deploy/access.js';
+import { type ActorAccess, type ConsumerAccess, declaredAccess, mergeAccess, sameConsumer } from '../deploy/access.js';
+import { ErrorCode, KokexError } from '../errors.js';
 import type { Clock } from '../time/clock.js';
 import type { ActorMetrics } from './metrics.js';
 
@@ -25,10 +26,51 @@ export interface ActorKind<C = unknown> {
   configFromPlans?(plans: readonly Plan[], base: C): C;
   create(ctx: ActorContext<C>): ActorLogic<C>;
   /**
+   * What this kind's code touches on the bus, declared once beside the code that does it. The NATS
+   * permissions (`access`) are derived from it, and the host refuses to run a durable consumer the
+   * declaration does not list, so the two cannot drift apart.
+   */
+  bus?: ActorBusDeclaration<C>;
+  /**
    * What this kind may touch on the bus, for the per-actor NATS users `kokex deploy nats` writes.
-   * A kind without it gets only the host baseline (plans, status, control, discovery).
+   * `defineActorKind` derives it from `bus` (adding whatever an explicit `access` returns, for what
+   * cannot be declared there). A kind with neither gets only the host baseline (plans, status,
+   * control, discovery).
    */
   access?(plans: readonly Plan[]): Partial<ActorAccess>;
+}
+
+/** What a declaration may depend on: the active plans and the configuration derived from them. */
+export interface BusDeclarationInput<C> {
+  readonly plans: readonly Plan[];
+  /** The kind's configuration for these plans (`configFromPlans` over the schema's defaults). */
+  readonly config: C;
+}
+
+/** A fixed list, or one computed from the plans and the configuration. */
+export type Declared<C, T> = readonly T[] | ((input: BusDeclarationInput<C>) => readonly T[]);
+
+/**
+ * The bus side of an actor kind. Subjects are built with core's subject builder (`subject`,
+ * `subjectFilter`), so a declaration names families rather than spelling subjects.
+ *
+ * @example
+ * bus: {
+ *   publishes: [subjectFilter('clockTick')],
+ *   consumes: ({ config }) => [{ stream: Streams.clock, durable: config.durable, filter: subjectFilter('scheduleFire') }],
+ * }
+ */
+export interface ActorBusDeclaration<C> {
+  /** Subjects (or filters) it publishes to, on JetStream or core NATS. */
+  publishes?: Declared<C, string>;
+  /** Core NATS subscriptions (live candles, tokens, request subjects). */
+  subscribes?: Declared<C, string>;
+  /** Every durable consumer its logic returns (`ActorLogic.consumers`): stream, durable and filter. */
+  consumes?: Declared<C, ConsumerAccess>;
+  /** KV buckets it reads and writes. */
+  kv?: Declared<C, string>;
+  /** Object stores it reads and writes. */
+  objectStores?: Declared<C, string>;
 }
 
 export interface ActorContext<C> {
@@ -76,7 +118,35 @@ export interface ActorLogic<C = unknown> {
   status?(): Record<string, unknown>;
 }
 
-/** Identity helper that keeps the config type attached to the kind. */
+/**
+ * Keeps the config type attached to the kind and derives `access` from its `bus` declaration
+ * (merged with an explicit `access`, which alone keeps working as before).
+ */
 export function defineActorKind<C>(kind: ActorKind<C>): ActorKind<C> {
-  return kind;
+  if (!kind.bus) return kind;
+  const explicit = kind.access?.bind(kind);
+  return { ...kind, access: (plans) => mergeAccess(declaredAccess(kind, plans), explicit?.(plans) ?? {}) };
+}
+
+/**
+ * Refuses consumers a kind's logic returns that its `bus.consumes` does not declare (the NATS user
+ * derived from the declaration could not create them). Kinds without `bus.consumes` are not checked.
+ */
+export function checkDeclaredConsumers<C>(
+  kind: ActorKind<C>,
+  config: C,
+  plans: readonly Plan[],
+  bindings: readonly ConsumerBinding[],
+): void {
+  const declared = kind.bus?.consumes;
+  if (!declared) return;
+  const list = typeof declared === 'function' ? declared({ plans, config }) : declared;
+  const missing = bindings
+    .map(({ options: o }) => ({ stream: o.stream, durable: o.durable, filter: o.filter }))
+    .filter((c) => !list.some((d) => sameConsumer(c, d)));
+  if (missing.length === 0) return;
+  const named = missing.map((c) => `${c.stream}/${c.durable} (${c.filter})`).join(', ');
+  throw new KokexError(ErrorCode.ActorConfig, `actor kind ${kind.kind} runs consumers its bus declaration does not list: ${named}`, {
+    data: { kind: kind.kind, missing },
+  });
 }

@@ -1,12 +1,21 @@
 import type { Service, ServiceMsg } from '@nats-io/services';
+import { subjectPrefix } from '../bus/subjects.js';
 import { toWireError } from '../errors.js';
 
 /**
  * Control-plane replies. Every endpoint answers JSON: `{ok: true, ...}` or `{ok: false, error}` with
  * the error's wire form, and errors also go through `respondError` so `nats micro stats` counts them.
+ * Subjects come from the subject builder (`control` and `actorRequest` families).
  */
-export function controlSubject(...tokens: string[]): string {
-  return ['kokex', 'ctl', ...tokens].join('.');
+
+/** The micro service group of one instance, `kokex.ctl.{kind}.{instance}`: its endpoints add their names. */
+export function instanceControlGroup(kind: string, instance: string): string {
+  return subjectPrefix('control', { kind, instance });
+}
+
+/** The micro service group of requests to any replica of a kind, `kokex.ctl.{kind}`. */
+export function actorRequestGroup(kind: string): string {
+  return subjectPrefix('actorRequest', { kind });
 }
 
 const encoder = new TextEncoder();

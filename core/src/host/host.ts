@@ -15,7 +15,7 @@ import type { StoredPlan } from '../plan/store.js';
 import { AdapterRegistry } from '../ports/registry.js';
 import { type Clock, systemClock } from '../time/clock.js';
 import type { ActorKind } from './actor.js';
-import { addControlEndpoint, controlSubject } from './control.js';
+import { addControlEndpoint, instanceControlGroup } from './control.js';
 import { HealthServer, type HealthServerOptions } from './health.js';
 import { ActorInstance, type ActorStatus } from './instance.js';
 import type { LifecycleOptions } from './lifecycle.js';
@@ -304,7 +304,7 @@ export class ActorHost {
       metadata: { host: this.hostId, instance: inst.instanceId, plugin: inst.plugin.name, kind: inst.kind },
       statsHandler: async () => ({ ...inst.status(), lag: await inst.lag() }),
     });
-    const group = controlSubject(inst.kind, inst.instanceId);
+    const group = instanceControlGroup(inst.kind, inst.instanceId);
     addControlEndpoint(svc, group, 'status', async () => ({ status: { ...inst.status(), lag: await inst.lag() } }));
     for (const [name, event] of [
       ['pause', 'PAUSE'],
@@ -336,7 +336,7 @@ export class ActorHost {
       description: 'KOKEX actor host',
       metadata: { host: this.hostId, kinds: (this.#o.kinds ?? ['*']).join(',') },
     });
-    const group = controlSubject('host', this.hostId);
+    const group = instanceControlGroup('host', this.hostId);
     addControlEndpoint(svc, group, 'status', () => ({
       host: this.hostId,
       plugins: this.registry

@@ -7,7 +7,7 @@ import { ErrorCode, KokexError, type WireError } from '../errors.js';
 import type { Logger } from '../log/logger.js';
 import type { Plan } from '../plan/schema.js';
 import type { Clock } from '../time/clock.js';
-import type { ActorContext, ActorKind, ActorLogic, ConsumerBinding } from './actor.js';
+import { type ActorContext, type ActorKind, type ActorLogic, type ConsumerBinding, checkDeclaredConsumers } from './actor.js';
 import { type LifecycleOptions, type LifecycleState, lifecycleMachine } from './lifecycle.js';
 import { type ConsumerLag, HostMetrics } from './metrics.js';
 
@@ -231,6 +231,8 @@ export class ActorInstance<C = unknown> {
     // Config is logged whole on purpose: the logger redacts secret-named fields at any depth.
     this.log.info({ config: this.#config }, 'actor starting');
     const logic = this.o.kind.create(ctx);
+    // A consumer the kind's bus declaration does not list would be refused by its NATS user.
+    checkDeclaredConsumers(this.o.kind, this.#config, this.o.plans(), logic.consumers ?? []);
     this.#logic = logic;
     await logic.start?.();
     const metrics = this.#metrics;
