@@ -4,7 +4,7 @@ import { defineConfig } from 'vitest/config';
 // time fits the 2-core CI machines.
 export default defineConfig({
   test: {
-    include: ['core/test/**/*.test.ts', 'actors/*/test/**/*.test.ts', 'plugins/*/test/**/*.test.ts', 'models/*/test/**/*.test.ts'],
+    include: ['core/test/**/*.test.ts', 'actors/*/test/**/*.test.ts', 'plugins/*/test/**/*.test.ts', 'models/*/test/**/*.test.ts', 'deploy/test/**/*.test.ts'],
     pool: 'forks',
     maxWorkers: 2,
     testTimeout: 60_000,
