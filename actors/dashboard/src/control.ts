@@ -11,6 +11,7 @@ import {
   PlanInvalidError,
   type PlanIssue,
   parsePlans,
+  subject,
 } from '@kokex/core';
 import { DashboardErrorCode } from './errors.js';
 import type { ControlView } from './model.js';
@@ -108,7 +109,7 @@ export interface ChatAnswer {
 }
 
 export async function chatCommand(bus: Bus, plan: string, conversation: string, message: string, timeoutMs = 120_000): Promise<ChatAnswer> {
-  const subj = `kokex.agent.chat.${checkedToken('plan', plan)}`;
+  const subj = subject('agentChat', { plan: checkedToken('plan', plan) });
   checkedToken('conversation', conversation);
   const request = { conversation, message, history: [] };
   const reply = await bus.nc.request(subj, encoder.encode(JSON.stringify(request)), { timeout: timeoutMs }).catch((err: unknown) => {

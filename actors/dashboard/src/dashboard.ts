@@ -10,6 +10,7 @@ import {
   defineActorKind,
   kokexHome,
   type MarketDataAdapter,
+  subjectFilter,
   Tokens,
 } from '@kokex/core';
 import { type DashboardConfig, dashboardConfigSchema, portOf } from './config.js';
@@ -159,11 +160,9 @@ export const dashboardActor = defineActorKind<DashboardConfig>({
         `$JS.API.CONSUMER.INFO.${stream}.>`,
         `$JS.FC.${stream}.>`,
       ]),
-      'kokex.plan.changed.>',
-      'kokex.agent.chat.*',
-      'kokex.ctl.*.*.pause',
-      'kokex.ctl.*.*.resume',
-      'kokex.ctl.*.*.reload',
+      subjectFilter('planChanged'),
+      subjectFilter('agentChat'),
+      ...(['pause', 'resume', 'reload'] as const).map((endpoint) => subjectFilter('control', { endpoint })),
     ],
     subscribe: [...LIVE_SUBJECTS],
     consume: [],
