@@ -13,8 +13,8 @@ import {
   subject,
 } from '@kokex/core';
 import { type Actor, createActor, fromPromise } from 'xstate';
-import { catchUpMachine } from './catch-up.js';
 import type { FeedSeries } from './config.js';
+import { seriesFeedMachine } from './machine.js';
 
 /** What every series of one feed shares. */
 export interface FeedEnv {
@@ -45,8 +45,9 @@ const max = (a: number | undefined, b: number | undefined) => (a === undefined ?
  * MD_CANDLES), in-progress bars to `kokex.md.live.…`. The feed checks nothing beyond what the
  * adapter's parser needs to build a `Candle`: judging bars is the validator's one job. Its notion
  * of now is the venue's: the newest bar open the venue has pushed, never the local clock, so a
- * replay of 2016 behaves as 2016. While a catch-up fetches, closed live bars wait and follow it,
- * so the inbox receives each series in time order.
+ * replay of 2016 behaves as 2016. Its states (subscribing, failed, catching up, retrying, live)
+ * are `seriesFeedMachine`'s: while it catches up, closed live bars wait and follow, so the inbox
+ * receives each series in time order.
  */
 export class SeriesFeed {
   readonly id: string;
@@ -60,11 +61,13 @@ export class SeriesFeed {
   #lastPublished: number | undefined;
   #venueBar: number | undefined;
   #venueBarWaiters = new Set<() => void>();
-  #fetching = false;
   #held = new Map<number, Candle>();
   #inFlight = new Set<Promise<void>>();
   #stopped = false;
-  readonly #catchUp: Actor<typeof catchUpMachine>;
+  #subscribe: () => Promise<void> = async () => {
+    throw new Error('the series is not attached to a venue link yet');
+  };
+  readonly #machine: Actor<typeof seriesFeedMachine>;
 
   constructor(
     series: FeedSeries,
@@ -72,9 +75,21 @@ export class SeriesFeed {
   ) {
     this.series = series;
     this.id = seriesId(series);
-    const machine = catchUpMachine.provide({ actors: { fetchMissed: fromPromise(() => this.#fetchMissed()) } });
-    this.#catchUp = createActor(machine, { input: { retryMs: env.retryMs }, clock: env.clock });
-    this.#catchUp.start();
+    const machine = seriesFeedMachine.provide({
+      actors: { subscribe: fromPromise(() => this.#subscribe()), fetchMissed: fromPromise(() => this.#fetchMissed()) },
+      actions: { releaseHeld: () => this.#releaseHeld() },
+    });
+    this.#machine = createActor(machine, { input: { retryMs: env.retryMs }, clock: env.clock });
+  }
+
+  /**
+   * Starts the series on its venue link: `subscribe` makes the subscription (and throws when the
+   * venue or the registry refuses it: the machine tries again later).
+   */
+  start(subscribe: () => Promise<void>): void {
+    if (this.#stopped) return;
+    this.#subscribe = subscribe;
+    this.#machine.start();
   }
 
   /** Newest closed bar this feed published (venue time). */
@@ -87,12 +102,24 @@ export class SeriesFeed {
     return this.#venueBar;
   }
 
-  get catchUpState(): string {
-    return String(this.#catchUp.getSnapshot().value);
+  /** `subscribing`, `failed`, `catchingUp`, `retrying` or `live`. */
+  get state(): string {
+    return String(this.#machine.getSnapshot().value);
+  }
+
+  /** Why the subscription or the last catch-up failed, while it is failing. */
+  get problem(): string | undefined {
+    const { lastError } = this.#machine.getSnapshot().context;
+    return this.state === 'failed' || this.state === 'retrying' ? ((lastError as Error)?.message ?? String(lastError)) : undefined;
   }
 
   requestCatchUp(): void {
-    if (!this.#stopped && this.adapter) this.#catchUp.send({ type: 'REQUEST' });
+    if (!this.#stopped && this.adapter) this.#machine.send({ type: 'REQUEST' });
+  }
+
+  /** The adapter resubscribed the series after a reconnect: catch up what the outage missed. */
+  resubscribed(): void {
+    if (!this.#stopped) this.#machine.send({ type: 'RESUBSCRIBED' });
   }
 
   onCandle(candle: Candle): void {
@@ -105,13 +132,13 @@ export class SeriesFeed {
       this.#emitLive(candle);
       return;
     }
-    if (this.#fetching) this.#held.set(candle.ts, candle);
+    if (this.#machine.getSnapshot().matches('catchingUp')) this.#held.set(candle.ts, candle);
     else this.#track(this.#publish([candle]));
   }
 
   async stop(): Promise<void> {
     this.#stopped = true;
-    this.#catchUp.stop();
+    this.#machine.stop();
     for (const wake of this.#venueBarWaiters) wake();
     await Promise.allSettled([...this.#inFlight]);
   }
@@ -122,7 +149,8 @@ export class SeriesFeed {
       id: this.id,
       lastClosed: iso(this.#lastPublished),
       venueBar: iso(this.#venueBar),
-      catchUp: this.catchUpState,
+      state: this.state,
+      resubscribes: this.#machine.getSnapshot().context.resubscribes,
       ...this.counts,
       lastCatchUp: this.lastCatchUp && { ...this.lastCatchUp, from: iso(this.lastCatchUp.from) },
     };
@@ -160,7 +188,6 @@ export class SeriesFeed {
   async #fetchMissed(): Promise<void> {
     const adapter = this.adapter;
     if (!adapter || this.#stopped) return;
-    this.#fetching = true;
     const started = this.env.clock.now();
     try {
       const from = await this.#catchUpFrom();
@@ -179,9 +206,6 @@ export class SeriesFeed {
     } catch (err) {
       this.env.noteError(err, { series: this.id, what: 'catch-up' });
       throw err;
-    } finally {
-      this.#fetching = false;
-      this.#releaseHeld();
     }
     this.onCaughtUp?.(this);
   }
@@ -218,8 +242,9 @@ export class SeriesFeed {
     });
   }
 
+  /** The machine's exit from catching up: the live closed bars held meanwhile follow, in time order. */
   #releaseHeld(): void {
-    if (this.#held.size === 0) return;
+    if (this.#held.size === 0 || this.#stopped) return;
     const held = [...this.#held.values()].sort((a, b) => a.ts - b.ts);
     this.#held.clear();
     this.#track(this.#publish(held));

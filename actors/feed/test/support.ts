@@ -76,7 +76,7 @@ export interface PipelineOptions {
 export interface FeedDetail {
   series: Array<{
     id: string;
-    catchUp: string;
+    state: string;
     lastCatchUp?: unknown;
     published: number;
     duplicates: number;
@@ -177,7 +177,7 @@ export async function startPipeline(o: PipelineOptions): Promise<Pipeline> {
   const feedDetail = () => feed().detail as unknown as FeedDetail;
   await eventually(() => {
     const { series } = feedDetail();
-    return series.length > 0 && series.every((s) => s.catchUp === 'idle' && s.lastCatchUp !== undefined);
+    return series.length > 0 && series.every((s) => s.state === 'live' && s.lastCatchUp !== undefined);
   }, 15_000);
   return {
     sim,

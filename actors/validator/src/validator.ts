@@ -19,21 +19,21 @@ import {
   subjectFilter,
   Tokens,
 } from '@kokex/core';
+import { type Actor, createActor, fromPromise } from 'xstate';
 import { SeriesBook } from './book.js';
 import { type ValidatorConfig, validatorConfigFromPlans, validatorConfigSchema } from './config.js';
+import { seriesRepairMachine } from './machine.js';
 import { backfill, publishAccepted, quarantine, type RepairDeps, report } from './repair.js';
 import { loadStored, scanSeries } from './scan.js';
 
+/** One series: its book, and the machine that runs its repairs (`machine.ts`) one at a time. */
 interface SeriesRuntime {
   book: SeriesBook;
-  /** The book loaded from MD_CANDLES: raw bars of the series wait for it. */
+  /** Settles once the book was loaded from MD_CANDLES (or the load failed): raw bars of the series wait for it. */
   ready: Promise<void>;
-  gapTimer?: unknown;
-  scanTimer?: unknown;
-  /** The one repair (gap backfill or scan) running for this series; they never overlap. */
-  work: Promise<void>;
-  failures: number;
-  scans: number;
+  repairs: Actor<typeof seriesRepairMachine>;
+  /** Jobs running now, awaited on stop. */
+  running: Set<Promise<unknown>>;
   lastScanAt?: number;
 }
 
@@ -75,76 +75,64 @@ export function createValidatorLogic(ctx: ActorContext<ValidatorConfig>): ActorL
 
   const runtimeFor = (key: SeriesKey): SeriesRuntime => {
     const id = seriesId(key);
-    let rt = runtimes.get(id);
-    if (!rt) {
-      const windowMs = plan.get(id)?.windowMs ?? config.defaultWindowMs;
-      const book = new SeriesBook({ venue: key.venue, inst: key.inst, tf: key.tf }, windowMs);
-      rt = { book, ready: Promise.resolve(), work: Promise.resolve(), failures: 0, scans: 0 };
-      runtimes.set(id, rt);
-      // What MD_CANDLES holds of the series comes first, so a raw bar sent again is a repeat.
-      rt.ready = enqueue(rt, 'load', () => loadStored(deps, book));
-    }
+    const existing = runtimes.get(id);
+    if (existing) return existing;
+    const windowMs = plan.get(id)?.windowMs ?? config.defaultWindowMs;
+    const book = new SeriesBook({ venue: key.venue, inst: key.inst, tf: key.tf }, windowMs);
+    let loaded: () => void = () => undefined;
+    const ready = new Promise<void>((resolve) => {
+      loaded = resolve;
+    });
+    const running = new Set<Promise<unknown>>();
+    /** A job as the machine invokes it: tracked for stop, its failure logged (the machine backs off). */
+    const job = (what: string, run: () => Promise<unknown>) =>
+      fromPromise<void>(async () => {
+        const p = run();
+        running.add(p);
+        try {
+          await p;
+        } catch (err) {
+          ctx.log.warn({ err, series: id, what }, 'validator: repair failed; trying again later');
+          throw err;
+        } finally {
+          running.delete(p);
+        }
+      });
+    const rt: SeriesRuntime = { book, ready, running, repairs: undefined as unknown as SeriesRuntime['repairs'] };
+    const machine = seriesRepairMachine.provide({
+      actors: {
+        // What MD_CANDLES holds of the series comes first, so a raw bar sent again is a repeat.
+        load: job('load', () => loadStored(deps, book).finally(loaded)),
+        backfill: job('backfill', async () => {
+          const slots = book.pending();
+          if (slots.length > 0) await backfill(deps, book, slots);
+          await report(deps, book, 'gap');
+        }),
+        scan: job('scan', async () => {
+          rt.lastScanAt = ctx.clock.now();
+          await scanSeries(deps, book);
+        }),
+      },
+    });
+    rt.repairs = createActor(machine, {
+      clock: ctx.clock,
+      input: { retryMs: config.retryMs, gapGraceMs: config.gapGraceMs, firstScanMs: config.firstScanMs, scanEveryMs: plan.get(id)?.scanEveryMs },
+    });
+    runtimes.set(id, rt);
+    if (!stopped) rt.repairs.start();
+    else loaded();
     return rt;
   };
 
-  /** Runs repairs of one series one after another; a failure is retried with a growing delay. */
-  const enqueue = (rt: SeriesRuntime, what: string, job: () => Promise<unknown>) => {
-    rt.work = rt.work.then(async () => {
-      if (stopped) return;
-      try {
-        await job();
-        rt.failures = 0;
-      } catch (err) {
-        rt.failures++;
-        ctx.log.warn({ err, series: rt.book.id, what, failures: rt.failures }, 'validator: repair failed; trying again later');
-        const delay = config.retryMs * 2 ** Math.min(rt.failures - 1, 4);
-        ctx.clock.clearTimeout(rt.gapTimer);
-        rt.gapTimer = ctx.clock.setTimeout(() => checkGaps(rt), delay);
-      }
-    });
-    return rt.work;
-  };
-
-  const checkGaps = (rt: SeriesRuntime) => {
-    rt.gapTimer = undefined;
-    void enqueue(rt, 'backfill', async () => {
-      const slots = rt.book.pending();
-      if (slots.length > 0) await backfill(deps, rt.book, slots);
-      await report(deps, rt.book, 'gap');
-    });
-  };
-
-  const scheduleGapCheck = (rt: SeriesRuntime) => {
-    if (rt.gapTimer === undefined && !stopped) rt.gapTimer = ctx.clock.setTimeout(() => checkGaps(rt), config.gapGraceMs);
-  };
-
-  const scheduleScan = (rt: SeriesRuntime, delayMs: number) => {
-    ctx.clock.clearTimeout(rt.scanTimer);
-    if (stopped) return;
-    rt.scanTimer = ctx.clock.setTimeout(() => {
-      rt.scanTimer = undefined;
-      void enqueue(rt, 'scan', async () => {
-        rt.scans++;
-        rt.lastScanAt = ctx.clock.now();
-        await scanSeries(deps, rt.book);
-      }).finally(() => {
-        // A series no plan names any more is no longer scanned.
-        const every = plan.get(rt.book.id)?.scanEveryMs;
-        if (every !== undefined) scheduleScan(rt, every);
-      });
-    }, delayMs);
-  };
-
-  /** Books of the plan series: loaded from the stream, then scanned once the feed had time to catch up. */
+  /** Books of the plan series, loaded from MD_CANDLES; every series told whether a plan still has it scanned. */
   const adoptPlanSeries = async () => {
     plan = planSeries();
     for (const series of config.series) {
-      const fresh = !runtimes.has(seriesId(series));
       const rt = runtimeFor(series);
       rt.book.windowMs = series.windowMs;
-      if (fresh) await rt.ready;
-      if (fresh || rt.scanTimer === undefined) scheduleScan(rt, Math.min(config.firstScanMs, series.scanEveryMs));
+      await rt.ready;
     }
+    for (const rt of runtimes.values()) rt.repairs.send({ type: 'SCHEDULE', scanEveryMs: plan.get(rt.book.id)?.scanEveryMs });
   };
 
   /** One raw bar: checked once, then published to MD_CANDLES, dropped as a repeat, or quarantined. */
@@ -169,7 +157,7 @@ export function createValidatorLogic(ctx: ActorContext<ValidatorConfig>): ActorL
       return;
     }
     await publishAccepted(deps, rt.book, candle, causedBy(envelope));
-    if (seen.kind === 'new' && seen.missing.length > 0) scheduleGapCheck(rt);
+    if (seen.kind === 'new' && seen.missing.length > 0) rt.repairs.send({ type: 'GAP' });
   };
 
   return {
@@ -189,26 +177,30 @@ export function createValidatorLogic(ctx: ActorContext<ValidatorConfig>): ActorL
     start: adoptPlanSeries,
     async stop() {
       stopped = true;
-      for (const rt of runtimes.values()) {
-        ctx.clock.clearTimeout(rt.gapTimer);
-        ctx.clock.clearTimeout(rt.scanTimer);
-      }
-      await Promise.allSettled([...runtimes.values()].map((rt) => rt.work));
+      for (const rt of runtimes.values()) rt.repairs.stop();
+      await Promise.allSettled([...runtimes.values()].flatMap((rt) => [...rt.running]));
     },
     async reconfigure(next) {
       config = next;
       await adoptPlanSeries();
     },
     status: () => ({
-      series: [...runtimes.values()].map((rt) => ({
-        id: rt.book.id,
-        latest: rt.book.latest === undefined ? undefined : new Date(rt.book.latest).toISOString(),
-        stored: rt.book.size,
-        missing: rt.book.missingCount(),
-        ...rt.book.counts,
-        scans: rt.scans,
-        lastScanAt: rt.lastScanAt,
-      })),
+      series: [...runtimes.values()].map((rt) => {
+        const snapshot = rt.repairs.getSnapshot();
+        const value = snapshot.value as { work: string; scanClock: string };
+        return {
+          id: rt.book.id,
+          state: value.work,
+          scanClock: value.scanClock,
+          latest: rt.book.latest === undefined ? undefined : new Date(rt.book.latest).toISOString(),
+          stored: rt.book.size,
+          missing: rt.book.missingCount(),
+          ...rt.book.counts,
+          scans: snapshot.context.scans,
+          failures: snapshot.context.failures,
+          lastScanAt: rt.lastScanAt,
+        };
+      }),
     }),
   };
 }
