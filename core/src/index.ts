@@ -18,8 +18,16 @@ export {
   OrderEventContract,
   OrderIntentContract,
   OrderVerdictContract,
+  ApprovedCancelContract,
+  BASIS_KINDS,
+  CancelRequestContract,
+  CancelVerdictContract,
+  approvedCancelSchema,
   approvedOrderSchema,
+  cancelRequestSchema,
+  cancelVerdictSchema,
   clientOrderId,
+  decisionBasisSchema,
   orderEventSchema,
   orderIntentSchema,
   orderVerdictSchema,
@@ -195,7 +203,17 @@ export type {
   StoredCandleMessage,
 } from './market/index.js';
 export type { ClockTick, DeadLetter, PlanChanged } from './contracts/system.js';
-export type { ApprovedOrder, OrderEvent, OrderIntent, OrderVerdict } from './contracts/orders.js';
+export type {
+  ApprovedCancel,
+  ApprovedOrder,
+  CancelRequest,
+  CancelVerdict,
+  DecisionBasis,
+  OrderEvent,
+  OrderIntent,
+  OrderIntentInput,
+  OrderVerdict,
+} from './contracts/orders.js';
 export type { ModelProgress, ModelReady } from './contracts/model.js';
 export type { Forecast, SkillSummary } from './contracts/forecast.js';
 export type { AgentToken, AgentTurn, AgentTurnInput, ConversationEndReason } from './contracts/agent.js';
@@ -239,6 +257,7 @@ export type {
 export type { HealthReport, HealthServerOptions, HealthSource } from './host/health.js';
 export type { ControlHandler } from './host/control.js';
 export type {
+  AdapterContext,
   AdapterDefinition,
   CommandDefinition,
   CommandIo,

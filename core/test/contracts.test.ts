@@ -12,7 +12,8 @@ const intent = {
   reduceOnly: false,
   clientOrderId: 'demo0001',
   origin: { kind: 'agent' as const, who: 'conversation c1', why: 'P(up) 0.62 with tradeable skill' },
-  refs: { forecast: 'f-1' },
+  basis: { kind: 'forecast' as const, id: 'f-1', inst: 'BTC-USDT-SWAP', tf: '1m', asOf: 1_700_000_000_000 },
+  refs: { conversation: 'c1' },
 };
 
 describe('order and model contracts', () => {
@@ -28,6 +29,9 @@ describe('order and model contracts', () => {
     expect(() => OrderIntentContract.encode({ ...intent, clientOrderId: 'has-dash' })).toThrow(/client order id: 1-32 letters and digits/);
     expect(() => OrderIntentContract.encode({ ...intent, side: 'long' as never })).toThrow(/side/);
     expect(() => OrderIntentContract.encode({ ...intent, size: 0 })).toThrow(/size/);
+    // v2: an intent says what it acted on, as a typed basis.
+    expect(() => OrderIntentContract.encode({ ...intent, basis: { kind: 'forecast', id: 'f-1' } as never })).toThrow(/basis/);
+    expect(() => OrderIntentContract.encode({ ...intent, basis: undefined as never })).toThrow(/basis/);
   });
 
   it('carry the deciding rule, limit and value in a verdict', () => {

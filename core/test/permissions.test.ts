@@ -99,7 +99,7 @@ describe('per-actor NATS permissions on a real server', () => {
     const intent = await agent.publish(
       OrderIntentContract,
       subject('orderIntent', { plan: 'demo', inst: 'BTC-USDT-SWAP' }),
-      { ...approved, origin: { kind: 'agent', who: 'test', why: 'permission test' } },
+      { ...approved, origin: { kind: 'agent', who: 'test', why: 'permission test' }, basis: { kind: 'manual' } },
       { id: 'intent-1' },
     );
     expect(intent.stream).toBe(Streams.orders);

@@ -74,6 +74,7 @@ function intent(planName: string, fields: Partial<OrderIntent> = {}): OrderInten
     reduceOnly: false,
     clientOrderId: `b${(serial++).toString(36)}x${Date.now().toString(36)}`,
     origin: { kind: 'rule', who: 'bench', why: 'benchmark' },
+    basis: { kind: 'manual' },
     refs: {},
     ...fields,
   };

@@ -1,4 +1,4 @@
-import type { AdapterRegistry, ExecutionAdapter } from '@kokex/core';
+import { AdapterPort, type AdapterRegistry, adapterFor, type ExecutionAdapter } from '@kokex/core';
 import type { AgentPlan } from './config.js';
 import type { OrderEventBook } from './order-book.js';
 
@@ -25,8 +25,8 @@ export interface AccountReaderOptions {
 
 export function createAccountReader(o: AccountReaderOptions): AccountReader {
   const venueOf = async (plan: AgentPlan): Promise<ExecutionAdapter | undefined> => {
-    if (!o.askVenue() || plan.mode === 'paper' || !o.adapters.has('execution', plan.venue)) return undefined;
-    return o.adapters.resolve<ExecutionAdapter>('execution', plan.venue, { ...(o.venueSettings()[plan.venue] ?? {}), mode: plan.mode });
+    if (!o.askVenue() || plan.mode === 'paper' || !o.adapters.has(AdapterPort.execution, plan.venue)) return undefined;
+    return adapterFor<ExecutionAdapter>(o.adapters, AdapterPort.execution, { name: plan.venue, mode: plan.mode }, o.venueSettings());
   };
   return {
     async positions(plan, inst) {

@@ -7,6 +7,7 @@ import {
   type ConsumerBinding,
   type Contract,
   consume,
+  type DecisionBasis,
   defineActorKind,
   type Envelope,
   type Forecast,
@@ -16,9 +17,11 @@ import {
   OrderEventContract,
   Streams,
   subject,
+  subjectFilter,
   Tokens,
   toWireError,
 } from '@kokex/core';
+import { z } from 'zod';
 import { createAccountReader } from './account.js';
 import { type AgentConfig, type AgentPlan, agentConfigFromPlans, agentConfigSchema, providerConfig } from './config.js';
 import {
@@ -34,7 +37,7 @@ import { AgentBusyError, AgentChatRequestError, AgentPlanUnknownError, AgentProv
 import { OrderEventBook } from './order-book.js';
 import { buildSystemPrompt, loadTemplate } from './prompt.js';
 import { ConversationRecorder } from './recorder.js';
-import { lastBySubject } from './stream-reads.js';
+import { latestBySubject } from './stream-reads.js';
 import { ToolRunner } from './tools.js';
 import { candleInput, conversationIdFor, forecastInput, orderEventInput, scheduledInput } from './triggers.js';
 
@@ -66,8 +69,34 @@ export interface ConversationRequest {
   cause: { subject?: string; id: string; type?: string };
   history?: Array<{ role: 'user' | 'assistant'; content: string }>;
   part?: number;
-  /** The forecast the prompt shows; default: the newest stored for the plan's series. */
-  forecast?: Forecast;
+  /** The forecast the prompt shows, with its message id; default: the newest stored for the plan's series. */
+  forecast?: ShownForecast;
+  /** A forecast the trigger named but that is not stored (any more): the basis still names it. */
+  named?: Extract<DecisionBasis, { kind: 'forecast' }>;
+  /** Market time the trigger spoke for (its envelope's `eventTime`). */
+  asOf?: number;
+}
+
+/** A forecast as the agent shows it: its payload and its envelope id (what an intent's basis names). */
+export interface ShownForecast {
+  id: string;
+  data: Forecast;
+}
+
+/** The forecast a scheduled decision carries (the scheduler's infer stage): its id and bar, when it ran. */
+const carriedForecastSchema = z.object({ id: z.string().min(1), asOf: z.number().int() }).partial();
+
+/** Stored forecasts of a series looked through for the one a scheduled decision names. */
+const NAMED_FORECAST_LOOKBACK = 32;
+
+/** What the conversation acts on: the forecast it shows, else the one its trigger named, else the trigger. */
+export function basisOf(req: Pick<ConversationRequest, 'forecast' | 'named' | 'cause' | 'asOf'>): DecisionBasis {
+  if (req.forecast) {
+    const f = req.forecast.data;
+    return { kind: 'forecast', id: req.forecast.id, inst: f.inst, tf: f.tf, asOf: f.asOf };
+  }
+  if (req.named) return req.named;
+  return { kind: 'trigger', type: req.cause.type ?? 'chat', id: req.cause.id, ...(req.asOf !== undefined ? { asOf: req.asOf } : {}) };
 }
 
 const decoder = new TextDecoder();
@@ -104,14 +133,29 @@ export function createAgentLogic(ctx: ActorContext<AgentConfig>): ActorLogic<Age
     }
   };
 
-  const latestForecast = async (plan: AgentPlan): Promise<Forecast | undefined> => {
-    const stored = await lastBySubject(ctx.bus, Streams.forecasts, subject('forecast', { inst: plan.inst, tf: plan.tf }));
-    if (!stored) return undefined;
+  const decodeForecast = (data: Uint8Array): ShownForecast | undefined => {
     try {
-      return ForecastContract.decode(stored.data).data;
+      const env = ForecastContract.decode(data);
+      return { id: env.id, data: env.data };
     } catch {
       return undefined;
     }
+  };
+
+  const latestForecast = async (plan: AgentPlan): Promise<ShownForecast | undefined> => {
+    const stored = await ctx.bus.last(subject('forecast', { inst: plan.inst, tf: plan.tf }), Streams.forecasts);
+    return stored ? decodeForecast(stored.data) : undefined;
+  };
+
+  /** The forecast with this message id among the last stored of the plan's series. */
+  const storedForecast = async (plan: AgentPlan, id: string): Promise<ShownForecast | undefined> => {
+    const stored = await latestBySubject(
+      ctx.bus,
+      Streams.forecasts,
+      subject('forecast', { inst: plan.inst, tf: plan.tf }),
+      NAMED_FORECAST_LOOKBACK,
+    );
+    return stored.map((m) => decodeForecast(m.data)).find((f) => f?.id === id);
   };
 
   const run = async (req: ConversationRequest): Promise<ChatOutcome> => {
@@ -119,12 +163,14 @@ export function createAgentLogic(ctx: ActorContext<AgentConfig>): ActorLogic<Age
     const model = await modelFor(plan);
     const source = plan.template ? (await getStoredPlan(ctx.bus, plan.plan).catch(() => undefined))?.stored.source : undefined;
     const template = await loadTemplate(plan.template, source, config.promptDirs);
-    const forecast = req.forecast ?? (await latestForecast(plan));
+    // A trigger that named a forecast keeps it: the latest one is not what it was about.
+    const shown = req.forecast ?? (req.named ? undefined : await latestForecast(plan));
+    const basis = basisOf({ ...req, forecast: shown });
     const system = buildSystemPrompt({
       plan,
       template,
       templateName: plan.template ?? 'default',
-      forecast,
+      forecast: shown?.data,
       trigger: req.trigger,
       now: ctx.clock.now(),
     });
@@ -141,6 +187,7 @@ export function createAgentLogic(ctx: ActorContext<AgentConfig>): ActorLogic<Age
       source: ctx.instanceId,
       account,
       marketCandles: config.marketCandles,
+      basis,
       onIntent: () => {
         totals.intents += 1;
       },
@@ -195,7 +242,7 @@ export function createAgentLogic(ctx: ActorContext<AgentConfig>): ActorLogic<Age
   /** True when a newer message of the same subject is stored: a backlog after downtime is not decided on. */
   const stale = async (stream: string, msg: { seq: number; subject: string }): Promise<boolean> => {
     if (!config.skipStale) return false;
-    const newest = await lastBySubject(ctx.bus, stream, msg.subject);
+    const newest = await ctx.bus.last(msg.subject, stream);
     if (newest && newest.seq > msg.seq) {
       totals.skippedStale += 1;
       return true;
@@ -209,7 +256,7 @@ export function createAgentLogic(ctx: ActorContext<AgentConfig>): ActorLogic<Age
     env: Envelope<unknown>,
     subj: string,
     input: string,
-    forecast?: Forecast,
+    about: Pick<ConversationRequest, 'forecast' | 'named'> = {},
   ) => {
     await converse({
       plan,
@@ -218,7 +265,8 @@ export function createAgentLogic(ctx: ActorContext<AgentConfig>): ActorLogic<Age
       conversation: conversationIdFor(trigger, plan.plan, env.id),
       correlationId: env.correlationId,
       cause: { subject: subj, id: env.id, type: env.type },
-      ...(forecast ? { forecast } : {}),
+      asOf: env.eventTime,
+      ...about,
     });
   };
 
@@ -233,7 +281,9 @@ export function createAgentLogic(ctx: ActorContext<AgentConfig>): ActorLogic<Age
     const f = env.data;
     const plans = plansWith('auto_inference').filter((p) => p.inst === f.inst && p.tf === f.tf);
     if (!plans.length || (await stale(Streams.forecasts, msg))) return;
-    await Promise.all(plans.map((p) => triggered(p, 'auto_inference', env, msg.subject, forecastInput(f), f)));
+    await Promise.all(
+      plans.map((p) => triggered(p, 'auto_inference', env, msg.subject, forecastInput(f), { forecast: { id: env.id, data: f } })),
+    );
   });
   bind('kline_event', CandleContract, async (env, msg) => {
     const c = env.data;
@@ -250,7 +300,18 @@ export function createAgentLogic(ctx: ActorContext<AgentConfig>): ActorLogic<Age
   bind('scheduled_decision', ScheduledDecisionContract, async (env, msg) => {
     const plan = plansWith('scheduled_decision').find((p) => p.plan === env.data.plan);
     const job = typeof env.data.job === 'string' ? env.data.job : undefined;
-    if (plan) await triggered(plan, 'scheduled_decision', env, msg.subject, scheduledInput(job, env.data.at ?? ctx.clock.now()));
+    if (!plan) return;
+    // The forecast the scheduler's infer stage produced for this run, shown and acted on as such.
+    const carried = carriedForecastSchema.safeParse(env.data.forecast);
+    const id = carried.success ? carried.data.id : undefined;
+    const asOf = carried.success ? carried.data.asOf : undefined;
+    const found = id ? await storedForecast(plan, id) : undefined;
+    const about = found
+      ? { forecast: found }
+      : id && asOf !== undefined
+        ? { named: { kind: 'forecast' as const, id, inst: plan.inst, tf: plan.tf, asOf } }
+        : {};
+    await triggered(plan, 'scheduled_decision', env, msg.subject, scheduledInput(job, env.data.at ?? ctx.clock.now()), about);
   });
 
   const onChat = async (planName: string, data: Uint8Array, reply: (r: ChatReply) => void) => {
@@ -325,9 +386,10 @@ export const agentActor = defineActorKind<AgentConfig>({
   configFromPlans: agentConfigFromPlans,
   create: createAgentLogic,
   access: () => ({
-    // Intents and its own subjects; never kokex.order.approved.* (only the risk guard may).
+    // Intents, cancel requests and its own subjects; never an approval (only the risk guard may).
     publish: [
-      'kokex.order.intent.>',
+      subjectFilter('orderIntent'),
+      subjectFilter('orderCancel'),
       'kokex.agent.token.>',
       'kokex.agent.turn.>',
       `$JS.API.STREAM.MSG.GET.${Streams.candles}`,

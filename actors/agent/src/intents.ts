@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { type Bus, type OrderIntent, OrderIntentContract, subject } from '@kokex/core';
+import { type Bus, type CancelRequest, CancelRequestContract, type OrderIntent, OrderIntentContract, subject } from '@kokex/core';
 import { AgentPublishError } from './errors.js';
 
 /**
@@ -8,9 +8,10 @@ import { AgentPublishError } from './errors.js';
  * publishes the same ids (and the same message ids, which JetStream drops within ORDERS'
  * de-duplication window) instead of a second order.
  *
- * A cancel is an intent too: the order fields of the order to cancel (side, remaining size, type,
- * price), `reduceOnly: true`, and `refs.cancel` = the client order id to cancel (`refs.action` =
- * `cancel`). The risk guard decides on it like any intent; the executor cancels rather than places.
+ * A cancel is not an intent: `cancel_order` publishes an `order.cancel` request (the plan, the
+ * client order id to cancel, who and why, the basis) on `kokex.order.cancel.{plan}.{inst}`, under
+ * a cancel id of its own derived the same way. The guard checks only that the order is the plan's
+ * and live; the executor cancels what the guard approves.
  */
 export function agentClientOrderId(conversation: string, orderNumber: number): string {
   return `ag${createHash('sha256').update(`${conversation}#${orderNumber}`).digest('hex').slice(0, 30)}`;
@@ -18,6 +19,10 @@ export function agentClientOrderId(conversation: string, orderNumber: number): s
 
 export function intentMessageId(clientOrderId: string): string {
   return `intent:${clientOrderId}`;
+}
+
+export function cancelMessageId(cancelId: string): string {
+  return `cancelrequest:${cancelId}`;
 }
 
 export interface IntentMeta {
@@ -45,9 +50,20 @@ export async function publishIntent(bus: Bus, intent: OrderIntent, meta: IntentM
       subject: to,
       messageId,
       duplicate: ack.duplicate,
-      ...(intent.refs.cancel ? { cancels: intent.refs.cancel } : {}),
     };
   } catch (err) {
     throw new AgentPublishError(`intent ${intent.clientOrderId} on ${to}`, err);
+  }
+}
+
+/** Publishes a cancel request; `clientOrderId` of the answer is the request's cancel id, `cancels` the order's. */
+export async function publishCancel(bus: Bus, request: CancelRequest, meta: IntentMeta): Promise<PublishedIntent> {
+  const to = subject('orderCancel', { plan: request.plan, inst: request.inst });
+  const messageId = cancelMessageId(request.cancelId);
+  try {
+    const ack = await bus.publish(CancelRequestContract, to, request, { id: messageId, ...meta });
+    return { clientOrderId: request.cancelId, subject: to, messageId, duplicate: ack.duplicate, cancels: request.clientOrderId };
+  } catch (err) {
+    throw new AgentPublishError(`cancel ${request.cancelId} of ${request.clientOrderId} on ${to}`, err);
   }
 }

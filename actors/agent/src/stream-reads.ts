@@ -1,23 +1,12 @@
-import type { Bus } from '@kokex/core';
+import type { Bus, StoredMessage } from '@kokex/core';
 
 type GetMessageRequest = Parameters<Bus['jsm']['streams']['getMessage']>[1];
-export interface StoredMessage {
-  seq: number;
-  subject: string;
-  data: Uint8Array;
-}
 
 /**
  * Reads stored messages with `$JS.API.STREAM.MSG.GET` only (no consumers), which is all the agent's
- * NATS user may do with MD_CANDLES, FORECASTS and ORDERS besides its durables.
+ * NATS user may do with MD_CANDLES, FORECASTS and ORDERS besides its durables. The last message of
+ * a subject is core's `bus.last`; these two read forward from a sequence, which core has no call for.
  */
-export async function lastBySubject(bus: Bus, stream: string, subject: string): Promise<StoredMessage | undefined> {
-  const msg = await bus.jsm.streams.getMessage(stream, { last_by_subj: subject }).catch((err: unknown) => {
-    if (isNotFound(err)) return null;
-    throw err;
-  });
-  return msg ? { seq: msg.seq, subject: msg.subject, data: msg.data } : undefined;
-}
 
 /** The first stored message at or after `seq` on `filter` (nats-server 2.9 answers `next_by_subj` on MSG.GET). */
 export async function nextBySubject(bus: Bus, stream: string, filter: string, seq: number): Promise<StoredMessage | undefined> {
@@ -26,15 +15,16 @@ export async function nextBySubject(bus: Bus, stream: string, filter: string, se
     if (isNotFound(err)) return null;
     throw err;
   });
-  return msg ? { seq: msg.seq, subject: msg.subject, data: msg.data } : undefined;
+  return msg ? { stream, seq: msg.seq, subject: msg.subject, data: msg.data, storedAt: msg.time.getTime() } : undefined;
 }
 
 /**
  * The newest `count` messages of one subject, oldest first. There is no "previous by subject", so it
- * reads forward from a window before the last message and widens the window until it holds enough.
+ * reads forward from a window before the last message (`bus.last`) and widens the window until it
+ * holds enough.
  */
 export async function latestBySubject(bus: Bus, stream: string, subject: string, count: number): Promise<StoredMessage[]> {
-  const last = await lastBySubject(bus, stream, subject);
+  const last = await bus.last(subject, stream);
   if (!last) return [];
   let window = Math.max(count * 2, 16);
   for (;;) {

@@ -1,17 +1,29 @@
-import { type AgentTool, type Bus, CandleContract, type Clock, ForecastContract, type OrderIntent, Streams, subject } from '@kokex/core';
+import {
+  type AgentTool,
+  type Bus,
+  type CancelRequest,
+  CandleContract,
+  type Clock,
+  type DecisionBasis,
+  ForecastContract,
+  type OrderIntent,
+  Streams,
+  subject,
+} from '@kokex/core';
 import { type StructuredToolInterface, tool } from '@langchain/core/tools';
 import { z } from 'zod';
 import type { AccountReader } from './account.js';
 import type { AgentPlan } from './config.js';
 import { AgentErrorCode, AgentToolError } from './errors.js';
-import { agentClientOrderId, type PublishedIntent, publishIntent } from './intents.js';
+import { agentClientOrderId, type PublishedIntent, publishCancel, publishIntent } from './intents.js';
 import { forecastSummary } from './prompt.js';
-import { lastBySubject, latestBySubject } from './stream-reads.js';
+import { latestBySubject } from './stream-reads.js';
 
 /**
  * The agent's tools: a zod schema each (what the model is told and what its arguments are checked
- * against) and a run function. Reads go to the streams or the account reader; place_order and
- * cancel_order publish intents. A failure is returned as `{error: {code, message}}` for the model
+ * against) and a run function. Reads go to the streams or the account reader; place_order
+ * publishes an intent and cancel_order a cancel request, each naming what the conversation acted
+ * on (`basis`: the forecast it was shown or last read, else its trigger). A failure is returned as `{error: {code, message}}` for the model
  * to read, never thrown into the loop.
  */
 const inst = z.string().min(1).optional().describe("Instrument id; default the plan's instrument.");
@@ -47,7 +59,7 @@ const DESCRIPTIONS: Record<AgentTool, string> = {
   get_balance: 'Account balance, or what is known of it.',
   get_open_orders: 'Orders placed and not yet filled, cancelled or rejected.',
   place_order: 'Publish an order INTENT. The risk guard approves or denies it; it is not an order until approved.',
-  cancel_order: 'Publish a cancel INTENT for an open order. The risk guard decides on it like any intent.',
+  cancel_order: 'Publish a CANCEL REQUEST for an open order of this plan. The risk guard checks that the order is the plan’s and open.',
 };
 
 export interface ToolContext {
@@ -60,6 +72,11 @@ export interface ToolContext {
   source: string;
   account: AccountReader;
   marketCandles: number;
+  /**
+   * What the conversation acts on at its start: the forecast its prompt shows, else its trigger.
+   * A get_forecast call in a conversation without a forecast moves it to the forecast the model read.
+   */
+  basis: DecisionBasis;
   /** Called for each intent published (the loop records it). */
   onIntent(intent: PublishedIntent): void;
 }
@@ -81,8 +98,16 @@ export function boundTools(tools: readonly AgentTool[]): StructuredToolInterface
 /** Runs one tool call with the model's arguments. */
 export class ToolRunner {
   #orders = 0;
+  #basis: DecisionBasis;
 
-  constructor(private readonly ctx: ToolContext) {}
+  constructor(private readonly ctx: ToolContext) {
+    this.#basis = ctx.basis;
+  }
+
+  /** What the next intent will say it acted on. */
+  get basis(): DecisionBasis {
+    return this.#basis;
+  }
 
   async run(name: string, args: unknown): Promise<ToolOutcome> {
     try {
@@ -164,12 +189,18 @@ export class ToolRunner {
   }
 
   async #forecast(inst: string) {
-    const stored = await lastBySubject(this.ctx.bus, Streams.forecasts, subject('forecast', { inst, tf: this.ctx.plan.tf }));
+    const stored = await this.ctx.bus.last(subject('forecast', { inst, tf: this.ctx.plan.tf }), Streams.forecasts);
     if (!stored) return { forecast: null, note: 'no forecast has been published yet' };
-    return { forecast: forecastSummary(ForecastContract.decode(stored.data).data) };
+    const env = ForecastContract.decode(stored.data);
+    // A conversation started on a trigger without a forecast now rests on the one the model read. One
+    // started on a forecast (its trigger's, or a scheduled decision's) keeps it: that is what it is about.
+    if (this.#basis.kind !== 'forecast' && inst === this.ctx.plan.inst) {
+      this.#basis = { kind: 'forecast', id: env.id, inst, tf: env.data.tf, asOf: env.data.asOf };
+    }
+    return { forecast: forecastSummary(env.data) };
   }
 
-  #intentBase(inst: string, why: string): Pick<OrderIntent, 'plan' | 'venue' | 'inst' | 'clientOrderId' | 'origin'> {
+  #intentBase(inst: string, why: string): Pick<OrderIntent, 'plan' | 'venue' | 'inst' | 'clientOrderId' | 'origin' | 'basis'> {
     this.#orders += 1;
     return {
       plan: this.ctx.plan.plan,
@@ -177,16 +208,21 @@ export class ToolRunner {
       inst,
       clientOrderId: agentClientOrderId(this.ctx.conversation, this.#orders),
       origin: { kind: 'agent', who: this.ctx.conversation, why },
+      basis: this.#basis,
     };
   }
 
-  async #publish(intent: OrderIntent): Promise<PublishedIntent> {
-    const published = await publishIntent(this.ctx.bus, intent, {
+  #meta() {
+    return {
       correlationId: this.ctx.correlationId,
       causationId: this.ctx.causationId,
       source: this.ctx.source,
       time: this.ctx.clock.now(),
-    });
+    };
+  }
+
+  async #publish(intent: OrderIntent): Promise<PublishedIntent> {
+    const published = await publishIntent(this.ctx.bus, intent, this.#meta());
     this.ctx.onIntent(published);
     return published;
   }
@@ -217,15 +253,7 @@ export class ToolRunner {
 
   async #cancel(args: z.output<(typeof toolSchemas)['cancel_order']>) {
     const open = await this.ctx.account.openOrders(this.ctx.plan);
-    const orders = (open.orders ?? []) as Array<{
-      clientOrderId?: string;
-      inst: string;
-      side: 'buy' | 'sell';
-      size: number;
-      filledSize: number;
-      type?: string;
-      price?: number;
-    }>;
+    const orders = (open.orders ?? []) as Array<{ clientOrderId?: string; inst: string }>;
     const order = orders.find((o) => o.clientOrderId === args.clientOrderId);
     if (!order) {
       const known = orders.flatMap((o) => (o.clientOrderId ? [o.clientOrderId] : []));
@@ -236,19 +264,12 @@ export class ToolRunner {
       );
     }
     const inst = this.#instrument('cancel_order', order.inst, true);
-    const remaining = Math.max(order.size - order.filledSize, Number.EPSILON);
-    const intent: OrderIntent = {
-      ...this.#intentBase(inst, `cancel ${args.clientOrderId}: ${args.why}`),
-      side: order.side,
-      size: remaining,
-      type: order.type === 'limit' ? 'limit' : 'market',
-      ...(order.type === 'limit' && order.price ? { price: order.price } : {}),
-      reduceOnly: true,
-      refs: { cancel: args.clientOrderId, action: 'cancel', conversation: this.ctx.conversation, trigger: this.ctx.causationId },
-    };
-    const published = await this.#publish(intent);
+    const { clientOrderId: cancelId, ...base } = this.#intentBase(inst, args.why);
+    const request: CancelRequest = { ...base, cancelId, clientOrderId: args.clientOrderId };
+    const published = await publishCancel(this.ctx.bus, request, this.#meta());
+    this.ctx.onIntent(published);
     return {
-      result: { status: 'cancel_intent_published', clientOrderId: published.clientOrderId, cancels: args.clientOrderId },
+      result: { status: 'cancel_requested', cancelId: published.clientOrderId, cancels: args.clientOrderId },
       intent: published,
     };
   }

@@ -58,6 +58,7 @@ beforeAll(async () => {
   nats = await startTestNats();
   await applyPlan(nats.bus, agentPlan('alpha'));
   await applyPlan(nats.bus, agentPlan('beta', "triggers: [kline_event, order_event, scheduled_decision], schedule: '1h'"));
+  await applyPlan(nats.bus, agentPlan('gamma', "triggers: [scheduled_decision], schedule: '1h'"));
   host = await agentHost(nats.bus);
   for (const [stream, durable] of [
     [Streams.forecasts, AgentDurables.forecasts],
@@ -94,6 +95,8 @@ describe('agent on a real bus with the offline policy', () => {
     expect(intent?.data.origin).toMatchObject({ kind: 'agent', who: conversation });
     expect(intent?.data.clientOrderId).toMatch(/^ag[0-9a-f]{30}$/);
     expect(intent?.id).toBe(`intent:${intent?.data.clientOrderId}`);
+    // It names the forecast it acted on, as a typed basis: the forecast's message id, series and bar.
+    expect(intent?.data.basis).toEqual({ kind: 'forecast', id: 'fc-1', inst: SWAP, tf: '1m', asOf: forecast().asOf });
 
     let turns: AgentTurn[] = [];
     await eventually(async () => {
@@ -238,5 +241,34 @@ describe('agent on a real bus with the offline policy', () => {
     expect(summaries.map((c) => c.trigger).sort()).toEqual(['kline_event', 'order_event', 'scheduled_decision']);
     expect(summaries.find((c) => c.trigger === 'order_event')?.correlationId).toBe('e-1');
     expect(summaries.find((c) => c.trigger === 'scheduled_decision')?.correlationId).toBe('run-1');
+  });
+
+  it('keeps the forecast a scheduled decision carried, not the newest one, in its prompt and its intents', async () => {
+    const carried = forecast({ pUp: 0.71, asOf: 1_700_000_120_000 });
+    const newer = forecast({ pUp: 0.93, asOf: 1_700_000_180_000 });
+    await publishForecast(nats.bus, carried, 'sd-carried');
+    await publishForecast(nats.bus, newer, 'sd-newer');
+    await nats.bus.publish(
+      ScheduledDecisionContract,
+      'kokex.clock.decide.gamma',
+      { plan: 'gamma', inst: SWAP, tf: '1m', job: 'decide', at: 2, runId: 'run-2', forecast: { id: 'sd-carried', asOf: carried.asOf } },
+      { id: 's-2', correlationId: 'run-2' },
+    );
+    const conversation = conversationIdFor('scheduled_decision', 'gamma', 's-2');
+    let turns: AgentTurn[] = [];
+    await eventually(async () => {
+      turns = (await readTurns(nats.bus, 'gamma', (t) => t.conversation === conversation)).map((t) => t.turn);
+      return turns.some((t) => t.record === 'ended');
+    });
+    const started = turns[0] as Extract<AgentTurn, { record: 'started' }>;
+    expect(started.system).toContain('0.71');
+    expect(started.system).not.toContain('0.93');
+    // The policy reads get_forecast (the newest, P(up) 0.93) and buys; the intent still names the carried forecast.
+    let placed: Envelope<OrderIntent> | undefined;
+    await eventually(async () => {
+      placed = (await intentsOf('gamma')).find((i) => i.correlationId === 'run-2');
+      return placed !== undefined;
+    });
+    expect(placed?.data.basis).toEqual({ kind: 'forecast', id: 'sd-carried', inst: SWAP, tf: '1m', asOf: carried.asOf });
   });
 });

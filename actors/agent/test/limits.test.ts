@@ -1,4 +1,4 @@
-import { AGENT_TOOLS, applyPlan, ManualClock, systemClock } from '@kokex/core';
+import { AGENT_TOOLS, applyPlan, CancelRequestContract, ManualClock, Streams, systemClock } from '@kokex/core';
 import { captureLogger, startTestNats, type TestNats } from '@kokex/core/testing';
 import type { CallbackManagerForLLMRun } from '@langchain/core/callbacks/manager';
 import { BaseChatModel } from '@langchain/core/language_models/chat_models';
@@ -73,6 +73,7 @@ async function converse(model: BaseChatModel, id: string, overrides: Partial<typ
     source: 'test',
     account: { positions: async () => ({ positions: [] }), openOrders: async () => ({ orders: [] }), balance: async () => ({}) },
     marketCandles: 5,
+    basis: { kind: 'trigger', type: 'forecast', id },
     onIntent: () => undefined,
   });
   return runConversation(
@@ -153,11 +154,51 @@ describe('limits per trigger', () => {
       source: 'test',
       account: { positions: async () => ({}), openOrders: async () => ({ orders: [] }), balance: async () => ({}) },
       marketCandles: 5,
+      basis: { kind: 'manual' },
       onIntent: () => undefined,
     });
     expect((await tools.run('place_order', { side: 'buy', size: 1, why: 'x' })).error?.code).toBe('AGENT_TOOL_DISABLED');
     expect((await tools.run('get_market', { count: 0 })).error?.code).toBe('AGENT_TOOL_INPUT');
     expect((await tools.run('cancel_order', { clientOrderId: 'abc', why: 'x' })).error?.code).toBe('AGENT_TOOL_INPUT');
     expect((await tools.run('get_forecast', {})).ok).toBe(true);
+  });
+
+  it('cancel_order publishes a cancel request naming the open order, never an intent', async () => {
+    const open = { clientOrderId: 'ag0123', inst: settings.inst, side: 'buy', size: 2, filledSize: 0, type: 'limit', price: 100 };
+    const published: string[] = [];
+    const tools = new ToolRunner({
+      bus: nats.bus,
+      clock: new ManualClock(5),
+      plan: settings,
+      conversation: 'cancels',
+      correlationId: 'corr-cancels',
+      causationId: 'cause-cancels',
+      source: 'test',
+      account: { positions: async () => ({}), openOrders: async () => ({ orders: [open] }), balance: async () => ({}) },
+      marketCandles: 5,
+      basis: { kind: 'trigger', type: 'order.event', id: 'e-9', asOf: 5 },
+      onIntent: (i) => void published.push(i.clientOrderId),
+    });
+    const intents = `kokex.order.intent.${settings.plan}.${settings.inst}`;
+    const before = (await nats.bus.last(intents, Streams.orders))?.seq;
+    const outcome = await tools.run('cancel_order', { clientOrderId: 'ag0123', why: 'the forecast turned' });
+    expect(outcome.ok).toBe(true);
+    const answer = JSON.parse(outcome.content) as { status: string; cancelId: string; cancels: string };
+    expect(answer).toMatchObject({ status: 'cancel_requested', cancels: 'ag0123' });
+    expect(published).toEqual([answer.cancelId]);
+    const stored = await nats.bus.last(`kokex.order.cancel.${settings.plan}.${settings.inst}`, Streams.orders);
+    const env = CancelRequestContract.decode(stored?.data ?? new Uint8Array());
+    expect(env.id).toBe(`cancelrequest:${answer.cancelId}`);
+    expect(env.correlationId).toBe('corr-cancels');
+    expect(env.data).toEqual({
+      plan: settings.plan,
+      venue: settings.venue,
+      inst: settings.inst,
+      cancelId: answer.cancelId,
+      clientOrderId: 'ag0123',
+      origin: { kind: 'agent', who: 'cancels', why: 'the forecast turned' },
+      basis: { kind: 'trigger', type: 'order.event', id: 'e-9', asOf: 5 },
+    });
+    expect((await nats.bus.last(intents, Streams.orders))?.seq).toBe(before);
   });
 });

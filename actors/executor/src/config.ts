@@ -18,8 +18,8 @@ export const executorRouteSchema = z
       .object({
         name: venueToken,
         config: z.record(z.unknown()),
-        /** The adapter reads the bus itself (the paper venue): it gets this executor's NATS URL as `natsUrl`. */
-        busUrl: z.boolean().default(false),
+        /** The adapter reads the bus (the paper venue): the executor lends it its own connection when it creates it. */
+        bus: z.boolean().default(false),
       })
       .strict(),
   })
@@ -53,7 +53,8 @@ function venueOf(plan: Plan): string {
 /**
  * The adapter a plan's orders go through. Paper plans get an account of their own (the plan's
  * name) with the plan's balance, fees and slippage, filled against the plan's candles on the bus
- * this executor uses; other plans get their exchange's adapter in the plan's mode.
+ * this executor uses; other plans get their venue's execution adapter in the plan's mode (which
+ * `adapterFor` adds to the configuration).
  */
 export function routeFrom(plan: Plan): ExecutorRoute {
   const { venue, risk, instrument, timeframe } = plan.spec;
@@ -67,9 +68,9 @@ export function routeFrom(plan: Plan): ExecutorRoute {
             ...venue.paper,
             candles: { venue: venue.name, tf: timeframe },
           },
-          busUrl: true,
+          bus: true,
         }
-      : { name: venue.name, config: { mode: venue.mode }, busUrl: false };
+      : { name: venue.name, config: {}, bus: false };
   return { plan: plan.metadata.name, venue: venueOf(plan), mode: venue.mode, instruments, adapter };
 }
 

@@ -11,12 +11,25 @@ export const ExecErrorCode = {
   PlaceRetryable: 'EXEC_PLACE_RETRYABLE',
   /** Publishing an order event or writing an order record failed: the approval is retried. */
   Publish: 'EXEC_PUBLISH',
+  /** No plugin in this host offers `execution:{name}` for a plan's venue: the session keeps trying (a plugin may be loaded later). */
+  NoExecutionAdapter: 'EXEC_NO_EXECUTION_ADAPTER',
 } as const;
 export type ExecErrorCode = (typeof ExecErrorCode)[keyof typeof ExecErrorCode];
 
 export class ExecVenueUnavailableError extends KokexError {
   constructor(venue: string, detail: string) {
     super(ExecErrorCode.VenueUnavailable, `venue ${venue} is not connected: ${detail}`, { retryable: true, data: { venue } });
+  }
+}
+
+export class ExecNoExecutionAdapterError extends KokexError {
+  constructor(venue: string, name: string, loaded: string[]) {
+    super(
+      ExecErrorCode.NoExecutionAdapter,
+      `venue ${venue}: no execution:${name} adapter is loaded in this host (execution adapters: ${loaded.join(', ') || 'none'}); ` +
+        `add the plugin that provides it (@kokex/plugin-${name}) to this host`,
+      { retryable: true, data: { venue, adapter: name } },
+    );
   }
 }
 

@@ -1,6 +1,7 @@
 import {
   type ActorContext,
   type ActorLogic,
+  ApprovedCancelContract,
   ApprovedOrderContract,
   Buckets,
   consume,
@@ -8,18 +9,22 @@ import {
   OrderEventContract,
   Streams,
   subject,
+  subjectFilter,
   Tokens,
 } from '@kokex/core';
 import { type ExecutorConfig, type ExecutorRoute, executorConfigFromPlans, executorConfigSchema } from './config.js';
 import { rejectionOf, eventMessageId } from './events.js';
+import { canTrade } from './machine.js';
 import { VenueSession } from './session.js';
-
-/** Message-id prefix the risk guard gives an approved cancel: cancel that client order id, place nothing. */
-export const CANCEL_APPROVAL_PREFIX = 'cancel:';
 
 /** Durable name of a venue's approvals: one per venue, so a slow venue never holds up another. */
 export function executorDurable(venue: string): string {
   return `executor-${venue}`;
+}
+
+/** Durable name of a venue's approved cancels: apart from placements, so a cancel never waits behind them. */
+export function executorCancelDurable(venue: string): string {
+  return `executor-${venue}-cancels`;
 }
 
 interface Control {
@@ -35,7 +40,8 @@ const CONTROL_PREFIX = 'control.';
  * The executor: the only actor that talks to venues. It pulls `kokex.order.approved.{venue}.>`
  * (one durable per venue), places each order through the plan's execution adapter with the client
  * order id as idempotency key, and publishes what the venue reports on
- * `kokex.order.event.{venue}.{inst}`. At start it reconciles its order records with the venue's
+ * `kokex.order.event.{venue}.{inst}`. Approved cancels arrive on their own durable
+ * (`kokex.order.cancelapproved.{venue}.>`) and are sent to the venue as cancels. At start it reconciles its order records with the venue's
  * open orders and positions; when a plan's kill switch is thrown (`kokex-risk`, `control.{plan}`)
  * it cancels that plan's open orders and refuses approvals still on their way.
  */
@@ -60,22 +66,27 @@ export function createExecutorLogic(ctx: ActorContext<ExecutorConfig>): ActorLog
   };
 
   for (const route of config.routes) {
-    const adapterConfig = {
-      ...(config.adapters[route.adapter.name] ?? {}),
-      ...route.adapter.config,
-      ...(route.adapter.busUrl ? { natsUrl: ctx.bus.url } : {}),
+    // One session per adapter configuration: plans on one venue account share it. The adapter
+    // itself comes from `adapterFor` (the executor's settings under what the plan derives); an
+    // adapter that reads the bus (the paper venue) is lent this executor's connection.
+    const target = {
+      name: route.adapter.name,
+      mode: route.mode,
+      config: route.adapter.config,
+      ...(route.adapter.bus ? { context: { bus: ctx.bus } } : {}),
     };
-    const key = `${route.adapter.name}:${JSON.stringify(adapterConfig)}`;
+    const key = `${route.adapter.name}:${route.mode}:${JSON.stringify(route.adapter.config)}`;
     let session = sessions.get(key);
     if (!session) {
       session = new VenueSession(
-        { venue: route.venue, adapterName: route.adapter.name, adapterConfig, plans: new Map() },
+        { venue: route.venue, target, plans: new Map() },
         {
           bus: ctx.bus,
           log: ctx.log,
           clock: ctx.clock,
           source: ctx.instanceId,
           adapters,
+          settings: () => config.adapters,
           stopped,
           maxDeliver: () => config.maxDeliver,
           reconnectMs: () => config.reconnectMs,
@@ -99,7 +110,7 @@ export function createExecutorLogic(ctx: ActorContext<ExecutorConfig>): ActorLog
     if (!control.killSwitch || sweeps.get(plan) === control.at) return;
     sweeps.set(plan, control.at);
     for (const session of sessions.values()) {
-      if (!session.spec.plans.has(plan) || session.state !== 'ready') continue;
+      if (!session.spec.plans.has(plan) || !canTrade(session.state)) continue;
       void session.cancelPlan(plan).then(
         (asked) => ctx.log.warn({ plan, venue: session.spec.venue, asked }, 'kill switch: cancelling open orders'),
         (err: unknown) => ctx.log.error({ err, plan }, 'kill switch: cancelling failed'),
@@ -127,12 +138,12 @@ export function createExecutorLogic(ctx: ActorContext<ExecutorConfig>): ActorLog
   const routeVenues = [...new Set(config.routes.map((r) => r.venue))].sort();
 
   return {
-    consumers: routeVenues.map((venue) =>
+    consumers: routeVenues.flatMap((venue) => [
       consume(
         {
           stream: Streams.orders,
           durable: executorDurable(venue),
-          filter: `kokex.order.approved.${venue}.>`,
+          filter: subjectFilter('orderApproved', { venue }),
           contract: ApprovedOrderContract,
           maxInFlight: config.maxInFlight,
           ackWaitMs: config.ackWaitMs,
@@ -142,7 +153,6 @@ export function createExecutorLogic(ctx: ActorContext<ExecutorConfig>): ActorLog
         async (env, msg) => {
           const order = env.data;
           const session = sessionOf.get(`${order.venue}|${order.plan}`);
-          if (env.id.startsWith(CANCEL_APPROVAL_PREFIX)) return session?.cancel(order, msg.info.deliveryCount);
           if (session) return session.place(order, msg.info.deliveryCount, env.correlationId);
           // An approval for a plan this executor does not route (removed since): never placed, said so.
           const event = rejectionOf(order.venue, order, `no active plan ${order.plan} on venue ${order.venue}`, ctx.clock.now());
@@ -153,7 +163,26 @@ export function createExecutorLogic(ctx: ActorContext<ExecutorConfig>): ActorLog
           });
         },
       ),
-    ),
+      consume(
+        {
+          stream: Streams.orders,
+          durable: executorCancelDurable(venue),
+          filter: subjectFilter('cancelApproved', { venue }),
+          contract: ApprovedCancelContract,
+          maxInFlight: config.maxInFlight,
+          ackWaitMs: config.ackWaitMs,
+          maxDeliver: config.maxDeliver,
+          backoffMs: config.retryBackoffMs,
+        },
+        async (env, msg) => {
+          const cancel = env.data;
+          const session = sessionOf.get(`${cancel.venue}|${cancel.plan}`);
+          // A plan no longer routed here has no orders this executor could cancel: nothing to do.
+          if (!session) return void ctx.log.warn({ ...cancel }, 'approved cancel for a plan this executor does not route');
+          await session.cancel(cancel, msg.info.deliveryCount);
+        },
+      ),
+    ]),
     async start() {
       await watchControls();
       for (const session of sessions.values()) session.start();
@@ -178,15 +207,19 @@ export const executorActor = defineActorKind<ExecutorConfig>({
   access: (plans) => {
     const routes: ExecutorRoute[] = executorConfigFromPlans(plans, executorConfigSchema.parse({})).routes;
     const venues = [...new Set(routes.map((r) => r.venue))].sort();
-    const paper = routes.some((r) => r.adapter.busUrl);
+    const paper = routes.some((r) => r.adapter.bus);
     return {
       publish: [
-        ...venues.map((v) => `kokex.order.event.${v}.>`),
-        // The paper venue fills against stored candles: the newest one at placement, then live ones.
+        ...venues.map((venue) => subjectFilter('orderEvent', { venue })),
+        // The paper venue fills against stored candles, through this executor's connection: the
+        // newest one at placement (`bus.last`), then live ones; its account is in kokex-positions.
         ...(paper ? [`$JS.API.STREAM.MSG.GET.${Streams.candles}`] : []),
       ],
-      subscribe: paper ? ['kokex.md.candle.>'] : [],
-      consume: venues.map((v) => ({ stream: Streams.orders, durable: executorDurable(v), filter: `kokex.order.approved.${v}.>` })),
+      subscribe: paper ? [subjectFilter('candle')] : [],
+      consume: venues.flatMap((venue) => [
+        { stream: Streams.orders, durable: executorDurable(venue), filter: subjectFilter('orderApproved', { venue }) },
+        { stream: Streams.orders, durable: executorCancelDurable(venue), filter: subjectFilter('cancelApproved', { venue }) },
+      ]),
       kv: [Buckets.positions, Buckets.risk],
     };
   },

@@ -3,14 +3,23 @@ import { definePlugin } from '@kokex/core';
 import { executorActor } from './executor.js';
 
 export { executorConfigFromPlans, executorConfigSchema, executorRouteSchema, routeFrom } from './config.js';
-export { ExecErrorCode, ExecPlaceRetryableError, ExecPublishError, ExecVenueUnavailableError, isRetryable } from './errors.js';
+export {
+  ExecErrorCode,
+  ExecNoExecutionAdapterError,
+  ExecPlaceRetryableError,
+  ExecPublishError,
+  ExecVenueUnavailableError,
+  isRetryable,
+} from './errors.js';
 export { eventFromVenue, eventKindOf, eventMessageId, isFinal, rejectionOf } from './events.js';
-export { CANCEL_APPROVAL_PREFIX, createExecutorLogic, executorActor, executorDurable } from './executor.js';
+export { createExecutorLogic, executorActor, executorCancelDurable, executorDurable } from './executor.js';
+export { canTrade, SESSION_STATES, venueSessionMachine } from './machine.js';
 export { OrderRecords, recordKey } from './records.js';
 export { VenueSession } from './session.js';
 
 export type { ExecutorConfig, ExecutorRoute } from './config.js';
 export type { OrderEventKind } from './events.js';
+export type { SessionContext, SessionEvent, SessionState } from './machine.js';
 export type { OrderRecord } from './records.js';
 export type { SessionEnv, SessionSpec } from './session.js';
 

@@ -1,8 +1,12 @@
 import {
   AdapterPort,
   type AdapterRegistry,
+  type AdapterTarget,
+  adapterFor,
+  type ApprovedCancel,
   type ApprovedOrder,
   type Bus,
+  Buckets,
   type Clock,
   type ExecutionAdapter,
   isKokexError,
@@ -13,10 +17,17 @@ import {
   type Subscription,
   type VenueOrder,
   type VenueOrderUpdate,
-  Buckets,
 } from '@kokex/core';
-import { ExecPlaceRetryableError, ExecPublishError, ExecVenueUnavailableError, isRetryable } from './errors.js';
+import { type Actor, createActor } from 'xstate';
+import {
+  ExecNoExecutionAdapterError,
+  ExecPlaceRetryableError,
+  ExecPublishError,
+  ExecVenueUnavailableError,
+  isRetryable,
+} from './errors.js';
 import { eventFromVenue, eventMessageId, isFinal, rejectionOf } from './events.js';
+import { canTrade, type SessionEvent, type SessionState, venueSessionMachine } from './machine.js';
 import { type OrderRecord, OrderRecords } from './records.js';
 
 /** What a session needs from the executor around it. */
@@ -26,6 +37,8 @@ export interface SessionEnv {
   clock: Clock;
   source: string;
   adapters: AdapterRegistry;
+  /** The executor's per-adapter settings (`{okx: {simPort: 18080}}`), under what the plan derives. */
+  settings: () => Record<string, Record<string, unknown> | undefined>;
   /** Whether the plan's kill switch is thrown or its state is halted right now. */
   stopped(plan: string): boolean;
   maxDeliver(): number;
@@ -37,8 +50,8 @@ export interface SessionEnv {
 export interface SessionSpec {
   /** The approvals' venue token. */
   venue: string;
-  adapterName: string;
-  adapterConfig: Record<string, unknown>;
+  /** The execution adapter and what the plan derives for it (name, mode, config). */
+  target: AdapterTarget;
   /** Plans and their instruments trading through this adapter. */
   plans: Map<string, string[]>;
 }
@@ -57,34 +70,68 @@ const PUBLISHED_KEPT = 10_000;
 export class VenueSession {
   readonly records: OrderRecords;
   readonly counters = { placed: 0, duplicates: 0, adopted: 0, rejected: 0, retried: 0, cancels: 0, events: 0, foreign: 0 };
-  state: 'connecting' | 'ready' | 'stopped' = 'connecting';
-  lastError: string | undefined;
   lastReconcile: { at: number; open: number; resolved: number; foreign: number } | undefined;
   #adapter: ExecutionAdapter | undefined;
   #subscription: Subscription | undefined;
   #serial: Promise<unknown> = Promise.resolve();
-  #retry: unknown;
   #positionsDue = false;
   /** Ids of the events this session stored lately, oldest first. */
   readonly #published = new Set<string>();
+  /** The session's state (machine.ts); its effects are this class's methods. */
+  readonly #machine: Actor<typeof venueSessionMachine>;
 
   constructor(
     readonly spec: SessionSpec,
     private readonly env: SessionEnv,
   ) {
     this.records = new OrderRecords(env.bus, spec.venue);
+    const machine = venueSessionMachine.provide({
+      actions: {
+        connect: () => void this.#connect(),
+        reconcile: () => void this.#reconcileThen(),
+        resync: () => void this.#reconcileThen(),
+        noteReady: () => void this.#onReady(),
+      },
+    });
+    this.#machine = createActor(machine, { input: { retryMs: env.reconnectMs() }, clock: env.clock });
   }
 
-  /** Connects in the background, retrying until it works or the session stops. */
+  /** connecting, reconciling, ready, resyncing, reconnecting or stopped (machine.ts). */
+  get state(): SessionState {
+    return this.#machine.getSnapshot().value as SessionState;
+  }
+
+  get lastError(): string | undefined {
+    return this.#machine.getSnapshot().context.lastError;
+  }
+
+  /** Connects in the background, retrying every `reconnectMs` until it works or the session stops. */
   start(): void {
-    void this.#connect();
+    this.#machine.start();
   }
 
   async stop(): Promise<void> {
-    this.state = 'stopped';
-    this.env.clock.clearTimeout(this.#retry);
+    this.#send({ type: 'STOP' });
+    this.#machine.stop();
     await this.#subscription?.close().catch(() => undefined);
     await this.#serial.catch(() => undefined);
+  }
+
+  #send(event: SessionEvent): void {
+    if (this.state !== 'stopped') this.#machine.send(event);
+  }
+
+  #noteError(err: unknown): string {
+    const text = `${isKokexError(err) ? err.code : 'error'}: ${(err as Error)?.message ?? err}`;
+    this.#send({ type: 'ERROR', error: text });
+    return text;
+  }
+
+  /** The adapter, when the session may trade on it now; else the retryable error that naks the approval. */
+  #tradingAdapter(): ExecutionAdapter {
+    const adapter = this.#adapter;
+    if (!adapter || !canTrade(this.state)) throw new ExecVenueUnavailableError(this.spec.venue, this.lastError ?? this.state);
+    return adapter;
   }
 
   /** Places one approved order (see the class comment); throws only what a redelivery can fix. */
@@ -94,8 +141,7 @@ export class VenueSession {
     if (known?.state === 'working') return;
     if (this.env.stopped(order.plan))
       return this.#reject(order, correlationId, 'KILL_SWITCH: the plan was halted before the order was placed');
-    const adapter = this.#adapter;
-    if (!adapter || this.state !== 'ready') throw new ExecVenueUnavailableError(this.spec.venue, this.lastError ?? this.state);
+    const adapter = this.#tradingAdapter();
     const record: OrderRecord = known ?? { order, correlationId, state: 'placing', filledSize: 0, updatedAt: this.env.clock.now() };
     try {
       if (!known) await this.records.put(record);
@@ -124,27 +170,26 @@ export class VenueSession {
         this.counters.retried++;
         throw new ExecPlaceRetryableError(id, err);
       }
-      const code = isKokexError(err) ? err.code : 'error';
-      this.lastError = `${code}: ${(err as Error)?.message ?? err}`;
+      const reason = this.#noteError(err);
       this.env.log.error({ err, clientOrderId: id, deliveries }, 'order not placed; rejecting it');
-      await this.#reject(order, correlationId, this.lastError);
+      await this.#reject(order, correlationId, reason);
     }
   }
 
   /**
-   * An approved cancel (the agent's `cancel_order`, through the guard): asks the venue to cancel the
-   * order; the venue's answer arrives as its `canceled` event. Retryable failures are retried.
+   * An approved cancel (`order.cancel.approved`, from the guard): asks the venue to cancel the
+   * order; the venue's answer arrives as its `canceled` event. Retryable failures are retried; an
+   * order the venue no longer knows (already final) is left to its final event.
    */
-  async cancel(order: ApprovedOrder, deliveries: number): Promise<void> {
-    const adapter = this.#adapter;
-    if (!adapter || this.state !== 'ready') throw new ExecVenueUnavailableError(this.spec.venue, this.lastError ?? this.state);
+  async cancel(approved: ApprovedCancel, deliveries: number): Promise<void> {
+    const adapter = this.#tradingAdapter();
     try {
-      await adapter.cancelOrder({ inst: order.inst, clientOrderId: order.clientOrderId });
+      await adapter.cancelOrder({ inst: approved.inst, clientOrderId: approved.clientOrderId });
       this.counters.cancels++;
     } catch (err) {
-      if (isRetryable(err) && deliveries < this.env.maxDeliver()) throw new ExecPlaceRetryableError(order.clientOrderId, err);
-      this.lastError = `${isKokexError(err) ? err.code : 'error'}: ${(err as Error)?.message ?? err}`;
-      this.env.log.error({ err, clientOrderId: order.clientOrderId }, 'cancel not sent');
+      if (isRetryable(err) && deliveries < this.env.maxDeliver()) throw new ExecPlaceRetryableError(approved.clientOrderId, err);
+      this.#noteError(err);
+      this.env.log.error({ err, clientOrderId: approved.clientOrderId, cancelId: approved.cancelId }, 'cancel not sent');
     }
   }
 
@@ -199,8 +244,8 @@ export class VenueSession {
   status(): Record<string, unknown> {
     return {
       venue: this.spec.venue,
-      adapter: this.spec.adapterName,
-      mode: this.spec.adapterConfig.mode,
+      adapter: this.spec.target.name,
+      mode: this.spec.target.mode,
       plans: [...this.spec.plans.keys()],
       state: this.state,
       working: this.records.all().length,
@@ -210,47 +255,54 @@ export class VenueSession {
     };
   }
 
+  /** The machine's `connect`: the adapter and its order stream, then CONNECTED (or FAILED). */
   async #connect(): Promise<void> {
-    if (this.state === 'stopped') return;
     try {
       this.#adapter ??= await this.#resolve();
       this.#subscription ??= await this.#adapter.subscribeOrders({
         onOrder: (update) => void this.#apply(update).catch((err: unknown) => this.env.log.warn({ err }, 'order update not published')),
         // OKX sends no snapshot on the orders channel: after a gap, ask for what changed.
-        onResubscribed: () => void this.#reconcileLogged(),
-        onError: (err) => {
-          this.lastError = String((err as Error)?.message ?? err);
-        },
+        onResubscribed: () => this.#send({ type: 'RESUBSCRIBED' }),
+        onError: (err) => this.#send({ type: 'ERROR', error: String((err as Error)?.message ?? err) }),
       });
-      await this.reconcile();
-      this.state = 'ready';
-      this.lastError = undefined;
-      for (const plan of this.spec.plans.keys()) if (this.env.stopped(plan)) await this.cancelPlan(plan);
-      this.env.log.info({ venue: this.spec.venue, adapter: this.spec.adapterName, ...this.lastReconcile }, 'venue reconciled');
+      this.#send({ type: 'CONNECTED' });
     } catch (err) {
-      this.lastError = String((err as Error)?.message ?? err);
       this.env.log.warn({ err, venue: this.spec.venue }, 'venue not ready; trying again');
-      this.#retry = this.env.clock.setTimeout(() => void this.#connect(), this.env.reconnectMs());
+      this.#send({ type: 'FAILED', error: String((err as Error)?.message ?? err) });
+    }
+  }
+
+  /** The machine's `reconcile` and `resync`: RECONCILED when the records match the venue, else FAILED. */
+  async #reconcileThen(): Promise<void> {
+    try {
+      await this.reconcile();
+      this.#send({ type: 'RECONCILED' });
+    } catch (err) {
+      this.env.log.warn({ err, venue: this.spec.venue }, 'reconcile failed');
+      this.#send({ type: 'FAILED', error: String((err as Error)?.message ?? err) });
+    }
+  }
+
+  /** The machine's `noteReady`: plans halted meanwhile are swept, and the start is logged. */
+  async #onReady(): Promise<void> {
+    this.env.log.info({ venue: this.spec.venue, adapter: this.spec.target.name, ...this.lastReconcile }, 'venue reconciled');
+    for (const plan of this.spec.plans.keys()) {
+      if (this.env.stopped(plan)) await this.cancelPlan(plan).catch((err: unknown) => this.env.log.warn({ err, plan }, 'sweep failed'));
     }
   }
 
   /**
-   * The venue's adapter: `execution:{name}` where a plugin offers one (the paper venue), else the
-   * exchange adapter of that name when it trades too (`exchange:okx`, shared with the feed).
+   * The venue's execution adapter, `execution:{name}` and nothing else (`exchange:okx` is a
+   * market-data port; the okx plugin offers `execution:okx` beside it), configured by `adapterFor`.
    */
   async #resolve(): Promise<ExecutionAdapter> {
-    const { adapterName: name, adapterConfig } = this.spec;
-    const port = this.env.adapters.has('execution', name) ? 'execution' : AdapterPort.exchange;
-    const adapter = await this.env.adapters.resolve<Partial<ExecutionAdapter>>(port, name, adapterConfig);
-    if (typeof adapter.placeOrder !== 'function') throw new ExecVenueUnavailableError(this.spec.venue, `${port}:${name} does not trade`);
-    return adapter as ExecutionAdapter;
-  }
-
-  async #reconcileLogged(): Promise<void> {
-    await this.reconcile().catch((err: unknown) => {
-      this.lastError = String((err as Error)?.message ?? err);
-      this.env.log.warn({ err }, 'reconcile after a reconnect failed');
-    });
+    const { adapters } = this.env;
+    const { name } = this.spec.target;
+    if (!adapters.has(AdapterPort.execution, name)) {
+      const loaded = adapters.list(AdapterPort.execution).map((a) => a.name);
+      throw new ExecNoExecutionAdapterError(this.spec.venue, name, loaded);
+    }
+    return adapterFor(adapters, AdapterPort.execution, this.spec.target, this.env.settings());
   }
 
   /** The order as the venue would show it, from what the executor knows of it. */

@@ -40,6 +40,23 @@ const executor = (extra: Record<string, unknown> = {}) =>
   ]);
 
 describe('executor against the OKX simulator', () => {
+  it('resolves the execution port only: a venue no loaded plugin trades on says which plugin to add, and keeps trying', async () => {
+    // No paper plugin in this host: the paper plan's session cannot trade; the okx one can.
+    const host = await hostWith(nats.bus, ['executor'], { executor: executorSettings(port) }, [PLUGIN_DIRS.okx, PLUGIN_DIRS.executor]);
+    try {
+      const venues = () => (host.statuses().find((s) => s.kind === 'executor')?.detail.venues ?? []) as Array<Record<string, unknown>>;
+      await eventually(() => venues().find((v) => v.venue === 'okx')?.state === 'ready');
+      await eventually(() => typeof venues().find((v) => v.venue === 'paper')?.lastError === 'string');
+      const paper = venues().find((v) => v.venue === 'paper');
+      expect(paper?.state).not.toBe('ready');
+      expect(paper?.lastError).toMatch(
+        /no execution:paper adapter is loaded in this host \(execution adapters: okx\); add the plugin that provides it \(@kokex\/plugin-paper\)/,
+      );
+    } finally {
+      await host.stop();
+    }
+  });
+
   it('reconciles at start: an order that filled while it was down is reported, positions are noted', async () => {
     let host = await executor();
     await venuesReady(host);
@@ -116,6 +133,7 @@ describe('paper plans end to end', () => {
         type: 'market' as const,
         clientOrderId: 'paper1',
         origin: { kind: 'manual' as const, who: 'test', why: 'paper' },
+        basis: { kind: 'manual' as const },
       };
       await nats.bus.publish(OrderIntentContract, subject('orderIntent', { plan: 'paperplan', inst: SWAP }), intent, {
         id: 'intent:paper1',

@@ -1,9 +1,10 @@
-import { ApprovedOrderContract, OrderEventContract, OrderVerdictContract, parseSubject } from '@kokex/core';
+import { ApprovedOrderContract, CancelVerdictContract, OrderEventContract, OrderVerdictContract, parseSubject } from '@kokex/core';
 import { PlanLedger } from './ledger.js';
 
 /**
- * Every plan's ledger, fed with stored ORDERS messages: verdicts, approvals and venue events
- * (intents carry nothing a book needs). The guard keeps one for its decisions; `kokex orders`
+ * Every plan's ledger, fed with stored ORDERS messages: verdicts, approvals, cancel verdicts and
+ * venue events (intents and cancel requests carry nothing a book needs; a cancel's effect arrives
+ * as the venue's `canceled` event). The guard keeps one for its decisions; `kokex orders`
  * builds one to print a plan's book.
  */
 export class PlanBooks {
@@ -32,6 +33,9 @@ export class PlanBooks {
       if (family === 'orderVerdict') {
         const env = OrderVerdictContract.decode(data);
         this.ledgerOf(env.data.plan).recordDecision(env.causationId ?? env.id, env.data, env.time);
+      } else if (family === 'cancelVerdict') {
+        const env = CancelVerdictContract.decode(data);
+        this.ledgerOf(env.data.plan).recordCancel(env.causationId ?? env.id, env.data, env.time);
       } else if (family === 'orderApproved') {
         const env = ApprovedOrderContract.decode(data);
         this.ledgerOf(env.data.plan).recordApproval(env.data, env.time);

@@ -1,4 +1,12 @@
-import { type InstrumentInfo, type OrderIntent, type OrderVerdict, type PlanRisk, parseDuration } from '@kokex/core';
+import {
+  type CancelRequest,
+  type CancelVerdict,
+  type InstrumentInfo,
+  type OrderIntent,
+  type OrderVerdict,
+  type PlanRisk,
+  parseDuration,
+} from '@kokex/core';
 import type { InstrumentQuote, LedgerValuation, PlanLedger } from './ledger.js';
 import { RiskReason } from './reasons.js';
 import { roundPrice, roundSize } from './rounding.js';
@@ -31,6 +39,15 @@ export interface MarketSnapshot {
 export interface ForecastSnapshot {
   tradeable: boolean;
   reason: string;
+  /** The forecast's envelope id, series and bar (what an intent's `basis` is compared with). */
+  id?: string;
+  inst?: string;
+  tf?: string;
+  asOf?: number;
+  /** The close of the bar it saw: a limit price is held to the price band around it too. */
+  lastClose?: number;
+  /** Bars between the bar it saw and the last closed candle of its series (0: made on the newest bar). */
+  barsBehind?: number;
 }
 
 export interface DecisionInput {
@@ -42,7 +59,13 @@ export interface DecisionInput {
   clientOrderIdUsed: boolean;
   instrument: InstrumentInfo | undefined;
   market: MarketSnapshot | undefined;
+  /**
+   * The forecast the intent is judged against: the one its `basis` names (undefined when the guard
+   * could not find it), else the latest of the plan's series.
+   */
   forecast: ForecastSnapshot | undefined;
+  /** The plan's timeframe: a forecast basis must be of the plan's series. */
+  tf?: string;
   /** Prices and contract values of every instrument the book holds, for the loss limits. */
   quote: InstrumentQuote;
   now: number;
@@ -78,35 +101,6 @@ function deny(reason: RiskReason, rule: string, message: string, limit?: number 
 
 const fmt = (n: number) => Number(n.toPrecision(8)).toString();
 
-/** A cancel is an intent too (the agent's `cancel_order`): `refs.action: cancel`, `refs.cancel` the order's client order id. */
-export function cancelTarget(intent: OrderIntent): string | undefined {
-  return intent.refs.action === 'cancel' && intent.refs.cancel ? intent.refs.cancel : undefined;
-}
-
-/**
- * A cancel takes risk away, so it passes whatever the state (halted and killed plans included) and
- * whatever the limits; it needs only a plan, a fresh client order id, and an open order to cancel.
- */
-function evaluateCancel(input: DecisionInput, target: string): Decision {
-  const { intent, plan } = input;
-  if (!plan) return deny(RiskReason.UnknownPlan, 'plan', `no active plan named ${intent.plan}`, undefined, intent.plan);
-  if (intent.venue !== plan.venue)
-    return deny(RiskReason.VenueMismatch, 'venue', `plan ${plan.plan} trades on ${plan.venue}`, plan.venue, intent.venue);
-  if (input.clientOrderIdUsed)
-    return deny(RiskReason.DuplicateClientOrderId, 'clientOrderId', `client order id ${intent.clientOrderId} was used before`);
-  const order = input.ledger.orders.get(target);
-  if (!order || order.state === 'closed') {
-    return deny(
-      RiskReason.CancelTargetUnknown,
-      'refs.cancel',
-      `plan ${plan.plan} has no open order ${target}`,
-      'open',
-      order ? 'closed' : 'unknown',
-    );
-  }
-  return { decision: 'approve', reason: RiskReason.Ok, rule: 'cancel', message: `approved cancel of ${target}`, reduceOnly: true };
-}
-
 /** Checks that need nothing but the plan and the state; they run before any market lookup. */
 function preflight(input: DecisionInput): Decision | undefined {
   const { intent, plan, control } = input;
@@ -135,7 +129,96 @@ function preflight(input: DecisionInput): Decision | undefined {
   if (intent.type === 'market' && intent.price !== undefined) {
     return deny(RiskReason.InvalidOrder, 'price', 'a market order takes no price', undefined, intent.price);
   }
+  return basisCheck(input);
+}
+
+/**
+ * An intent that names a forecast is judged against that forecast, so the forecast must exist and
+ * be of the intent's series. Whether it reduces or not: a basis that does not hold up is a bug or a
+ * forgery, and the guard cannot judge an intent whose grounds it cannot see. Intents resting on a
+ * trigger or a person (`trigger`, `manual`) are judged against the latest forecast, as before.
+ */
+function basisCheck(input: DecisionInput): Decision | undefined {
+  const { intent, forecast } = input;
+  const basis = intent.basis;
+  if (basis.kind !== 'forecast') return undefined;
+  const tf = input.tf ?? basis.tf;
+  if (basis.inst !== intent.inst || basis.tf !== tf) {
+    return deny(
+      RiskReason.ForecastMismatch,
+      'basis',
+      `the intent on ${intent.inst} names forecast ${basis.id} of ${basis.inst} ${basis.tf}; the plan trades ${intent.inst} ${tf}`,
+      `${intent.inst} ${tf}`,
+      `${basis.inst} ${basis.tf}`,
+    );
+  }
+  if (!forecast) {
+    return deny(
+      RiskReason.ForecastUnknown,
+      'basis',
+      `no forecast ${basis.id} is stored on kokex.forecast.${basis.inst}.${basis.tf}`,
+      'stored',
+      basis.id,
+    );
+  }
+  if (forecast.inst !== basis.inst || forecast.tf !== basis.tf || forecast.asOf !== basis.asOf) {
+    return deny(
+      RiskReason.ForecastMismatch,
+      'basis',
+      `forecast ${basis.id} is of ${forecast.inst} ${forecast.tf} bar ${forecast.asOf}; the intent says ${basis.inst} ${basis.tf} bar ${basis.asOf}`,
+      `${forecast.inst} ${forecast.tf} ${forecast.asOf}`,
+      `${basis.inst} ${basis.tf} ${basis.asOf}`,
+    );
+  }
   return undefined;
+}
+
+/** What a cancel decision needs: the plan, its trading-state record and its book. */
+export interface CancelInput {
+  request: CancelRequest;
+  plan: GuardedPlan | undefined;
+  control: ControlRecord | undefined;
+  ledger: PlanLedger;
+}
+
+export type CancelDecision = Omit<CancelVerdict, 'plan' | 'inst' | 'cancelId' | 'clientOrderId'>;
+
+/**
+ * A cancel takes risk away, so, as NautilusTrader lets cancels bypass the pre-trade checks, it is
+ * held to two things only: it is this plan's (the plan exists, the venue is the plan's, and the
+ * order is one of the plan's live orders on that instrument), and the kill switch. A thrown kill
+ * switch does not stop a cancel: the executor's sweep is already cancelling the plan's orders,
+ * and a cancel approved beside it is harmless, whereas a denied one could leave an order the sweep
+ * missed resting. The verdict says the switch is thrown. No limit, rate or trading state applies.
+ */
+export function evaluateCancel(input: CancelInput): CancelDecision {
+  const { request, plan, control } = input;
+  const no = (reason: RiskReason, rule: string, message: string): CancelDecision => ({ decision: 'deny', reason, rule, message });
+  if (!plan) return no(RiskReason.UnknownPlan, 'plan', `no active plan named ${request.plan}`);
+  if (request.venue !== plan.venue)
+    return no(RiskReason.VenueMismatch, 'venue', `plan ${plan.plan} trades on ${plan.venue}, not ${request.venue}`);
+  const order = input.ledger.orders.get(request.clientOrderId);
+  if (!order || order.state === 'closed' || order.inst !== request.inst) {
+    const what = !order
+      ? 'never approved for it'
+      : order.state === 'closed'
+        ? `already final (${order.lastEvent ?? 'closed'})`
+        : `on ${order.inst}`;
+    return no(
+      RiskReason.CancelTargetUnknown,
+      'clientOrderId',
+      `${request.clientOrderId} is not a live order of plan ${plan.plan} on ${request.inst}: ${what}`,
+    );
+  }
+  const killed = control?.killSwitch === true;
+  return {
+    decision: 'approve',
+    reason: RiskReason.Ok,
+    rule: killed ? 'killSwitch' : 'cancel',
+    message: killed
+      ? `approved cancel of ${request.clientOrderId}; the kill switch is thrown, so the executor is cancelling the plan's orders as well`
+      : `approved cancel of ${request.clientOrderId}`,
+  };
 }
 
 const CHECKS: Check[] = [
@@ -217,29 +300,56 @@ const CHECKS: Check[] = [
     return undefined;
   },
   ({ reduces, plan, forecast, intent }) => {
+    // Only a forecast the intent named: the latest one is by definition the newest there is.
+    if (reduces || intent.basis.kind !== 'forecast' || forecast?.barsBehind === undefined) return undefined;
+    return forecast.barsBehind > plan.risk.maxDataAgeBars
+      ? deny(
+          RiskReason.ForecastStale,
+          'risk.maxDataAgeBars',
+          `forecast ${intent.basis.id} saw a bar ${fmt(forecast.barsBehind)} bars before the last closed candle`,
+          plan.risk.maxDataAgeBars,
+          fmt(forecast.barsBehind),
+        )
+      : undefined;
+  },
+  ({ reduces, plan, forecast, intent }) => {
     if (reduces || !plan.risk.requireTradeableForecast) return undefined;
     if (!forecast)
       return deny(RiskReason.ForecastMissing, 'risk.requireTradeableForecast', `no forecast for ${intent.inst} yet`, 'tradeable', 'none');
+    const which = intent.basis.kind === 'forecast' ? `the forecast the intent acted on (${intent.basis.id})` : 'the latest forecast';
     return forecast.tradeable
       ? undefined
       : deny(
           RiskReason.ForecastNotTradeable,
           'risk.requireTradeableForecast',
-          `the latest forecast is not tradeable: ${forecast.reason}`,
+          `${which} is not tradeable: ${forecast.reason}`,
           'tradeable',
           'not tradeable',
         );
   },
-  ({ price, market, plan }) => {
+  ({ price, market, plan, forecast, intent }) => {
     if (price === undefined) return undefined;
     const distance = Math.abs(price - market.last) / market.last;
-    return distance > plan.risk.priceBand
+    if (distance > plan.risk.priceBand) {
+      return deny(
+        RiskReason.PriceBand,
+        'risk.priceBand',
+        `price ${price} is ${fmt(distance)} from the last price ${market.last}`,
+        plan.risk.priceBand,
+        fmt(distance),
+      );
+    }
+    // The price the decision saw: a limit far from the forecast's close was not decided on that forecast.
+    const seen = intent.basis.kind === 'forecast' ? forecast?.lastClose : undefined;
+    if (seen === undefined) return undefined;
+    const fromSeen = Math.abs(price - seen) / seen;
+    return fromSeen > plan.risk.priceBand
       ? deny(
           RiskReason.PriceBand,
           'risk.priceBand',
-          `price ${price} is ${fmt(distance)} from the last price ${market.last}`,
+          `price ${price} is ${fmt(fromSeen)} from the last close ${seen} of the forecast the intent acted on`,
           plan.risk.priceBand,
-          fmt(distance),
+          fmt(fromSeen),
         )
       : undefined;
   },
@@ -284,14 +394,18 @@ const CHECKS: Check[] = [
     }
     const minute = ledger.approvalsSince(now - 60_000);
     return minute >= plan.risk.orderRate.perMinute
-      ? deny(RiskReason.RatePerMinute, 'risk.orderRate.perMinute', `${minute} orders in the last minute`, plan.risk.orderRate.perMinute, minute)
+      ? deny(
+          RiskReason.RatePerMinute,
+          'risk.orderRate.perMinute',
+          `${minute} orders in the last minute`,
+          plan.risk.orderRate.perMinute,
+          minute,
+        )
       : undefined;
   },
 ];
 
 export function evaluateIntent(input: DecisionInput): Decision {
-  const target = cancelTarget(input.intent);
-  if (target) return evaluateCancel(input, target);
   const early = preflight(input);
   if (early) return early;
   const plan = input.plan as GuardedPlan;

@@ -11,6 +11,7 @@ import {
   OrderVerdictContract,
   parseDuration,
   subject,
+  subjectFilter,
 } from '@kokex/core';
 import { appliedPlan, CommandUsageError, num, commandArgs, withCommandBus } from './cli.js';
 import { RiskNoVerdictError } from './errors.js';
@@ -72,7 +73,7 @@ function watch(bus: Bus, intent: OrderIntent) {
         wake();
       },
     }),
-    bus.nc.subscribe(`kokex.order.event.*.${intent.inst}`, {
+    bus.nc.subscribe(subjectFilter('orderEvent', { inst: intent.inst }), {
       callback: (_err, msg) => {
         try {
           const env = OrderEventContract.decode(msg.data);
@@ -188,6 +189,8 @@ export const orderCommand: CommandDefinition = {
           who: `cli:${io.env.USER ?? io.env.LOGNAME ?? 'unknown'}`,
           why: String(values.why ?? 'kokex order place'),
         },
+        // A person decided: nothing on the bus behind it, so the guard judges it against the latest forecast.
+        basis: { kind: 'manual' },
         refs: {},
       };
       return place(bus, intent, waitMs || 10_000, followMs, io);

@@ -1,7 +1,12 @@
 import {
   type ActorContext,
   type ActorLogic,
+  ApprovedCancelContract,
   ApprovedOrderContract,
+  type CancelRequest,
+  CancelRequestContract,
+  type CancelVerdict,
+  CancelVerdictContract,
   consume,
   defineActorKind,
   type Envelope,
@@ -12,9 +17,10 @@ import {
   Buckets,
   Streams,
   subject,
+  subjectFilter,
   Tokens,
 } from '@kokex/core';
-import { cancelTarget, type Decision, evaluateIntent } from './checks.js';
+import { type Decision, evaluateCancel, evaluateIntent } from './checks.js';
 import { type GuardConfig, type GuardPlan, guardConfigFromPlans, guardConfigSchema } from './config.js';
 import { ensureControl, watchControls } from './control.js';
 import { RiskPublishError, RiskStreamReadError } from './errors.js';
@@ -25,17 +31,18 @@ import { OrdersTail } from './orders-tail.js';
 import { planSummary } from './summary.js';
 import type { ControlRecord } from './trading-state.js';
 
-/** Message-id prefix of an approval that asks the executor to cancel (its client order id) rather than place. */
-export const CANCEL_MESSAGE_PREFIX = 'cancel:';
-
 /** The durable every guard replica pulls intents from. */
 export const RISK_GUARD_DURABLE = 'risk-guard';
+/** The durable every guard replica pulls cancel requests from. */
+export const RISK_GUARD_CANCEL_DURABLE = 'risk-guard-cancels';
 
 /**
- * The risk guard: the only producer of `kokex.order.approved.*`. Every intent on
- * `kokex.order.intent.>` gets a verdict on `kokex.order.verdict.{plan}.{inst}` (reason code, rule,
- * limit, value); approved ones also go to `kokex.order.approved.{venue}.{inst}` with the client
- * order id as message id, so a redelivered intent never yields a second approval.
+ * The risk guard: the only producer of `kokex.order.approved.*` and `kokex.order.cancelapproved.*`.
+ * Every intent on `kokex.order.intent.>` gets a verdict on `kokex.order.verdict.{plan}.{inst}`
+ * (reason code, rule, limit, value); approved ones also go to `kokex.order.approved.{venue}.{inst}`
+ * with the client order id as message id, so a redelivered intent never yields a second approval.
+ * Every cancel request on `kokex.order.cancel.>` gets a cancel verdict, and approved ones an
+ * approved cancel for the executor (`evaluateCancel`: ownership and the kill switch only).
  *
  * Intents are decided one at a time across all replicas (the durable allows one unacked message),
  * and before each the guard reads ORDERS to its end, so its book (rebuilt from the stream at
@@ -46,7 +53,13 @@ export function createRiskGuardLogic(ctx: ActorContext<GuardConfig>): ActorLogic
   const controls = new Map<string, ControlRecord>();
   const market = new MarketView(ctx.bus, ctx.log);
   const instruments = new InstrumentCache(ctx.container.resolve(Tokens.Adapters), () => config, ctx.clock);
-  const totals = { approved: 0, denied: 0, redelivered: 0, byReason: {} as Record<string, number> };
+  const totals = {
+    approved: 0,
+    denied: 0,
+    redelivered: 0,
+    cancels: { approved: 0, denied: 0, byReason: {} as Record<string, number> },
+    byReason: {} as Record<string, number>,
+  };
   const verdictsTotal = ctx.metrics.counter('kokex_verdicts_total', 'Risk verdicts on intents', ['plan', 'decision', 'reason']);
   const killSwitch = ctx.metrics.gauge('kokex_kill_switch', 'Kill switch thrown (1) or not (0) per plan', ['plan']);
   const subscriptions: Array<{ unsubscribe(): void }> = [];
@@ -76,27 +89,6 @@ export function createRiskGuardLogic(ctx: ActorContext<GuardConfig>): ActorLogic
     tail.markOwn(seq);
   };
 
-  /**
-   * What an approved cancel sends the executor: the order to cancel, as it was approved, under the
-   * message id `cancel:{intent's client order id}` (the approved-order contract has no field for it).
-   */
-  const cancelOrder = (plan: GuardPlan | undefined, intent: OrderIntent, target: string) => {
-    const o = ledgerOf(intent.plan).orders.get(target);
-    if (!o) return undefined;
-    const { inst, side, size, type, price } = o;
-    return {
-      plan: intent.plan,
-      venue: plan?.executionVenue ?? intent.venue,
-      inst,
-      side,
-      size,
-      type,
-      price,
-      clientOrderId: target,
-      reduceOnly: true,
-    };
-  };
-
   const approvedOrder = (plan: GuardPlan | undefined, intent: OrderIntent, verdict: OrderVerdict, reduceOnly: boolean) => ({
     plan: intent.plan,
     venue: plan?.executionVenue ?? intent.venue,
@@ -118,11 +110,9 @@ export function createRiskGuardLogic(ctx: ActorContext<GuardConfig>): ActorLogic
     const intent = env.data;
     const meta = { correlationId: env.correlationId, causationId: env.id, source: ctx.instanceId, time: now };
     const verdictId = `verdict:${env.id}`;
-    const target = cancelTarget(intent);
     const plan = planOf(intent.plan);
-    const approved = verdict.decision === 'approve';
-    const order = !approved ? undefined : target ? cancelOrder(plan, intent, target) : approvedOrder(plan, intent, verdict, reduceOnly);
-    const orderId = target ? `${CANCEL_MESSAGE_PREFIX}${intent.clientOrderId}` : `approved:${intent.clientOrderId}`;
+    const order = verdict.decision === 'approve' ? approvedOrder(plan, intent, verdict, reduceOnly) : undefined;
+    const orderId = `approved:${intent.clientOrderId}`;
     await Promise.all([
       publish('verdict', () =>
         ctx.bus.publish(OrderVerdictContract, subject('orderVerdict', { plan: intent.plan, inst: intent.inst }), verdict, {
@@ -140,8 +130,59 @@ export function createRiskGuardLogic(ctx: ActorContext<GuardConfig>): ActorLogic
         ),
     ]);
     ledgerOf(intent.plan).recordDecision(env.id, verdict, now);
-    // An approved cancel names an order the book already holds: no new order, no rate counted.
-    if (order && !target) ledgerOf(intent.plan).recordApproval(order, now);
+    if (order) ledgerOf(intent.plan).recordApproval(order, now);
+  };
+
+  /**
+   * A cancel request's verdict and, when approved, the approved cancel, with ids derived from the
+   * request's cancel id (stored once however often the request is delivered).
+   */
+  const emitCancel = async (env: Envelope<CancelRequest>, verdict: CancelVerdict, now: number) => {
+    const request = env.data;
+    const meta = { correlationId: env.correlationId, causationId: env.id, source: ctx.instanceId, time: now, eventTime: env.eventTime };
+    const verdictId = `cancelverdict:${request.cancelId}`;
+    const venue = planOf(request.plan)?.executionVenue ?? request.venue;
+    const approved = { plan: request.plan, venue, inst: request.inst, cancelId: request.cancelId, clientOrderId: request.clientOrderId };
+    await Promise.all([
+      publish('cancel verdict', () =>
+        ctx.bus.publish(CancelVerdictContract, subject('cancelVerdict', { plan: request.plan, inst: request.inst }), verdict, {
+          ...meta,
+          id: verdictId,
+        }),
+      ),
+      verdict.decision === 'approve' &&
+        publish('approved cancel', () =>
+          ctx.bus.publish(ApprovedCancelContract, subject('cancelApproved', { venue, inst: request.inst }), approved, {
+            ...meta,
+            causationId: verdictId,
+            id: `cancelapproved:${request.cancelId}`,
+          }),
+        ),
+    ]);
+    ledgerOf(request.plan).recordCancel(env.id, verdict, now);
+  };
+
+  const decideCancel = async (env: Envelope<CancelRequest>, seq: number): Promise<void> => {
+    tail.markOwn(seq);
+    await catchUp();
+    const request = env.data;
+    const ledger = ledgerOf(request.plan);
+    const now = ctx.clock.now();
+    const prior = ledger.cancels.get(request.cancelId);
+    // A redelivery gets its first answer again (the order may be cancelled by now); another
+    // request reusing the cancel id is answered the same, since its verdict id is already stored.
+    if (prior) return emitCancel(env, prior.verdict, now);
+    const decision = evaluateCancel({ request, plan: planOf(request.plan), control: controls.get(request.plan), ledger });
+    const verdict: CancelVerdict = {
+      plan: request.plan,
+      inst: request.inst,
+      cancelId: request.cancelId,
+      clientOrderId: request.clientOrderId,
+      ...decision,
+    };
+    await emitCancel(env, verdict, now);
+    totals.cancels[verdict.decision === 'approve' ? 'approved' : 'denied']++;
+    totals.cancels.byReason[verdict.reason] = (totals.cancels.byReason[verdict.reason] ?? 0) + 1;
   };
 
   const decide = async (env: Envelope<OrderIntent>, seq: number): Promise<void> => {
@@ -169,7 +210,13 @@ export function createRiskGuardLogic(ctx: ActorContext<GuardConfig>): ActorLogic
       clientOrderIdUsed: books.used(intent.clientOrderId),
       instrument: plan && allowed ? await instruments.resolve(plan, intent.inst) : undefined,
       market: plan ? market.snapshot({ venue: plan.venue, inst: intent.inst, tf: plan.tf }, now, plan.mode, plan.speed) : undefined,
-      forecast: plan ? market.forecast(intent.inst, plan.tf) : undefined,
+      // The forecast the intent acted on when it names one; else (manual, rule, a trigger without one) the latest.
+      forecast: !plan
+        ? undefined
+        : intent.basis.kind === 'forecast'
+          ? await market.named(intent.basis, plan.venue)
+          : market.forecast(intent.inst, plan.tf, plan.venue),
+      tf: plan?.tf,
       quote: (inst) => ({
         price: plan ? market.price(plan.venue, inst) : undefined,
         contractValue: plan ? instruments.get(plan, inst)?.contractValue : undefined,
@@ -205,13 +252,24 @@ export function createRiskGuardLogic(ctx: ActorContext<GuardConfig>): ActorLogic
         {
           stream: Streams.orders,
           durable: RISK_GUARD_DURABLE,
-          filter: 'kokex.order.intent.>',
+          filter: subjectFilter('orderIntent'),
           contract: OrderIntentContract,
           // One unacked intent across every replica: decisions never race each other.
           maxInFlight: 1,
           ackWaitMs: config.ackWaitMs,
         },
         (env, msg) => decide(env, msg.seq),
+      ),
+      consume(
+        {
+          stream: Streams.orders,
+          durable: RISK_GUARD_CANCEL_DURABLE,
+          filter: subjectFilter('orderCancel'),
+          contract: CancelRequestContract,
+          maxInFlight: 1,
+          ackWaitMs: config.ackWaitMs,
+        },
+        (env, msg) => decideCancel(env, msg.seq),
       ),
     ],
     async start() {
@@ -223,7 +281,7 @@ export function createRiskGuardLogic(ctx: ActorContext<GuardConfig>): ActorLogic
       });
       await preparePlans();
       await catchUp();
-      for (const filter of ['kokex.order.verdict.>', 'kokex.order.event.>']) {
+      for (const filter of [subjectFilter('orderVerdict'), subjectFilter('cancelVerdict'), subjectFilter('orderEvent')]) {
         subscriptions.push(
           ctx.bus.nc.subscribe(filter, {
             callback: (err) => {
@@ -256,7 +314,12 @@ export function createRiskGuardLogic(ctx: ActorContext<GuardConfig>): ActorLogic
           contractValue: instruments.get(plan, inst)?.contractValue,
         })),
       ),
-      totals: { ...totals, byReason: { ...totals.byReason }, undecodable: books.undecodable + market.undecodable },
+      totals: {
+        ...totals,
+        byReason: { ...totals.byReason },
+        cancels: { ...totals.cancels, byReason: { ...totals.cancels.byReason } },
+        undecodable: books.undecodable + market.undecodable,
+      },
       streamPosition: tail.position,
       ...(lastVerdict ? { lastVerdict } : {}),
       ...(instruments.lastError ? { instrumentError: instruments.lastError } : {}),
@@ -274,14 +337,26 @@ export const riskGuardActor = defineActorKind<GuardConfig>({
     const venues = [...new Set(guardConfigFromPlans(plans, guardConfigSchema.parse({})).plans.map((p) => p.executionVenue))].sort();
     return {
       publish: [
-        'kokex.order.verdict.>',
-        ...venues.map((v) => `kokex.order.approved.${v}.>`),
+        subjectFilter('orderVerdict'),
+        subjectFilter('cancelVerdict'),
+        ...venues.map((venue) => subjectFilter('orderApproved', { venue })),
+        ...venues.map((venue) => subjectFilter('cancelApproved', { venue })),
         `$JS.API.STREAM.MSG.GET.${Streams.orders}`,
         `$JS.API.STREAM.MSG.GET.${Streams.candles}`,
         `$JS.API.STREAM.MSG.GET.${Streams.forecasts}`,
       ],
-      subscribe: ['kokex.order.verdict.>', 'kokex.order.event.>', 'kokex.md.candle.>', 'kokex.md.live.>', 'kokex.forecast.>'],
-      consume: [{ stream: Streams.orders, durable: RISK_GUARD_DURABLE, filter: 'kokex.order.intent.>' }],
+      subscribe: [
+        subjectFilter('orderVerdict'),
+        subjectFilter('cancelVerdict'),
+        subjectFilter('orderEvent'),
+        subjectFilter('candle'),
+        subjectFilter('live'),
+        subjectFilter('forecast'),
+      ],
+      consume: [
+        { stream: Streams.orders, durable: RISK_GUARD_DURABLE, filter: subjectFilter('orderIntent') },
+        { stream: Streams.orders, durable: RISK_GUARD_CANCEL_DURABLE, filter: subjectFilter('orderCancel') },
+      ],
       kv: [Buckets.risk],
     };
   },

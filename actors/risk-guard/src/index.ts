@@ -3,7 +3,7 @@ import { definePlugin } from '@kokex/core';
 import { orderCommand, ordersCommand, riskCommand } from './commands.js';
 import { riskGuardActor } from './guard.js';
 
-export { cancelTarget, evaluateIntent } from './checks.js';
+export { evaluateCancel, evaluateIntent } from './checks.js';
 export { orderCommand, ordersCommand, riskCommand } from './commands.js';
 export { describeEvent, describeVerdict, newClientOrderId } from './command-order.js';
 export { PlanBooks } from './books.js';
@@ -16,7 +16,7 @@ export {
   RiskPublishError,
   RiskStreamReadError,
 } from './errors.js';
-export { CANCEL_MESSAGE_PREFIX, RISK_GUARD_DURABLE, createRiskGuardLogic, riskGuardActor } from './guard.js';
+export { RISK_GUARD_CANCEL_DURABLE, RISK_GUARD_DURABLE, createRiskGuardLogic, riskGuardActor } from './guard.js';
 export { InstrumentCache } from './instruments.js';
 export { PlanLedger } from './ledger.js';
 export { MarketView } from './market.js';
@@ -26,9 +26,18 @@ export { roundPrice, roundSize } from './rounding.js';
 export { planSummary } from './summary.js';
 export { TRADING_COMMANDS, applyTradingCommand, initialControl, tradingStateMachine } from './trading-state.js';
 
-export type { Decision, DecisionInput, ForecastSnapshot, GuardedPlan, MarketSnapshot } from './checks.js';
+export type { CancelDecision, CancelInput, Decision, DecisionInput, ForecastSnapshot, GuardedPlan, MarketSnapshot } from './checks.js';
 export type { GuardConfig, GuardPlan, InstrumentSpec } from './config.js';
-export type { DecidedIntent, InstrumentQuote, Leg, LedgerFill, LedgerOrder, LedgerOrderState, LedgerValuation } from './ledger.js';
+export type {
+  DecidedCancel,
+  DecidedIntent,
+  InstrumentQuote,
+  Leg,
+  LedgerFill,
+  LedgerOrder,
+  LedgerOrderState,
+  LedgerValuation,
+} from './ledger.js';
 export type { SeriesKey } from './market.js';
 export type { PlanSummary } from './summary.js';
 export type { ControlRecord, TradingCommand, TradingStateEvent } from './trading-state.js';

@@ -1,4 +1,4 @@
-import type { ApprovedOrder, OrderEvent, OrderVerdict } from '@kokex/core';
+import type { ApprovedOrder, CancelVerdict, OrderEvent, OrderVerdict } from '@kokex/core';
 
 /**
  * One plan's book as the guard rebuilds it from the ORDERS stream: what was decided (for
@@ -35,6 +35,13 @@ export interface DecidedIntent {
   /** Envelope id of the intent that was decided: a redelivery of it gets the same verdict again. */
   intentId: string;
   verdict: OrderVerdict;
+  at: number;
+}
+
+export interface DecidedCancel {
+  /** Envelope id of the cancel request that was decided. */
+  requestId: string;
+  verdict: CancelVerdict;
   at: number;
 }
 
@@ -101,6 +108,8 @@ function feeInQuote(event: OrderEvent, price: number): number {
 
 export class PlanLedger {
   readonly decided = new Map<string, DecidedIntent>();
+  /** Cancel verdicts by the request's cancel id: a redelivered request gets the same answer. */
+  readonly cancels = new Map<string, DecidedCancel>();
   readonly orders = new Map<string, LedgerOrder>();
   readonly legs = new Map<string, Leg>();
   readonly fills: LedgerFill[] = [];
@@ -114,6 +123,10 @@ export class PlanLedger {
 
   recordDecision(intentId: string, verdict: OrderVerdict, at: number): void {
     if (!this.decided.has(verdict.clientOrderId)) this.decided.set(verdict.clientOrderId, { intentId, verdict, at });
+  }
+
+  recordCancel(requestId: string, verdict: CancelVerdict, at: number): void {
+    if (!this.cancels.has(verdict.cancelId)) this.cancels.set(verdict.cancelId, { requestId, verdict, at });
   }
 
   recordApproval(order: ApprovedOrder, at: number): void {

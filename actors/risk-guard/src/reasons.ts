@@ -13,6 +13,8 @@ export const RiskReason = {
   DuplicateClientOrderId: 'DUPLICATE_CLIENT_ORDER_ID',
   CancelTargetUnknown: 'CANCEL_TARGET_UNKNOWN',
   InvalidOrder: 'INVALID_ORDER',
+  ForecastMismatch: 'FORECAST_MISMATCH',
+  ForecastUnknown: 'FORECAST_UNKNOWN',
   InstrumentUnavailable: 'INSTRUMENT_UNAVAILABLE',
   NoMarketData: 'NO_MARKET_DATA',
   StaleMarketData: 'STALE_MARKET_DATA',
@@ -22,6 +24,7 @@ export const RiskReason = {
   DailyLoss: 'DAILY_LOSS',
   MaxDrawdown: 'MAX_DRAWDOWN',
   LossStreakCooldown: 'LOSS_STREAK_COOLDOWN',
+  ForecastStale: 'FORECAST_STALE',
   ForecastMissing: 'FORECAST_MISSING',
   ForecastNotTradeable: 'FORECAST_NOT_TRADEABLE',
   PriceBand: 'PRICE_BAND',
@@ -42,8 +45,12 @@ export const RISK_REASON_MEANINGS: Readonly<Record<RiskReason, string>> = {
   VENUE_MISMATCH: "the intent names another venue than the plan's",
   INSTRUMENT_NOT_ALLOWED: "the instrument is not in `risk.allowInstruments` (default: the plan's instrument)",
   DUPLICATE_CLIENT_ORDER_ID: 'another intent already used this client order id',
-  CANCEL_TARGET_UNKNOWN: 'a cancel intent (`refs.action: cancel`) names an order the plan has no open order for',
+  CANCEL_TARGET_UNKNOWN:
+    'a cancel request (`order.cancel`) names an order that is not one of the plan’s live orders on that instrument (never approved, already final, or of another plan)',
   INVALID_ORDER: 'a limit order without a price, or a market order with one',
+  FORECAST_MISMATCH:
+    "the intent's `basis` names a forecast of another instrument or timeframe than the intent's instrument and the plan's timeframe, or with another `asOf` than the stored one",
+  FORECAST_UNKNOWN: "the intent's `basis` names a forecast id that is not stored on `kokex.forecast.{inst}.{tf}` (nor heard by the guard)",
   INSTRUMENT_UNAVAILABLE: 'no lot, tick and contract size for the instrument (the venue did not answer, or it is not live)',
   NO_MARKET_DATA: 'no candle of the plan timeframe has been seen for the instrument',
   STALE_MARKET_DATA: 'the last closed candle is more than `risk.maxDataAgeBars` bars old',
@@ -53,11 +60,14 @@ export const RISK_REASON_MEANINGS: Readonly<Record<RiskReason, string>> = {
   DAILY_LOSS: "today's loss (UTC day: realised, fees, open losses) reached `risk.maxDailyLoss`; only reducing orders pass",
   MAX_DRAWDOWN: 'equity is `risk.maxDrawdown` or more below its peak; only reducing orders pass',
   LOSS_STREAK_COOLDOWN: '`risk.lossStreak.losses` losing trades in a row; new positions wait `risk.lossStreak.cooldown`',
+  FORECAST_STALE:
+    'the forecast the intent acted on saw a bar more than `risk.maxDataAgeBars` bars before the last closed candle; only reducing orders pass',
   FORECAST_MISSING:
-    'no forecast for the instrument and timeframe yet, and `risk.requireTradeableForecast` is on; only reducing orders pass',
+    'the intent names no forecast and there is none for the instrument and timeframe yet, and `risk.requireTradeableForecast` is on; only reducing orders pass',
   FORECAST_NOT_TRADEABLE:
-    'the latest forecast is not tradeable (the skill gate), and `risk.requireTradeableForecast` is on; only reducing orders pass',
-  PRICE_BAND: 'the limit price is further than `risk.priceBand` from the last price',
+    'the forecast the intent acted on (else the latest) is not tradeable (the skill gate), and `risk.requireTradeableForecast` is on; only reducing orders pass',
+  PRICE_BAND:
+    'the limit price is further than `risk.priceBand` from the last price, or from the last close of the forecast the intent acted on',
   MAX_NOTIONAL: 'the order notional is above `risk.maxNotional`',
   MAX_POSITION: 'the position after this order and the open orders on its side would be above `risk.maxPositionNotional`',
   MAX_OPEN_ORDERS: '`risk.maxOpenOrders` orders are open (approved and not yet filled, cancelled or rejected)',

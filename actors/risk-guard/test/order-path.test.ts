@@ -9,11 +9,14 @@ import {
   intentOf,
   orderPlan,
   PRICE,
+  cancelVerdictOf,
   publishForecast,
   SWAP,
+  sendCancel,
   sendIntent,
   startFixture,
   verdictOf,
+  verdicts,
 } from './support.js';
 
 let f: Fixture;
@@ -67,10 +70,38 @@ describe('intent → guard → executor → simulator → order events', () => {
     const warming = intentOf('gated');
     await sendIntent(nats.bus, warming);
     expect(await verdictOf(nats.bus, warming.clientOrderId)).toMatchObject({ decision: 'deny', reason: 'FORECAST_NOT_TRADEABLE' });
-    await publishForecast(nats.bus, true, { asOf: Date.UTC(2026, 0, 5, 3) });
+    const notTradeable = await publishForecast(nats.bus, false, { asOf: Date.UTC(2026, 0, 5, 2, 1) });
+    const tradeable = await publishForecast(nats.bus, true, { asOf: Date.UTC(2026, 0, 5, 3) });
     const ready = intentOf('gated');
     await sendIntent(nats.bus, ready);
     expect(await verdictOf(nats.bus, ready.clientOrderId)).toMatchObject({ decision: 'approve', reason: 'OK' });
+    // An intent that names the forecast it acted on is judged against that one, not the latest.
+    const onOld = intentOf('gated', { origin: { kind: 'agent', who: 'c1', why: 'acted on the earlier forecast' }, basis: notTradeable });
+    await sendIntent(nats.bus, onOld);
+    const denied = await verdictOf(nats.bus, onOld.clientOrderId);
+    expect(denied).toMatchObject({ decision: 'deny', reason: 'FORECAST_NOT_TRADEABLE' });
+    expect(denied.message).toContain(notTradeable.id);
+    const onNew = intentOf('gated', { basis: tradeable });
+    await sendIntent(nats.bus, onNew);
+    expect(await verdictOf(nats.bus, onNew.clientOrderId)).toMatchObject({ decision: 'approve', reason: 'OK' });
+  });
+
+  it('holds a limit price to the band around the close of the forecast the intent acted on', async () => {
+    // The market is at PRICE; the forecast saw a close 10% lower. A limit 3% under the market is
+    // inside the flow plan's band (5%) around the market, and 7.8% from the close the decision saw.
+    const basis = await publishForecast(nats.bus, true, { asOf: Date.UTC(2026, 0, 5, 2), lastClose: PRICE * 0.9 });
+    const near = intentOf('flow', { type: 'limit', price: PRICE * 0.97, basis });
+    await sendIntent(nats.bus, near);
+    const verdict = await verdictOf(nats.bus, near.clientOrderId);
+    expect(verdict).toMatchObject({ decision: 'deny', reason: 'PRICE_BAND', rule: 'risk.priceBand', limit: 0.05 });
+    expect(verdict.message).toContain('of the forecast the intent acted on');
+    // The same price without a forecast basis is judged against the last price only, and approved.
+    const manual = intentOf('flow', { type: 'limit', price: PRICE * 0.97 });
+    await sendIntent(nats.bus, manual);
+    expect(await verdictOf(nats.bus, manual.clientOrderId)).toMatchObject({ decision: 'approve' });
+    await eventOf(nats.bus, manual.clientOrderId, 'accepted');
+    await sendCancel(nats.bus, 'flow', manual.clientOrderId);
+    await eventOf(nats.bus, manual.clientOrderId, 'canceled');
   });
 
   it('kokex order place prints the verdict and the order events; kokex orders shows the book', async () => {
@@ -96,21 +127,25 @@ describe('intent → guard → executor → simulator → order events', () => {
     expect(book.out.find((l) => l.startsWith('fills: 2'))).toBeDefined();
   });
 
-  it('a cancel intent (the agent’s cancel_order) passes the guard and cancels the order at the simulator', async () => {
+  it('a cancel request (the agent’s cancel_order) passes the guard and cancels the order at the simulator', async () => {
     const resting = intentOf('flow', { type: 'limit', price: PRICE * 0.99 });
     await sendIntent(nats.bus, resting);
     await eventOf(nats.bus, resting.clientOrderId, 'accepted');
-    const cancel = intentOf('flow', {
-      type: 'limit',
-      price: PRICE * 0.99,
-      reduceOnly: true,
-      refs: { action: 'cancel', cancel: resting.clientOrderId },
+    const cancelId = await sendCancel(nats.bus, 'flow', resting.clientOrderId);
+    expect(await cancelVerdictOf(nats.bus, cancelId)).toMatchObject({
+      decision: 'approve',
+      reason: 'OK',
+      rule: 'cancel',
+      clientOrderId: resting.clientOrderId,
     });
-    await sendIntent(nats.bus, cancel);
-    expect(await verdictOf(nats.bus, cancel.clientOrderId)).toMatchObject({ decision: 'approve', rule: 'cancel' });
     await eventOf(nats.bus, resting.clientOrderId, 'canceled');
     expect(simOrders(resting.clientOrderId)[0]?.state).toBe('canceled');
-    expect(simOrders(cancel.clientOrderId)).toEqual([]);
+    // A cancel is not an order: nothing was placed under its id, and no order verdict was given for it.
+    expect(simOrders(cancelId)).toEqual([]);
+    expect((await verdicts(nats.bus)).filter((v) => v.clientOrderId === cancelId)).toEqual([]);
+    // Once the order is final, a second cancel of it is denied: it is no longer a live order of the plan.
+    const again = await sendCancel(nats.bus, 'flow', resting.clientOrderId);
+    expect(await cancelVerdictOf(nats.bus, again)).toMatchObject({ decision: 'deny', reason: 'CANCEL_TARGET_UNKNOWN' });
   });
 
   it('kokex risk halt throws the kill switch: open orders are cancelled at the simulator, new intents denied', async () => {

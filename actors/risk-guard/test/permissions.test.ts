@@ -26,7 +26,9 @@ import {
   intentOf,
   orderPlan,
   PRICE,
+  cancelVerdictOf,
   publishCandle,
+  sendCancel,
   sendIntent,
   startSim,
   SWAP,
@@ -105,10 +107,19 @@ afterAll(async () => {
 
 describe('guard and executor under their generated NATS users', () => {
   it('declare exactly the order path: the guard publishes approvals, the executor consumes them', () => {
-    expect(access['risk-guard']?.publish).toContain('kokex.order.approved.okx.>');
-    expect(access['risk-guard']?.consume).toEqual([{ stream: Streams.orders, durable: 'risk-guard', filter: 'kokex.order.intent.>' }]);
-    expect(access.executor?.publish.some((s) => s.startsWith('kokex.order.approved'))).toBe(false);
-    expect(access.executor?.consume).toEqual([{ stream: Streams.orders, durable: 'executor-okx', filter: 'kokex.order.approved.okx.>' }]);
+    expect(access['risk-guard']?.publish).toContain('kokex.order.approved.okx.*');
+    expect(access['risk-guard']?.publish).toContain('kokex.order.cancelapproved.okx.*');
+    expect(access['risk-guard']?.consume).toEqual([
+      { stream: Streams.orders, durable: 'risk-guard', filter: 'kokex.order.intent.*.*' },
+      { stream: Streams.orders, durable: 'risk-guard-cancels', filter: 'kokex.order.cancel.*.*' },
+    ]);
+    expect(access.executor?.publish.some((s) => s.startsWith('kokex.order.approved') || s.startsWith('kokex.order.cancelapproved'))).toBe(
+      false,
+    );
+    expect(access.executor?.consume).toEqual([
+      { stream: Streams.orders, durable: 'executor-okx', filter: 'kokex.order.approved.okx.*' },
+      { stream: Streams.orders, durable: 'executor-okx-cancels', filter: 'kokex.order.cancelapproved.okx.*' },
+    ]);
   });
 
   it('run the order path and the kill switch with nothing but that access', async () => {
@@ -121,6 +132,14 @@ describe('guard and executor under their generated NATS users', () => {
     await eventOf(admin, market.clientOrderId, 'accepted');
     sim.step();
     await eventOf(admin, market.clientOrderId, 'filled');
+
+    // A cancel request: the guard's cancel verdict and approval, the executor's cancel, all under their users.
+    const cancelled = intentOf('perm', { type: 'limit', price: PRICE * 0.85 });
+    await sendIntent(admin, cancelled);
+    await eventOf(admin, cancelled.clientOrderId, 'accepted');
+    const cancelId = await sendCancel(admin, 'perm', cancelled.clientOrderId);
+    expect(await cancelVerdictOf(admin, cancelId)).toMatchObject({ decision: 'approve' });
+    await eventOf(admin, cancelled.clientOrderId, 'canceled');
 
     await writeControl(
       admin,

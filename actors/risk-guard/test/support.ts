@@ -4,7 +4,11 @@ import {
   type ActorStatus,
   applyPlan,
   type Bus,
+  CancelRequestContract,
+  type CancelVerdict,
+  CancelVerdictContract,
   CandleContract,
+  type DecisionBasis,
   type Envelope,
   ForecastContract,
   type OrderEvent,
@@ -138,38 +142,51 @@ export async function publishCandle(
   });
 }
 
-/** The smallest forecast the contract accepts, tradeable or not. */
-export async function publishForecast(bus: Bus, tradeable: boolean, o: { inst?: string; tf?: string; asOf?: number } = {}): Promise<void> {
-  const { inst = SWAP, tf = '1m', asOf = Date.UTC(2026, 0, 5, 2) } = o;
+/**
+ * The smallest forecast the contract accepts, tradeable or not; answers the basis an intent acting
+ * on it names (its message id, series and bar).
+ */
+export async function publishForecast(
+  bus: Bus,
+  tradeable: boolean,
+  o: { inst?: string; tf?: string; asOf?: number; id?: string; lastClose?: number } = {},
+): Promise<Extract<DecisionBasis, { kind: 'forecast' }>> {
+  const { inst = SWAP, tf = '1m', asOf = Date.UTC(2026, 0, 5, 2), lastClose = PRICE } = o;
   const row = [PRICE];
-  await bus.publish(ForecastContract, subject('forecast', { inst, tf }), {
-    venue: 'okx',
-    inst,
-    tf,
-    asOf,
-    lastClose: PRICE,
-    horizon: 1,
-    steps: [asOf + MIN],
-    mean: { close: row, high: row, low: row },
-    median: { close: row },
-    quantiles: { levels: [0.5], close: [row], high: [row], low: [row] },
-    pUp: 0.5,
-    pUpRaw: 0.5,
-    pVolExpand: 0.5,
-    expectedMaxAdverse: { long: 0.01, short: 0.01 },
-    model: { name: 'kronos', version: 'test' },
-    settings: { paths: 1, lookback: 16, temperature: 1, topK: 0, topP: 0.9, seed: 1, executionProvider: 'cpu' },
-    computeMs: 1,
-    skill: {
-      scored: 0,
-      window: 500,
-      model: {},
-      baselines: {},
+  const { envelope } = await bus.publish(
+    ForecastContract,
+    subject('forecast', { inst, tf }),
+    {
+      venue: 'okx',
+      inst,
+      tf,
+      asOf,
+      lastClose,
+      horizon: 1,
+      steps: [asOf + MIN],
+      mean: { close: row, high: row, low: row },
+      median: { close: row },
+      quantiles: { levels: [0.5], close: [row], high: [row], low: [row] },
+      pUp: 0.5,
+      pUpRaw: 0.5,
+      pVolExpand: 0.5,
+      expectedMaxAdverse: { long: 0.01, short: 0.01 },
+      model: { name: 'kronos', version: 'test' },
+      settings: { paths: 1, lookback: 16, temperature: 1, topK: 0, topP: 0.9, seed: 1, executionProvider: 'cpu' },
+      computeMs: 1,
+      skill: {
+        scored: 0,
+        window: 500,
+        model: {},
+        baselines: {},
+        tradeable,
+        reason: tradeable ? 'beats every baseline' : 'warming up: 0 of 100 scored',
+      },
       tradeable,
-      reason: tradeable ? 'beats every baseline' : 'warming up: 0 of 100 scored',
     },
-    tradeable,
-  });
+    o.id ? { id: o.id } : {},
+  );
+  return { kind: 'forecast', id: envelope.id, inst, tf, asOf };
 }
 
 let seq = 0;
@@ -184,6 +201,7 @@ export function intentOf(plan: string, fields: Partial<OrderIntent> = {}): Order
     reduceOnly: false,
     clientOrderId: `t${Date.now().toString(36)}${(seq++).toString(36)}`,
     origin: { kind: 'rule', who: 'test', why: 'order path test' },
+    basis: { kind: 'manual' },
     refs: {},
     ...fields,
   };
@@ -192,6 +210,38 @@ export function intentOf(plan: string, fields: Partial<OrderIntent> = {}): Order
 /** Publishes with the client order id in the message id (as the agent and the CLI do) unless `id` says otherwise. */
 export async function sendIntent(bus: Bus, intent: OrderIntent, id = `intent:${intent.clientOrderId}`): Promise<void> {
   await bus.publish(OrderIntentContract, subject('orderIntent', { plan: intent.plan, inst: intent.inst }), intent, { id });
+}
+
+let cancels = 0;
+/** Publishes a cancel request of `clientOrderId` (as the agent's cancel_order does); answers its cancel id. */
+export async function sendCancel(
+  bus: Bus,
+  plan: string,
+  clientOrderId: string,
+  o: { inst?: string; venue?: string } = {},
+): Promise<string> {
+  const cancelId = `x${Date.now().toString(36)}${(cancels++).toString(36)}`;
+  const { inst = SWAP, venue = 'okx' } = o;
+  await bus.publish(
+    CancelRequestContract,
+    subject('orderCancel', { plan, inst }),
+    { plan, venue, inst, cancelId, clientOrderId, origin: { kind: 'rule', who: 'test', why: 'cancel test' }, basis: { kind: 'manual' } },
+    { id: `cancelrequest:${cancelId}` },
+  );
+  return cancelId;
+}
+
+export const cancelVerdicts = (bus: Bus) =>
+  stored<CancelVerdict>(bus, 'kokex.order.cancelverdict.>', (d) => CancelVerdictContract.decode(d));
+
+/** The cancel verdict stored for a cancel id. */
+export async function cancelVerdictOf(bus: Bus, cancelId: string, timeoutMs = 10_000): Promise<CancelVerdict> {
+  let found: CancelVerdict | undefined;
+  await eventually(async () => {
+    found = (await cancelVerdicts(bus)).find((v) => v.cancelId === cancelId);
+    return found !== undefined;
+  }, timeoutMs);
+  return found as CancelVerdict;
 }
 
 /** Every stored message of a family in ORDERS, decoded (verdicts or events), in stream order. */

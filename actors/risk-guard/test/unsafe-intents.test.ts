@@ -1,4 +1,11 @@
-import { ApprovedOrderContract, type OrderIntent, type OrderVerdict } from '@kokex/core';
+import {
+  ApprovedCancelContract,
+  ApprovedOrderContract,
+  type CancelVerdict,
+  type DecisionBasis,
+  type OrderIntent,
+  type OrderVerdict,
+} from '@kokex/core';
 import type { OkxSimulator } from '@kokex/plugin-okx-sim';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { applyTradingCommand, initialControl, RiskReason, writeControl } from '../src/index.js';
@@ -10,6 +17,8 @@ import {
   PRICE,
   publishCandle,
   publishForecast,
+  cancelVerdictOf,
+  sendCancel,
   sendIntent,
   startFixture,
   stored,
@@ -35,6 +44,12 @@ interface Row {
   /** Sent again under a new message id (a stream-level repeat would be dropped before the guard saw it). */
   repeat?: boolean;
 }
+
+/** The bar of the fixture's candles and forecasts. */
+const BAR = Date.UTC(2026, 0, 5, 2);
+/** A tradeable forecast ten bars older than the candle, published before the guard starts (found in the stream, not heard). */
+let stale: DecisionBasis | undefined;
+const staleBasis = () => stale as Extract<DecisionBasis, { kind: 'forecast' }>;
 
 const ROWS: Row[] = [
   { name: 'a plan nobody applied', intent: () => intentOf('nosuch'), reason: RiskReason.UnknownPlan, value: 'nosuch' },
@@ -117,11 +132,36 @@ const ROWS: Row[] = [
     repeat: true,
   },
   {
-    name: 'a cancel of an order the plan never had',
-    intent: () => intentOf('base', { reduceOnly: true, refs: { action: 'cancel', cancel: 'neverplaced1' } }),
-    reason: RiskReason.CancelTargetUnknown,
-    limit: 'open',
-    value: 'unknown',
+    name: 'acting on a forecast of another instrument',
+    intent: () => intentOf('base', { basis: { kind: 'forecast', id: 'fc-eth', inst: 'ETH-USDT-SWAP', tf: '1m', asOf: BAR } }),
+    reason: RiskReason.ForecastMismatch,
+    limit: 'BTC-USDT-SWAP 1m',
+    value: 'ETH-USDT-SWAP 1m',
+  },
+  {
+    name: 'acting on a forecast of another timeframe',
+    intent: () => intentOf('base', { basis: { kind: 'forecast', id: 'fc-5m', inst: 'BTC-USDT-SWAP', tf: '5m', asOf: BAR } }),
+    reason: RiskReason.ForecastMismatch,
+    value: 'BTC-USDT-SWAP 5m',
+  },
+  {
+    name: 'acting on a forecast with another bar than the stored one',
+    intent: () => intentOf('base', { basis: { ...staleBasis(), asOf: BAR } }),
+    reason: RiskReason.ForecastMismatch,
+  },
+  {
+    name: 'acting on a forecast that was never published',
+    intent: () => intentOf('base', { basis: { kind: 'forecast', id: 'nosuchforecast', inst: 'BTC-USDT-SWAP', tf: '1m', asOf: BAR } }),
+    reason: RiskReason.ForecastUnknown,
+    limit: 'stored',
+    value: 'nosuchforecast',
+  },
+  {
+    name: 'acting on a forecast ten bars behind the last candle',
+    intent: () => intentOf('base', { basis: staleBasis() }),
+    reason: RiskReason.ForecastStale,
+    limit: 2,
+    value: '10',
   },
   {
     name: 'an allowed instrument with no candle yet',
@@ -202,6 +242,32 @@ const ROWS: Row[] = [
   },
 ];
 
+/** Cancel requests the guard must deny: they pass only its ownership and kill-switch checks, and these fail the first. */
+interface CancelRow {
+  name: string;
+  plan: string;
+  target: () => string;
+  inst?: string;
+  reason: RiskReason;
+}
+const CANCEL_ROWS: CancelRow[] = [
+  { name: 'a cancel of an order the plan never had', plan: 'base', target: () => 'neverplaced1', reason: RiskReason.CancelTargetUnknown },
+  { name: 'a cancel for a plan nobody applied', plan: 'nosuch', target: () => 'neverplaced2', reason: RiskReason.UnknownPlan },
+  // "usedbefore1" was decided (denied) for plan base: never approved, so never live.
+  { name: 'a cancel of an order that was denied', plan: 'base', target: () => 'usedbefore1', reason: RiskReason.CancelTargetUnknown },
+  {
+    name: 'a cancel of another plan’s live order',
+    plan: 'base',
+    target: () => restingOf('open'),
+    reason: RiskReason.CancelTargetUnknown,
+  },
+];
+const cancelVerdicts = new Map<string, CancelVerdict>();
+const cancelIds: string[] = [];
+/** Client order ids of the resting limit orders the set-up left, by plan. */
+const resting = new Map<string, string>();
+const restingOf = (plan: string) => resting.get(plan) as string;
+
 const verdicts = new Map<string, OrderVerdict>();
 const unsafeIds: string[] = [];
 
@@ -246,6 +312,7 @@ beforeAll(async () => {
     prepare: async (bus) => {
       for (const tf of ['3m', '15m']) await publishCandle(bus, { tf });
       await publishCandle(bus, { tf: '5m', time: Date.now() - 55 * 60_000 });
+      stale = await publishForecast(bus, true, { asOf: BAR - 10 * 60_000, id: 'fc-stale' });
       await publishForecast(bus, true);
       await publishForecast(bus, false, { tf: '15m' });
       const halt = applyTradingCommand(initialControl('active', Date.now()), 'halt', 'test', 'kill switch', Date.now());
@@ -260,7 +327,9 @@ beforeAll(async () => {
   await roundTrip('streak');
   await trade(intentOf('pos'));
   await trade(intentOf('pos2', { type: 'limit', price: PRICE * 0.999 }));
-  await trade(intentOf('open', { type: 'limit', price: PRICE * 0.999 }));
+  const openOrder = intentOf('open', { type: 'limit', price: PRICE * 0.999 });
+  resting.set('open', openOrder.clientOrderId);
+  await trade(openOrder);
   await trade(intentOf('rate', { type: 'limit', price: PRICE * 0.999 }));
   await trade(intentOf('hourly', { type: 'limit', price: PRICE * 0.999 }));
   const first = intentOf('base', { clientOrderId: 'usedbefore1', size: 100 });
@@ -275,6 +344,11 @@ beforeAll(async () => {
     await sendIntent(nats.bus, intent, row.repeat ? `intent:repeat:${repeats}` : undefined);
     verdicts.set(row.name, await verdictOf(nats.bus, intent.clientOrderId, row.repeat ? ++repeats : 1));
   }
+  for (const row of CANCEL_ROWS) {
+    const id = await sendCancel(nats.bus, row.plan, row.target(), row.inst ? { inst: row.inst } : {});
+    cancelIds.push(id);
+    cancelVerdicts.set(row.name, await cancelVerdictOf(nats.bus, id));
+  }
 }, 60_000);
 
 afterAll(() => f?.stop());
@@ -282,7 +356,7 @@ afterAll(() => f?.stop());
 describe('unsafe intents are denied with their reason code', () => {
   it('covers at least thirty intents and every denial reason', () => {
     expect(ROWS.length).toBeGreaterThanOrEqual(30);
-    const covered = new Set(ROWS.map((r) => r.reason));
+    const covered = new Set([...ROWS.map((r) => r.reason), ...CANCEL_ROWS.map((r) => r.reason)]);
     const denials = Object.values(RiskReason).filter((r) => r !== RiskReason.Ok);
     expect(denials.filter((r) => !covered.has(r))).toEqual([]);
   });
@@ -305,5 +379,19 @@ describe('unsafe intents are denied with their reason code', () => {
     const atVenue = [...(sim.account()?.orders.values() ?? [])];
     expect(atVenue.filter((o) => ids.has(o.clOrdId))).toEqual([]);
     expect(atVenue).toHaveLength(approvals.length);
+  });
+
+  it.each(CANCEL_ROWS.map((r) => [r.name, r] as const))('%s is denied, and no cancel is approved', (name, row) => {
+    const verdict = cancelVerdicts.get(name);
+    expect(verdict).toMatchObject({ decision: 'deny', reason: row.reason });
+    expect(verdict?.message).toBeTruthy();
+  });
+
+  it('lets no denied cancel reach the executor, and the other plan’s order stays live at the simulator', async () => {
+    const approved = await stored(nats.bus, 'kokex.order.cancelapproved.>', (d) => ApprovedCancelContract.decode(d));
+    const ids = new Set(cancelIds);
+    expect(approved.filter((a) => ids.has(a.cancelId))).toEqual([]);
+    const order = [...(sim.account()?.orders.values() ?? [])].find((o) => o.clOrdId === restingOf('open'));
+    expect(order?.state).toBe('live');
   });
 });

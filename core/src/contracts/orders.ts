@@ -1,18 +1,65 @@
 import { z } from 'zod';
 import { defineContract } from './envelope.js';
-import { instrumentToken, planToken, venueToken } from './tokens.js';
+import { instrumentToken, planToken, timeframeToken, venueToken } from './tokens.js';
 
 /**
  * The order path: intent (anyone) → verdict (risk guard) → approved order (risk guard only) →
- * order events (executor, from the venue). The client order id is the idempotency key from the
- * intent to the fill; envelopes carry the correlation id back to the forecast or conversation.
+ * order events (executor, from the venue). A cancel has its own path: cancel request (anyone) →
+ * cancel verdict (risk guard) → approved cancel (risk guard only) → the venue's `canceled` event.
+ * The client order id is the idempotency key from the intent to the fill; envelopes carry the
+ * correlation id back to the forecast or conversation, and every intent and cancel names, as a
+ * typed `basis`, what it acted on.
  */
 export const ORDER_SIDES = ['buy', 'sell'] as const;
 export const ORDER_TYPES = ['market', 'limit'] as const;
 export const INTENT_ORIGINS = ['agent', 'rule', 'manual', 'scheduler'] as const;
 
+/** What a decision can rest on: a forecast, another message that triggered it, or a person. */
+export const BASIS_KINDS = ['forecast', 'trigger', 'manual'] as const;
+
 /** OKX allows 1–32 letters and digits in clOrdId; we keep to that so it passes through unchanged. */
 export const clientOrderId = z.string().regex(/^[A-Za-z0-9]{1,32}$/, 'client order id: 1-32 letters and digits');
+
+/**
+ * What an intent (or a cancel) acted on. `forecast`: the forecast message it was decided on (its
+ * envelope id, series and market time), which the risk guard reads back and judges the intent
+ * against; `trigger`: another message that started the decision (a scheduled decision without a
+ * forecast, a candle, an order event, a chat line), by type, id and market time; `manual`: a person
+ * or a rule with nothing on the bus behind it (`origin` says who).
+ */
+export const decisionBasisSchema = z.discriminatedUnion('kind', [
+  z
+    .object({
+      kind: z.literal('forecast'),
+      /** The forecast's envelope id (its message id in FORECASTS). */
+      id: z.string().min(1),
+      inst: instrumentToken,
+      tf: timeframeToken,
+      /** The forecast's `asOf`: open time of the last closed bar it saw (market time, ms). */
+      asOf: z.number().int(),
+    })
+    .strict(),
+  z
+    .object({
+      kind: z.literal('trigger'),
+      /** The triggering message's type (`schedule.decision`, `md.candle`, `order.event`, `chat`). */
+      type: z.string().min(1),
+      id: z.string().min(1),
+      /** The market time the trigger spoke for, when it has one. */
+      asOf: z.number().int().optional(),
+    })
+    .strict(),
+  z.object({ kind: z.literal('manual') }).strict(),
+]);
+export type DecisionBasis = z.infer<typeof decisionBasisSchema>;
+
+const originSchema = z.object({
+  kind: z.enum(INTENT_ORIGINS),
+  /** Who: the agent conversation, the rule name, the user. */
+  who: z.string(),
+  /** Why, in words, for the audit trail. */
+  why: z.string(),
+});
 
 export const orderIntentSchema = z.object({
   plan: planToken,
@@ -26,18 +73,16 @@ export const orderIntentSchema = z.object({
   price: z.number().positive().optional(),
   reduceOnly: z.boolean().default(false),
   clientOrderId,
-  origin: z.object({
-    kind: z.enum(INTENT_ORIGINS),
-    /** Who: the agent conversation, the rule name, the user. */
-    who: z.string(),
-    /** Why, in words, for the audit trail. */
-    why: z.string(),
-  }),
-  /** Ids of what led here (forecast message id, conversation id…), beside the envelope's correlation id. */
+  origin: originSchema,
+  /** What the decision acted on (v2: required; v1 carried it, untyped, in `refs`). */
+  basis: decisionBasisSchema,
+  /** Other ids for the audit trail (conversation id…), beside the envelope's correlation id. Never read by the guard. */
   refs: z.record(z.string()).default({}),
 });
 export type OrderIntent = z.infer<typeof orderIntentSchema>;
-export const OrderIntentContract = defineContract({ type: 'order.intent', version: 1, schema: orderIntentSchema });
+export type OrderIntentInput = z.input<typeof orderIntentSchema>;
+/** v2: `basis` is required (v1 intents had none, and cancels were intents with `refs.action: cancel`). */
+export const OrderIntentContract = defineContract({ type: 'order.intent', version: 2, schema: orderIntentSchema });
 
 export const orderVerdictSchema = z.object({
   plan: planToken,
@@ -64,6 +109,53 @@ export const approvedOrderSchema = orderIntentSchema
   .extend({ reduceOnly: z.boolean() });
 export type ApprovedOrder = z.infer<typeof approvedOrderSchema>;
 export const ApprovedOrderContract = defineContract({ type: 'order.approved', version: 1, schema: approvedOrderSchema });
+
+/**
+ * A request to cancel one resting order of a plan: `kokex.order.cancel.{plan}.{inst}`, message id
+ * `cancelrequest:{cancelId}`. It is not an intent: no side, size or price, nothing for the pre-trade
+ * checks; the guard checks only the kill switch and that the order is one of the plan's live orders.
+ */
+export const cancelRequestSchema = z.object({
+  plan: planToken,
+  venue: venueToken,
+  inst: instrumentToken,
+  /** The id of this request (1–32 letters and digits): the verdict and the approval answer to it. */
+  cancelId: clientOrderId,
+  /** The client order id of the order to cancel. */
+  clientOrderId,
+  origin: originSchema,
+  basis: decisionBasisSchema,
+});
+export type CancelRequest = z.infer<typeof cancelRequestSchema>;
+export const CancelRequestContract = defineContract({ type: 'order.cancel', version: 1, schema: cancelRequestSchema });
+
+/** The guard's answer to a cancel request: `kokex.order.cancelverdict.{plan}.{inst}`. */
+export const cancelVerdictSchema = z.object({
+  plan: planToken,
+  inst: instrumentToken,
+  cancelId: clientOrderId,
+  /** The order the request would cancel. */
+  clientOrderId,
+  decision: z.enum(['approve', 'deny']),
+  /** Stable reason code (`OK`, `CANCEL_TARGET_UNKNOWN`, …), listed in docs/orders.md. */
+  reason: z.string(),
+  rule: z.string(),
+  message: z.string(),
+});
+export type CancelVerdict = z.infer<typeof cancelVerdictSchema>;
+export const CancelVerdictContract = defineContract({ type: 'order.cancel.verdict', version: 1, schema: cancelVerdictSchema });
+
+/** What the executor may cancel: `kokex.order.cancelapproved.{venue}.{inst}` (risk guard only). */
+export const approvedCancelSchema = z.object({
+  plan: planToken,
+  /** The approvals' venue token (`paper` for paper plans), as for approved orders. */
+  venue: venueToken,
+  inst: instrumentToken,
+  cancelId: clientOrderId,
+  clientOrderId,
+});
+export type ApprovedCancel = z.infer<typeof approvedCancelSchema>;
+export const ApprovedCancelContract = defineContract({ type: 'order.cancel.approved', version: 1, schema: approvedCancelSchema });
 
 export const ORDER_EVENT_KINDS = ['accepted', 'partially_filled', 'filled', 'canceled', 'rejected'] as const;
 

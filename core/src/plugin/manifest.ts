@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { ErrorCode, KokexError } from '../errors.js';
+import type { Bus } from '../bus/bus.js';
 import type { ActorKind } from '../host/actor.js';
 
 /**
@@ -27,12 +28,21 @@ export const pluginManifestSchema = z
   .strict();
 export type PluginManifest = z.infer<typeof pluginManifestSchema>;
 
+/**
+ * What the host lends an adapter when it creates one, beside its configuration: the bus of the
+ * actor that resolved it. An adapter talks to NATS only through this (the paper venue reads candles
+ * and keeps its account with it); it never opens a connection of its own.
+ */
+export interface AdapterContext {
+  bus?: Bus;
+}
+
 export interface AdapterDefinition<T = unknown> {
   port: string;
   name: string;
   description?: string;
   configSchema?: z.ZodTypeAny;
-  create(config: unknown): T | Promise<T>;
+  create(config: unknown, context: AdapterContext): T | Promise<T>;
 }
 
 /** What a plugin command gets: its arguments after the command name, and the terminal. */

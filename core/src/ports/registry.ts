@@ -1,5 +1,5 @@
 import { ErrorCode, KokexError } from '../errors.js';
-import type { AdapterDefinition } from '../plugin/manifest.js';
+import type { AdapterContext, AdapterDefinition } from '../plugin/manifest.js';
 import type { ExecutionAdapter, MarketDataAdapter } from './exchange.js';
 import type { ChatModel } from './llm.js';
 import type { HistoryStore } from './store.js';
@@ -54,8 +54,11 @@ export class AdapterRegistry {
       .map((d) => ({ port: d.port, name: d.name, description: d.description }));
   }
 
-  /** Creates (or returns the cached) adapter for this configuration. */
-  async resolve<T>(port: string, name: string, config: unknown = {}): Promise<T> {
+  /**
+   * Creates (or returns the cached) adapter for this configuration. `context` is what the host
+   * lends the adapter (its bus); an instance keeps the context of the resolve that created it.
+   */
+  async resolve<T>(port: string, name: string, config: unknown = {}, context: AdapterContext = {}): Promise<T> {
     const lazy = this.#lazy.get(`${port}:${name}`);
     if (lazy && !this.#defs.has(`${port}:${name}`)) {
       this.#lazy.delete(`${port}:${name}`);
@@ -85,7 +88,7 @@ export class AdapterRegistry {
     const key = `${port}:${name}:${JSON.stringify(parsed)}`;
     let instance = this.#instances.get(key);
     if (!instance) {
-      instance = Promise.resolve(def.create(parsed));
+      instance = Promise.resolve(def.create(parsed, context));
       this.#instances.set(key, instance);
       instance.catch(() => this.#instances.delete(key));
     }
@@ -108,6 +111,8 @@ export interface AdapterTarget {
   mode?: string;
   /** Settings the plan itself derives; they win over the actor's per-adapter settings. */
   config?: Record<string, unknown>;
+  /** What the host lends the adapter at creation (the actor's bus); not part of its configuration. */
+  context?: AdapterContext;
 }
 
 /**
@@ -135,5 +140,5 @@ export function adapterFor(
   settings: Record<string, Record<string, unknown> | undefined> = {},
 ): Promise<unknown> {
   const config = { ...(settings[target.name] ?? {}), ...(target.config ?? {}), ...(target.mode === undefined ? {} : { mode: target.mode }) };
-  return registry.resolve<unknown>(port, target.name, config);
+  return registry.resolve<unknown>(port, target.name, config, target.context);
 }

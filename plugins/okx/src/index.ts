@@ -1,6 +1,6 @@
 // Public face of @kokex/plugin-okx. Explicit exports only: values first, then types.
 import { definePlugin } from '@kokex/core';
-import { okxExchangeAdapter } from './venue.js';
+import { okxExchangeAdapter, okxExecutionAdapter } from './venue.js';
 
 export type { OkxAdapterConfig, OkxAdapterMode, OkxAdapterOptions } from './adapter.js';
 export {
@@ -11,7 +11,7 @@ export {
   okxAdapterConfigSchema,
   okxOptionsForMode,
 } from './adapter.js';
-export { createOkxVenueAdapter, OKX_SIM_CREDENTIALS, OkxVenueAdapter, okxExchangeAdapter } from './venue.js';
+export { createOkxVenueAdapter, OKX_SIM_CREDENTIALS, OkxVenueAdapter, okxExchangeAdapter, okxExecutionAdapter } from './venue.js';
 export {
   balancesFromOkx,
   okxDecimal,
@@ -141,4 +141,4 @@ export {
 export { argKey, channelNeedsLogin, endpointForChannel, packRequests } from './websocket/subscriptions.js';
 
 /** The plugin: the `exchange` adapter named `okx`, for market data and trading (manifest in package.json). */
-export default definePlugin({ name: '@kokex/plugin-okx', version: '0.1.0', adapters: [okxExchangeAdapter] });
+export default definePlugin({ name: '@kokex/plugin-okx', version: '0.1.0', adapters: [okxExchangeAdapter, okxExecutionAdapter] });

@@ -197,3 +197,16 @@ export const okxExchangeAdapter: AdapterDefinition<OkxVenueAdapter> = {
   configSchema: okxAdapterConfigSchema,
   create: (config) => createOkxVenueAdapter(config as OkxAdapterOptions),
 };
+
+/**
+ * The same adapter on the execution port, `registry.resolve('execution', 'okx', {mode})`: what the
+ * executor (and the agent's account reads) resolve. An instance of its own, so trading keeps its
+ * own clients and rate limits beside the feed's.
+ */
+export const okxExecutionAdapter: AdapterDefinition<OkxVenueAdapter> = {
+  port: AdapterPort.execution,
+  name: OKX_VENUE,
+  description: 'OKX V5 trading: orders by client order id over REST, the private orders channel, positions and balances (sim, demo, live)',
+  configSchema: okxAdapterConfigSchema,
+  create: (config) => createOkxVenueAdapter(config as OkxAdapterOptions),
+};

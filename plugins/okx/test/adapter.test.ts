@@ -35,7 +35,10 @@ async function collect(history: AsyncIterable<Candle[]>): Promise<Candle[][]> {
 describe('okx plugin as an exchange adapter', () => {
   it('loads as a plugin and resolves from the registry as exchange:okx', async () => {
     const plugin = await loadPlugin(resolve(import.meta.dirname, '..'));
-    expect(plugin.pkg.manifest.adapters).toEqual([{ port: 'exchange', name: 'okx' }]);
+    expect(plugin.pkg.manifest.adapters).toEqual([
+      { port: 'exchange', name: 'okx' },
+      { port: 'execution', name: 'okx' },
+    ]);
     const registry = new AdapterRegistry();
     for (const a of plugin.definition.adapters ?? []) registry.register(a);
     await expect(registry.resolve('exchange', 'okx', {})).rejects.toMatchObject({ code: ErrorCode.AdapterConfig });

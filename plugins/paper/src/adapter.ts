@@ -1,26 +1,26 @@
 import {
   type AdapterDefinition,
+  AdapterPort,
   type Balance,
   type Bus,
   Buckets,
   CandleContract,
-  connectBus,
   type ExecutionAdapter,
   type OrderStreamEvents,
   type PlaceOrderRequest,
   type PlaceOrderResult,
   type Position,
-  resolveNatsUrl,
   Streams,
   type Subscription,
   subject,
+  subjectFilter,
   timeframeMs,
   type VenueOrder,
   type VenueOrderUpdate,
 } from '@kokex/core';
 import { emptyPaperState, PaperBook, type PaperState, venueOrderOf } from './book.js';
 import { DEFAULT_CONTRACTS, type PaperConfig, type PaperOptions, paperConfigSchema } from './config.js';
-import { PaperStateError } from './errors.js';
+import { PaperNoBusError, PaperStateError } from './errors.js';
 
 const encoder = new TextEncoder();
 
@@ -29,12 +29,13 @@ const encoder = new TextEncoder();
  * closed candles the feed stores (`kokex.md.candle.{venue}.{inst}.{tf}`, heard on core NATS as they
  * are stored), by the rules of `PaperBook`, with the plan's fees and slippage. The account is kept
  * in `kokex-positions` under `paper.{account}` after every change, so an executor restart finds its
- * orders, position and cash (and a repeated client order id finds its order).
+ * orders, position and cash (and a repeated client order id finds its order). It talks to NATS only
+ * through the bus the host lends it (the executor's connection, with the executor's permissions);
+ * it never opens a connection of its own, and never closes the one it was lent.
  */
 export class PaperExecutionAdapter implements ExecutionAdapter {
   readonly venue = 'paper';
   readonly #listeners = new Set<OrderStreamEvents>();
-  #bus: Bus | undefined;
   #book: PaperBook | undefined;
   #ready: Promise<PaperBook> | undefined;
   #candleSub: { unsubscribe(): void } | undefined;
@@ -42,6 +43,7 @@ export class PaperExecutionAdapter implements ExecutionAdapter {
 
   constructor(
     readonly config: PaperConfig,
+    private readonly bus: Bus,
     private readonly now: () => number = Date.now,
   ) {}
 
@@ -87,17 +89,15 @@ export class PaperExecutionAdapter implements ExecutionAdapter {
 
   async close(): Promise<void> {
     this.#candleSub?.unsubscribe();
+    this.#candleSub = undefined;
     await this.#writes.catch(() => undefined);
-    await this.#bus?.close();
-    this.#bus = undefined;
     this.#ready = undefined;
   }
 
-  /** Connects, loads the account from KV (or opens it with the starting balance) and starts hearing candles. */
+  /** Loads the account from KV (or opens it with the starting balance) and starts hearing candles. */
   #open(): Promise<PaperBook> {
     this.#ready ??= (async () => {
-      const bus = await connectBus({ url: this.config.natsUrl ?? resolveNatsUrl().url, name: `kokex-paper-${this.config.account}` });
-      this.#bus = bus;
+      const bus = this.bus;
       const entry = await (await bus.kv(Buckets.positions)).get(this.stateKey);
       let state: PaperState;
       try {
@@ -108,7 +108,7 @@ export class PaperExecutionAdapter implements ExecutionAdapter {
       const book = new PaperBook(state, this.config, (inst) => this.#contract(inst), this.config.keepFinished);
       this.#book = book;
       const { venue, tf } = this.config.candles;
-      this.#candleSub = bus.nc.subscribe(`kokex.md.candle.${venue}.*.${tf}`, {
+      this.#candleSub = bus.nc.subscribe(subjectFilter('candle', { venue, tf }), {
         callback: (err, msg) => {
           if (!err) this.#onCandle(msg.data);
         },
@@ -130,9 +130,7 @@ export class PaperExecutionAdapter implements ExecutionAdapter {
   /** The newest stored close, for an order on an instrument no candle has been heard for since the start. */
   async #lastClose(inst: string): Promise<number | undefined> {
     const { venue, tf } = this.config.candles;
-    const msg = await this.#bus?.jsm.streams
-      .getMessage(Streams.candles, { last_by_subj: subject('candle', { venue, inst, tf }) })
-      .catch(() => null);
+    const msg = await this.bus.last(subject('candle', { venue, inst, tf }), Streams.candles).catch(() => undefined);
     return msg ? CandleContract.decode(msg.data).data.close : undefined;
   }
 
@@ -155,8 +153,8 @@ export class PaperExecutionAdapter implements ExecutionAdapter {
   /** Stores the account, then tells the listeners; writes go one after another, in order. */
   async #changed(updates: VenueOrderUpdate[]): Promise<void> {
     const book = this.#book;
-    const bus = this.#bus;
-    if (!book || !bus) return;
+    const bus = this.bus;
+    if (!book) return;
     const text = JSON.stringify(book.state);
     const write = this.#writes.then(async () => (await bus.kv(Buckets.positions)).put(this.stateKey, encoder.encode(text)));
     this.#writes = write.catch(() => undefined);
@@ -165,15 +163,19 @@ export class PaperExecutionAdapter implements ExecutionAdapter {
   }
 }
 
-export function createPaperExecutionAdapter(options: PaperOptions, now?: () => number): PaperExecutionAdapter {
-  return new PaperExecutionAdapter(paperConfigSchema.parse(options), now);
+export function createPaperExecutionAdapter(options: PaperOptions, bus: Bus, now?: () => number): PaperExecutionAdapter {
+  return new PaperExecutionAdapter(paperConfigSchema.parse(options), bus, now);
 }
 
-/** `registry.resolve('execution', 'paper', {account, candles: {venue, tf}, …})`. */
+/** `registry.resolve('execution', 'paper', {account, candles: {venue, tf}, …}, {bus})`: the host lends the bus. */
 export const paperExecutionAdapter: AdapterDefinition<PaperExecutionAdapter> = {
-  port: 'execution',
+  port: AdapterPort.execution,
   name: 'paper',
   description: 'paper trading: fills against the closed candles on the bus, with fees and slippage from the plan',
   configSchema: paperConfigSchema,
-  create: (config) => new PaperExecutionAdapter(config as PaperConfig),
+  create: (config, context) => {
+    const parsed = config as PaperConfig;
+    if (!context?.bus) throw new PaperNoBusError(parsed.account);
+    return new PaperExecutionAdapter(parsed, context.bus);
+  },
 };

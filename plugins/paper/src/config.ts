@@ -4,7 +4,8 @@ import { z } from 'zod';
 /**
  * The paper venue's configuration. The executor derives it from a paper plan: the account is the
  * plan's name, balance, fees and slippage come from `venue.paper`, the candles are the plan's
- * venue and timeframe, and `natsUrl` is the executor's bus.
+ * venue and timeframe. The bus is not configuration: the host lends the adapter its connection
+ * when it creates it (`AdapterContext.bus`).
  */
 const contractSchema = z
   .object({
@@ -24,6 +25,8 @@ export const DEFAULT_CONTRACTS: Readonly<Record<string, { contractValue: number;
 
 export const paperConfigSchema = z
   .object({
+    /** The plan's venue mode, as `adapterFor` passes it: the paper venue serves paper plans only. */
+    mode: z.literal('paper').optional(),
     /** The paper account: its book is kept under `paper.{account}` in the `kokex-positions` bucket. */
     account: z.string().regex(/^[A-Za-z0-9_-]+$/),
     /** Starting cash in the quote currency. Default 10,000. */
@@ -36,8 +39,6 @@ export const paperConfigSchema = z
     slippage: z.number().min(0).lt(1).default(0.0001),
     /** The candle series fills are made against: `kokex.md.candle.{venue}.{inst}.{tf}`. */
     candles: z.object({ venue: venueToken, tf: timeframeToken }).strict(),
-    /** NATS server; default the usual resolution (NATS_URL, the embedded server's file, localhost). */
-    natsUrl: z.string().min(1).optional(),
     /** Contract values (and lots) by instrument; spot ids (`BTC-USDT`) are 1 unless given. */
     instruments: z.record(contractSchema).default({}),
     /** Final orders kept for look-ups by client order id (idempotency). Default 1,000. */

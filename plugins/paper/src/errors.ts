@@ -4,6 +4,8 @@ import { KokexError } from '@kokex/core';
 export const PaperErrorCode = {
   /** The stored paper account does not parse (written by another version, or by hand). */
   State: 'PAPER_STATE',
+  /** Created without the host's bus: the paper venue reads candles and keeps its account only through the bus it is lent. */
+  NoBus: 'PAPER_NO_BUS',
 } as const;
 export type PaperErrorCode = (typeof PaperErrorCode)[keyof typeof PaperErrorCode];
 
@@ -16,6 +18,16 @@ export class PaperStateError extends KokexError {
         cause,
         data: { key },
       },
+    );
+  }
+}
+
+export class PaperNoBusError extends KokexError {
+  constructor(account: string) {
+    super(
+      PaperErrorCode.NoBus,
+      `paper account ${account}: the paper venue needs the host's bus; resolve execution:paper with the context {bus} (the executor does)`,
+      { data: { account } },
     );
   }
 }

@@ -5,7 +5,7 @@ import { paperExecutionAdapter } from './adapter.js';
 export { createPaperExecutionAdapter, PaperExecutionAdapter, paperExecutionAdapter } from './adapter.js';
 export { emptyPaperState, PaperBook, venueOrderOf } from './book.js';
 export { DEFAULT_CONTRACTS, paperConfigSchema } from './config.js';
-export { PaperErrorCode, PaperStateError } from './errors.js';
+export { PaperErrorCode, PaperNoBusError, PaperStateError } from './errors.js';
 
 export type { ContractOf, PaperCandle, PaperFees, PaperOrder, PaperPosition, PaperState } from './book.js';
 export type { PaperConfig, PaperOptions } from './config.js';

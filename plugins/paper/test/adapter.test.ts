@@ -1,7 +1,7 @@
-import { Buckets, CandleContract, subject, type VenueOrderUpdate } from '@kokex/core';
+import { AdapterRegistry, Buckets, CandleContract, subject, type VenueOrderUpdate } from '@kokex/core';
 import { eventually, startTestNats, type TestNats } from '@kokex/core/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createPaperExecutionAdapter, type PaperExecutionAdapter } from '../src/index.js';
+import { createPaperExecutionAdapter, type PaperExecutionAdapter, paperExecutionAdapter } from '../src/index.js';
 
 const MIN = 60_000;
 const SWAP = 'BTC-USDT-SWAP';
@@ -17,7 +17,7 @@ afterAll(async () => {
 });
 
 function adapter(account: string): PaperExecutionAdapter {
-  const a = createPaperExecutionAdapter({ account, candles: { venue: 'okx', tf: '1m' }, natsUrl: nats.url, slippage: 0, takerFee: 0.001 });
+  const a = createPaperExecutionAdapter({ account, candles: { venue: 'okx', tf: '1m' }, slippage: 0, takerFee: 0.001 }, nats.bus);
   opened.push(a);
   return a;
 }
@@ -55,6 +55,20 @@ describe('paper execution adapter on a real nats-server', () => {
     expect((await again.balances())[0]?.total).toBeCloseTo(10_000 - 2 * 0.01 * 40_500 * 0.001, 8);
     // Another account is another book.
     expect(await adapter('acct2').positions()).toEqual([]);
+  });
+
+  it('works only on the bus the host lends it, and leaves that connection open when it closes', async () => {
+    const registry = new AdapterRegistry();
+    registry.register(paperExecutionAdapter);
+    const config = { account: 'lent1', candles: { venue: 'okx', tf: '1m' } };
+    await expect(registry.resolve('execution', 'paper', config)).rejects.toMatchObject({ code: 'PAPER_NO_BUS' });
+    const lent = await registry.resolve<PaperExecutionAdapter>('execution', 'paper', config, { bus: nats.bus });
+    expect(await lent.balances()).toMatchObject([{ total: 10_000 }]);
+    expect(await (await nats.bus.kv(Buckets.positions)).get('paper.lent1')).toBeNull();
+    await lent.close();
+    // The lent connection is the host's: still open, still storing.
+    expect(nats.bus.nc.isClosed()).toBe(false);
+    await candle(41_000, Date.now());
   });
 
   it('refuses an order before any candle of its instrument is stored', async () => {
