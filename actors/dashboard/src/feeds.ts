@@ -2,9 +2,12 @@ import {
   AgentTokenContract,
   type AgentTurn,
   AgentTurnContract,
+  ApprovedCancelContract,
   ApprovedOrderContract,
   Buckets,
   type Bus,
+  CancelRequestContract,
+  CancelVerdictContract,
   type Candle,
   CandleContract,
   type Envelope,
@@ -116,7 +119,7 @@ function basisText(b: OrderIntent['basis']): string {
   return b.kind === 'forecast' ? `forecast ${b.id} (${b.inst} ${b.tf})` : b.kind === 'trigger' ? `${b.type} ${b.id}` : 'manual';
 }
 
-/** One message of ORDERS as an event; undefined for families the view does not show (cancels). */
+/** One message of ORDERS as an event (cancels join the row of the order they cancel). */
 export function orderEvent(subjectText: string, data: Uint8Array): DashboardEvent | undefined {
   const family = parseSubject(subjectText).family;
   if (family === 'orderIntent') {
@@ -161,6 +164,47 @@ export function orderEvent(subjectText: string, data: Uint8Array): DashboardEven
       correlationId: env.correlationId,
       at: env.eventTime,
       approved,
+    };
+  }
+  if (family === 'orderCancel') {
+    const env = CancelRequestContract.decode(data);
+    const d = env.data;
+    const cancel = { cancelId: d.cancelId, origin: `${d.origin.kind}:${d.origin.who}: ${d.origin.why}`, at: env.eventTime };
+    return {
+      t: 'cancel',
+      clientOrderId: d.clientOrderId,
+      plan: d.plan,
+      inst: d.inst,
+      correlationId: env.correlationId,
+      at: env.eventTime,
+      cancel,
+    };
+  }
+  if (family === 'cancelVerdict') {
+    const env = CancelVerdictContract.decode(data);
+    const d = env.data;
+    const cancel = { cancelId: d.cancelId, decision: d.decision, reason: d.reason, rule: d.rule, message: d.message, at: env.eventTime };
+    return {
+      t: 'cancel',
+      clientOrderId: d.clientOrderId,
+      plan: d.plan,
+      inst: d.inst,
+      correlationId: env.correlationId,
+      at: env.eventTime,
+      cancel,
+    };
+  }
+  if (family === 'cancelApproved') {
+    const env = ApprovedCancelContract.decode(data);
+    const d = env.data;
+    return {
+      t: 'cancel',
+      clientOrderId: d.clientOrderId,
+      plan: d.plan,
+      inst: d.inst,
+      correlationId: env.correlationId,
+      at: env.eventTime,
+      cancel: { cancelId: d.cancelId, approved: true, at: env.eventTime },
     };
   }
   if (family === 'orderEvent') {

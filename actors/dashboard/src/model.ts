@@ -132,6 +132,19 @@ export interface OrderRow {
   verdict?: VerdictView;
   approved?: { size: number; price?: number; reduceOnly: boolean };
   events: OrderEventView[];
+  /** Cancel requests of this order (`order.cancel`), each with the guard's answer. */
+  cancels?: CancelView[];
+}
+
+export interface CancelView {
+  cancelId: string;
+  origin?: string;
+  decision?: 'approve' | 'deny';
+  reason?: string;
+  rule?: string;
+  message?: string;
+  approved?: boolean;
+  at: number;
 }
 
 export interface ControlView {
@@ -232,6 +245,7 @@ export type DashboardEvent =
       at: number;
       event: OrderEventView;
     }
+  | { t: 'cancel'; clientOrderId: string; plan: string; inst: string; correlationId: string; at: number; cancel: CancelView }
   | { t: 'plan'; name: string; plan: PlanView | null }
   | { t: 'control'; plan: string; control: ControlView | null }
   | { t: 'actor'; key: string; actor: ActorView | null }
@@ -366,6 +380,18 @@ export function applyEvent(model: DashboardModel, e: DashboardEvent, limits: Mod
       row.correlationId ??= e.correlationId;
       const dup = row.events.some((x) => x.kind === e.event.kind && x.at === e.event.at && x.filledSize === e.event.filledSize);
       if (!dup) row.events.push(e.event);
+      return;
+    }
+    case 'cancel': {
+      const row = orderOf(model, e.clientOrderId, e.inst, e.at, limits);
+      row.plan ??= e.plan;
+      row.correlationId ??= e.correlationId;
+      const cancels = row.cancels ?? [];
+      const known = cancels.find((c) => c.cancelId === e.cancel.cancelId);
+      // Request, verdict and approval arrive as three messages: merged into one entry per cancel id.
+      if (known) Object.assign(known, Object.fromEntries(Object.entries(e.cancel).filter(([k, v]) => v !== undefined && k !== 'at')));
+      else cancels.push({ ...e.cancel });
+      row.cancels = cancels;
       return;
     }
     case 'plan':

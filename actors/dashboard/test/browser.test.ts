@@ -31,7 +31,7 @@ import { ensureWebBuilt } from '../src/index.js';
  */
 const REPO = resolve(import.meta.dirname, '../../..');
 const ARTIFACTS = resolve(import.meta.dirname, '../test-artifacts');
-const DIRS = ['plugins/okx', 'actors/risk-guard', 'actors/dashboard'].map((d) => resolve(REPO, d));
+const DIRS = ['plugins/okx', 'plugins/llm-offline', 'actors/risk-guard', 'actors/agent', 'actors/dashboard'].map((d) => resolve(REPO, d));
 const SWAP = 'BTC-USDT-SWAP';
 const PRICE = 43_000;
 const MIN = 60_000;
@@ -54,6 +54,7 @@ spec:
   venue: { name: okx, mode: sim, sim: { speed: 1 } }
   instrument: ${SWAP}
   timeframe: 1m
+  agent: { provider: offline-policy, triggers: [manual_chat] }
   risk:
     maxNotional: 1000
     maxPositionNotional: 3000
@@ -183,8 +184,8 @@ beforeAll(async () => {
   host = new ActorHost({
     bus: nats.bus,
     log: captureLogger('error').log,
-    kinds: ['risk-guard', 'dashboard'],
-    config: { 'risk-guard': { adapters, pollMs: 200 }, dashboard: { port: 0, token: TOKEN, adapters } },
+    kinds: ['risk-guard', 'agent', 'dashboard'],
+    config: { 'risk-guard': { adapters, pollMs: 200 }, agent: { venues: adapters }, dashboard: { port: 0, token: TOKEN, adapters } },
     heartbeatMs: 300,
   });
   for (const dir of DIRS) await host.loadPlugin(dir);
@@ -377,13 +378,44 @@ describe('the dashboard in a browser', () => {
     await shot('plans-form');
   });
 
-  it('lists the actors with state, restarts and heartbeat age', async () => {
+  it('chats with the agent as kokex chat does: the answer streams into the conversation', async () => {
+    await openView('agent');
+    await page.fill('[data-testid="chat-input"]', 'what is the position?');
+    await page.click('[data-testid="chat-send"]');
+    await page.click('[data-testid="confirm-ok"]');
+    await expect.poll(() => page.locator('#toast').textContent(), { timeout: 20_000 }).toContain('done');
+    const conversation = page.locator('[data-conversation^="dash-"]');
+    await expect.poll(() => conversation.locator('[data-testid="outcome"]').textContent(), { timeout: 10_000 }).toMatch(/^ended answered/);
+    const streamed = await conversation.locator('[data-testid="tokens"]').textContent();
+    const answer = await page.evaluate(() => {
+      const m = (
+        globalThis as unknown as { kokexModel(): { conversations: Array<{ id: string; ended?: { answer: string } }> } }
+      ).kokexModel();
+      return m.conversations.find((c) => c.id.startsWith('dash-'))?.ended?.answer;
+    });
+    expect(answer).toBeTruthy();
+    expect(streamed?.trim()).toBe(answer?.trim());
+    await expect.poll(() => conversation.locator('[data-record="tool_call"]').count()).toBeGreaterThan(0);
+    await shot('agent-chat');
+  });
+
+  it('lists the actors with state, restarts and heartbeat age, and pauses and resumes one', async () => {
     await openView('actors');
     const table = page.locator('[data-testid="actors-table"]');
     await expect.poll(() => table.textContent(), { timeout: 10_000 }).toContain('risk-guard');
     const row = page.locator('tr[data-actor^="dashboard."]');
     await expect.poll(() => row.textContent()).toMatch(/dashboard.*running.*ago/);
     await shot('actors');
+    const guard = page.locator('tr[data-actor^="risk-guard."]');
+    const guardState = () => host.statuses().find((s) => s.kind === 'risk-guard')?.state;
+    await guard.locator('button', { hasText: 'pause' }).click();
+    await page.click('[data-testid="confirm-ok"]');
+    await eventually(() => guardState() === 'paused', 10_000);
+    await expect.poll(() => guard.locator('td.state').textContent(), { timeout: 10_000 }).toBe('paused');
+    await guard.locator('button', { hasText: 'resume' }).click();
+    await page.click('[data-testid="confirm-ok"]');
+    await eventually(() => guardState() === 'running', 10_000);
+    await expect.poll(() => guard.locator('td.state').textContent(), { timeout: 10_000 }).toBe('running');
     expect(offsite).toEqual([]);
   });
 });

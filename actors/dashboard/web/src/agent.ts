@@ -72,7 +72,7 @@ export function renderAgent(model: DashboardModel, main: HTMLElement): void {
       c.ended
         ? h(
             'p',
-            { class: 'ended' },
+            { class: 'outcome', 'data-testid': 'outcome' },
             `ended ${c.ended.reason} · ${c.ended.turns} turn(s) · ${c.ended.toolCalls} tool call(s)${c.ended.intents.length ? ` · intents ${c.ended.intents.join(', ')}` : ''}`,
           )
         : null,

@@ -38,6 +38,17 @@ export function renderOrders(model: DashboardModel, main: HTMLElement): void {
         'td',
         {},
         o.events.map((e) => `${e.kind}${e.fill ? ` ${e.fill.size} @ ${e.fill.price}` : ''}${e.reason ? ` (${e.reason})` : ''}`).join(' → '),
+        ...(o.cancels ?? []).map((c) =>
+          h(
+            'div',
+            { class: 'cancel' },
+            h(
+              'small',
+              {},
+              `cancel ${c.cancelId}${c.decision ? `: ${c.decision.toUpperCase()} ${c.reason ?? ''} (${c.rule ?? ''}) ${c.message ?? ''}` : ': requested'}${c.approved ? ', sent to the venue' : ''}`,
+            ),
+          ),
+        ),
       ),
       h('td', {}, fills.length ? money(fees) : ''),
     );

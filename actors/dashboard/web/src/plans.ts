@@ -3,8 +3,24 @@ import { control, post, toast } from './api.js';
 import { h, iso } from './dom.js';
 
 /** The active plans with their trading state and controls, a form to apply a changed plan file, and the control log. */
-let editing: { name: string; text: string; file: string } | undefined;
 let issues: Array<{ line: number; column: number; message: string }> = [];
+let fields: { text: HTMLTextAreaElement; file: HTMLInputElement } | undefined;
+
+/** The editor's two fields, made once and moved between redraws, so typing is never interrupted. */
+function editor(): { text: HTMLTextAreaElement; file: HTMLInputElement } {
+  fields ??= {
+    text: h('textarea', { 'data-testid': 'plan-text', rows: 18, cols: 100, spellcheck: 'false' }),
+    file: h('input', { 'data-testid': 'plan-file', value: 'plan.yaml', size: 24 }),
+  };
+  return fields;
+}
+
+/** Loads a plan into the editor at once (not at the next redraw, which could overwrite what was typed since). */
+function edit(name: string, text: string): void {
+  const f = editor();
+  f.text.value = text;
+  f.file.value = `${name}.yaml`;
+}
 
 export async function riskAction(plan: string, verb: 'halt' | 'reduce' | 'resume'): Promise<void> {
   const what =
@@ -40,7 +56,7 @@ export function renderPlans(model: DashboardModel, main: HTMLElement, rerender: 
           {
             'data-testid': `edit-${p.name}`,
             onclick: () => {
-              editing = { name: p.name, text: p.text, file: `${p.name}.yaml` };
+              edit(p.name, p.text);
               issues = [];
               rerender();
             },
@@ -56,26 +72,18 @@ export function renderPlans(model: DashboardModel, main: HTMLElement, rerender: 
     h('thead', {}, h('tr', {}, ...['plan', 'venue', 'series', 'trading state', 'set by', 'applied', ''].map((x) => h('th', {}, x)))),
     h('tbody', {}, ...rows),
   );
-  const area = h('textarea', { 'data-testid': 'plan-text', rows: 18, cols: 100, spellcheck: 'false' });
-  area.value = editing?.text ?? '';
-  area.addEventListener('input', () => {
-    editing = { name: editing?.name ?? '', file: editing?.file ?? 'plan.yaml', text: area.value };
-  });
-  const fileInput = h('input', { 'data-testid': 'plan-file', value: editing?.file ?? 'plan.yaml', size: 24 });
-  fileInput.addEventListener('input', () => {
-    editing = { name: editing?.name ?? '', text: area.value, file: fileInput.value };
-  });
+  const { text, file } = editor();
   const show = (body: Record<string, unknown>) => {
     issues = (body.issues as typeof issues | undefined) ?? [];
     rerender();
   };
   const validate = async () => {
-    const r = await post('/api/plans/validate', { text: area.value, file: fileInput.value });
+    const r = await post('/api/plans/validate', { text: text.value, file: file.value });
     show(r.body);
     toast(r.body.ok ? `valid: ${(r.body.plans as string[]).join(', ')}` : `${issues.length} issue(s)`, Boolean(r.body.ok));
   };
   const apply = async () => {
-    const r = await control(`apply ${fileInput.value}`, '/api/plans/apply', { text: area.value, file: fileInput.value });
+    const r = await control(`apply ${file.value}`, '/api/plans/apply', { text: text.value, file: file.value });
     if (r) show(r);
   };
   const form = h(
@@ -86,11 +94,11 @@ export function renderPlans(model: DashboardModel, main: HTMLElement, rerender: 
       'div',
       { class: 'toolbar' },
       'file ',
-      fileInput,
+      file,
       h('button', { 'data-testid': 'plan-validate', onclick: () => void validate() }, 'validate'),
       h('button', { 'data-testid': 'plan-apply', class: 'danger', onclick: () => void apply() }, 'apply'),
     ),
-    area,
+    text,
     h(
       'ul',
       { class: 'issues', 'data-testid': 'plan-issues' },
