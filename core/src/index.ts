@@ -112,6 +112,15 @@ export {
   subjectFilter,
   subjectPrefix,
 } from './bus/subjects.js';
+export {
+  CATALOGUE_BEGIN,
+  CATALOGUE_END,
+  SUBJECT_CATALOGUE,
+  Transport,
+  renderCatalogueTables,
+  subjectPattern,
+  withCatalogueTables,
+} from './bus/catalogue.js';
 export { ACTOR_STATUS_TTL_MS, Buckets, KOKEX_TOPOLOGY, ObjectStores, Streams, streamOf, subjectMatches } from './bus/topology.js';
 export { ProvisionError, provision, provisionKv, provisionObjectStore, provisionStream } from './bus/provision.js';
 export { DurableWorker, consumerConfig, ensureConsumer, utf8Excerpt } from './bus/consumer.js';
@@ -234,6 +243,7 @@ export type { ResolvedNatsUrl } from './config.js';
 export type { Bus, ConnectBusOptions, PublishResult, StoredMessage } from './bus/bus.js';
 export type { NatsServerOptions } from './bus/nats-server.js';
 export type { ParsedSubject, SubjectFamily, SubjectFilterKey, SubjectKey } from './bus/subjects.js';
+export type { CatalogueEntry, CatalogueMessage } from './bus/catalogue.js';
 export type { KvSpec, ObjectStoreSpec, StreamSpec, Topology } from './bus/topology.js';
 export type { AdapterPorts, AdapterTarget } from './ports/registry.js';
 export type { HistoryApplyResult, HistoryStore, HistoryWrite, HistoryWriteIssue } from './ports/store.js';
