@@ -25,8 +25,9 @@ describe('candle window export', () => {
     // Stored out of bar order, as after a live start followed by a backfill.
     await publishCandles(nats.bus, bars.slice(60));
     await publishCandles(nats.bus, bars.slice(0, 60));
-    // A repaired bar stored later (another message id) replaces the first copy.
-    const repaired = { ...(bars[95] as (typeof bars)[number]), close: 12_345.5 };
+    // A repaired bar stored later (another message id) replaces the first copy. Its volume differs,
+    // since a price outside the bar's range is refused at publish by the one candle check.
+    const repaired = { ...(bars[95] as (typeof bars)[number]), volume: 12_345.5 };
     await publishCandles(nats.bus, [repaired], ':repaired');
     // Neighbours that must not leak in: another timeframe and another venue of the same instrument.
     await publishCandles(nats.bus, syntheticCandles('WIN-USDT', 5, { tf: '4H' }));
