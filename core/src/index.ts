@@ -78,6 +78,7 @@ export { ManualClock, systemClock } from './time/clock.js';
 // market data: series keys, the one candle check, aggregation, plan series
 export {
   aggregateBars,
+  CANDLE_CHECK_LEVELS,
   CandleStoreError,
   canAggregate,
   candleProblems,
@@ -202,6 +203,7 @@ export type { MessageSpanAttributes, Tracing, TracingOptions } from './telemetry
 export type { Candle } from './contracts/market.js';
 export type { QualityMessage, QualityReport, QuarantineOrigin, QuarantineRecord } from './contracts/quality.js';
 export type {
+  CandleCheckLevel,
   CandleCheckOptions,
   CandleFamily,
   CandleProblem,

@@ -68,10 +68,8 @@ describe('series from plans', () => {
 describe('one candle check for the schema, the venue parsers and the validator', () => {
   const good = { venue: 'okx', inst: 'BTC-USDT', tf: '1H', ts: T0, open: 10, high: 12, low: 9, close: 11, volume: 1, confirmed: true };
 
-  it('is what candleSchema refines with: a bar the check refuses does not decode as md.candle', () => {
-    const bad = [
-      { ...good, high: 8 },
-      { ...good, low: 11.5 },
+  it('is what candleSchema refines with (level fields): a bar it refuses there does not decode as md.candle', () => {
+    const badFields = [
       { ...good, open: 0 },
       { ...good, volume: -1 },
       { ...good, volumeQuote: -2 },
@@ -79,19 +77,31 @@ describe('one candle check for the schema, the venue parsers and the validator',
       { ...good, ts: 1.5 },
       { ...good, receivedAt: 0.5 },
     ];
-    for (const bar of bad) {
-      expect(candleProblems(bar, undefined, { closed: false }).length).toBeGreaterThan(0);
+    for (const bar of badFields) {
+      expect(candleProblems(bar, undefined, { level: 'fields' }).length).toBeGreaterThan(0);
       expect(candleSchema.safeParse(bar).success).toBe(false);
       expect(() => CandleContract.encode(bar as never)).toThrow(/md\.candle/);
     }
-    // Forming bars and bars off the grid are md.candle messages; only the validated path refuses them.
+    const refused = candleSchema.safeParse({ ...good, volume: -1 });
+    expect(refused.success === false && refused.error.issues.map((i) => i.path.join('.'))).toEqual(['volume']);
+  });
+
+  it('adds consistent prices at level bar (venue parsers), confirmed and the bar grid at level closed (the validator)', () => {
+    const inconsistent = [
+      { ...good, high: 8 },
+      { ...good, low: 11.5 },
+    ];
+    for (const bar of inconsistent) {
+      expect(candleProblems(bar, undefined, { level: 'fields' })).toEqual([]);
+      expect(problemFaults(candleProblems(bar, undefined, { level: 'bar' }))).toEqual(['ohlc']);
+      expect(problemFaults(candleProblems(bar))).toEqual(['ohlc']);
+    }
+    // Forming bars and bars off the grid are md.candle messages and venue bars; only the validated path refuses them.
     for (const bar of [good, { ...good, confirmed: false }, { ...good, ts: T0 + 60_000 }]) {
-      expect(candleProblems(bar, undefined, { closed: false })).toEqual([]);
+      expect(candleProblems(bar, undefined, { level: 'bar' })).toEqual([]);
       expect(candleSchema.safeParse(bar).success).toBe(true);
     }
     expect(problemFaults(candleProblems({ ...good, ts: T0 + 60_000, confirmed: false }))).toEqual(['unconfirmed', 'alignment']);
-    const refused = candleSchema.safeParse({ ...good, high: 8 });
-    expect(refused.success === false && refused.error.issues.map((i) => i.path.join('.'))).toEqual(['high']);
   });
 
   it('names a NaN price (null on the wire) as a schema fault and skips the OHLC rules it cannot apply', () => {

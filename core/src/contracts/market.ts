@@ -6,10 +6,11 @@ import { instrumentToken, timeframeToken, venueToken } from './tokens.js';
 /**
  * One OHLCV bar. `ts` is the bar's open time (Unix ms, UTC); prices in quote currency, volume in
  * base. The shape gives the types; every rule on the values (positive prices, non-negative volume,
- * integer times, high ≥ open/close/low ≥ …) is core's one candle check (`candleProblems` in
- * `core/src/market/check.ts`), applied here as a refinement, so the schema, the validator and the
- * venue parsers share one definition. The rules only a closed bar on the validated path must meet
- * (`confirmed`, `ts` on the bar grid, subject) are the validator's: a forming bar is an `md.candle` too.
+ * integer non-negative times, tokens) is core's one candle check (`candleProblems` in
+ * `core/src/market/check.ts`) at level `fields`, applied here as a refinement, so the schema, the
+ * venue parsers (level `bar`: consistent prices too) and the validator (level `closed`: confirmed,
+ * on the bar grid, its subject's) share one definition. Those stricter rules are the path's, not
+ * the wire's: a forming bar is an `md.candle` too, and only the validator writes MD_CANDLES.
  */
 export const candleSchema = z
   .object({
@@ -30,7 +31,7 @@ export const candleSchema = z
     receivedAt: z.number().optional(),
   })
   .superRefine((c, ctx) => {
-    for (const p of candleProblems(c, undefined, { closed: false })) {
+    for (const p of candleProblems(c, undefined, { level: 'fields' })) {
       ctx.addIssue({ code: z.ZodIssueCode.custom, message: p.detail, path: p.field ? [p.field] : [] });
     }
   });

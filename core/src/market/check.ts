@@ -11,13 +11,22 @@ export interface CandleProblem {
   field?: string;
 }
 
+/**
+ * How much of the check to apply, each level including the one before:
+ * - `fields`: every field in its domain (tokens, a known timeframe, integer non-negative times,
+ *   positive prices, non-negative volumes, a boolean `confirmed`): what every `md.candle` message
+ *   must be, core's `candleSchema`;
+ * - `bar`: also consistent prices (high ≥ open, close, low ≥ …): what a venue parser demands of any
+ *   bar it hands on, forming or closed;
+ * - `closed` (the default): also `confirmed` and `ts` on the bar grid (and the subject, given a
+ *   key): what the validator demands of every bar it publishes to MD_CANDLES.
+ */
+export const CANDLE_CHECK_LEVELS = ['fields', 'bar', 'closed'] as const;
+export type CandleCheckLevel = (typeof CANDLE_CHECK_LEVELS)[number];
+
 export interface CandleCheckOptions {
-  /**
-   * Check it as a closed bar (`confirmed` must be true, `ts` on the bar grid): what the validator
-   * demands of every bar it publishes to MD_CANDLES. False checks only what every `md.candle`
-   * message must be (core's `candleSchema`): a forming bar on `kokex.md.live.…` is one. Default true.
-   */
-  closed?: boolean;
+  /** Default `closed`. */
+  level?: CandleCheckLevel;
 }
 
 type Loose = Record<string, unknown>;
@@ -29,13 +38,14 @@ const show = (v: unknown) => (typeof v === 'number' || typeof v === 'string' ? S
  * The one candle check. Every problem of one bar, checked by hand on the raw object (so a bar that
  * would not decode can still be quarantined with its reasons, and a venue parser checks millions of
  * rows without a schema parse each). Empty when the bar is good. Core's `candleSchema` refines with
- * it (`closed: false`), the okx parser calls it on every row, the validator on every bar it
- * publishes, so the three can never disagree. `key` is the series it belongs to (from its subject),
- * when known.
+ * it (level `fields`), the okx parser calls it on every row (`bar`), the validator on every bar it
+ * publishes (`closed`), so the three can never disagree. `key` is the series it belongs to (from
+ * its subject), when known.
  */
 export function candleProblems(data: unknown, key?: SeriesKey, options: CandleCheckOptions = {}): CandleProblem[] {
   if (data === null || typeof data !== 'object' || Array.isArray(data)) return [{ fault: CandleFault.Schema, detail: 'not an object' }];
-  const closed = options.closed ?? true;
+  const level = options.level ?? 'closed';
+  const closed = level === 'closed';
   const c = data as Loose;
   const problems: CandleProblem[] = [];
   const add = (fault: CandleFault, detail: string, field?: string) => problems.push(field ? { fault, detail, field } : { fault, detail });
@@ -66,7 +76,7 @@ export function candleProblems(data: unknown, key?: SeriesKey, options: CandleCh
     pricesOk = false;
     add(CandleFault.Schema, `${field} ${show(v)} is not a positive number`, field);
   }
-  if (pricesOk) problems.push(...ohlcProblems(prices as { open: number; high: number; low: number; close: number }));
+  if (pricesOk && level !== 'fields') problems.push(...ohlcProblems(prices as { open: number; high: number; low: number; close: number }));
   if (!isNum(volume) || volume < 0) add(CandleFault.Volume, `volume ${show(volume)} is not a non-negative number`, 'volume');
   if (volumeQuote !== undefined && (!isNum(volumeQuote) || volumeQuote < 0)) {
     add(CandleFault.Volume, `volumeQuote ${show(volumeQuote)} is not a non-negative number`, 'volumeQuote');

@@ -45,10 +45,10 @@ export function parseCandleRow(row: unknown, ctx: OkxCandleContext): Candle {
   const candle: Candle = { venue: OKX_VENUE, inst: ctx.instId, tf: ctx.bar, ts, open, high, low, close, volume, confirmed };
   if (volumeQuote !== undefined) candle.volumeQuote = volumeQuote;
   if (ctx.receivedAt !== undefined) candle.receivedAt = ctx.receivedAt;
-  // Core's one candle check, the rules of core's `candleSchema` by hand (a history pull parses
-  // millions of rows; a schema parse each would cost more than the network). Closed-bar rules
-  // (confirmed, bar grid) are the validator's: a forming bar is parsed here too.
-  const problems = candleProblems(candle, undefined, { closed: false });
+  // Core's one candle check by hand (a history pull parses millions of rows; a schema parse each
+  // would cost more than the network), at level `bar`: core's `candleSchema` and consistent
+  // prices. Closed-bar rules (confirmed, bar grid) are the validator's: forming bars parse here too.
+  const problems = candleProblems(candle, undefined, { level: 'bar' });
   if (problems.length > 0) throw new OkxParseError(`${what}: ${describeProblems(problems)}`, { row: preview(row) });
   return candle;
 }
