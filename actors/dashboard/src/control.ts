@@ -108,10 +108,31 @@ export interface ChatAnswer {
   error?: { code: string; message: string };
 }
 
-export async function chatCommand(bus: Bus, plan: string, conversation: string, message: string, timeoutMs = 120_000): Promise<ChatAnswer> {
+export interface ChatTurn {
+  role: 'user' | 'assistant';
+  content: string;
+}
+
+/** Earlier exchanges travel with each message (as `kokex chat` sends them): any agent replica can answer. */
+export function chatHistory(value: unknown): ChatTurn[] {
+  if (!Array.isArray(value)) return [];
+  return value
+    .filter((t): t is ChatTurn => (t?.role === 'user' || t?.role === 'assistant') && typeof t?.content === 'string')
+    .slice(-40)
+    .map((t) => ({ role: t.role, content: t.content.slice(0, 16_000) }));
+}
+
+export async function chatCommand(
+  bus: Bus,
+  plan: string,
+  conversation: string,
+  message: string,
+  history: ChatTurn[] = [],
+  timeoutMs = 120_000,
+): Promise<ChatAnswer> {
   const subj = subject('agentChat', { plan: checkedToken('plan', plan) });
   checkedToken('conversation', conversation);
-  const request = { conversation, message, history: [] };
+  const request = { conversation, message, history };
   const reply = await bus.nc.request(subj, encoder.encode(JSON.stringify(request)), { timeout: timeoutMs }).catch((err: unknown) => {
     throw new KokexError(
       DashboardErrorCode.Unavailable,

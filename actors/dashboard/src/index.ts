@@ -2,14 +2,13 @@
 import { definePlugin } from '@kokex/core';
 import { dashboardActor } from './dashboard.js';
 
-export type { DashboardConfig, DashboardOptions } from './config.js';
 export { DEFAULT_DASHBOARD_PORT, dashboardConfigSchema, portOf } from './config.js';
-export type { ActorVerb, ChatAnswer, RiskVerb } from './control.js';
 export {
   ACTOR_VERBS,
   actorCommand,
   applyPlanText,
   chatCommand,
+  chatHistory,
   nextControl,
   RISK_VERBS,
   riskCommand,
@@ -28,26 +27,33 @@ export {
   turnEvent,
   WATCHED_BUCKETS,
 } from './feeds.js';
+export { applyEvent, DEFAULT_LIMITS, emptyModel, positions } from './model.js';
+export { DashboardServer, newToken } from './server.js';
+export { ensureWebBuilt, WEB_DIST_DIR, WEB_SOURCE_DIR } from './web-build.js';
+
+export type { DashboardConfig, DashboardOptions } from './config.js';
+export type { ActorVerb, ChatAnswer, ChatTurn, RiskVerb } from './control.js';
 export type {
   ActorView,
   AuditEntry,
   BarView,
+  CancelView,
   ControlView,
   ConversationView,
   DashboardEvent,
   DashboardModel,
   ForecastView,
+  IntentView,
   ModelLimits,
+  OrderEventView,
   OrderRow,
   PlanView,
   PositionView,
   SeriesView,
   TokenView,
   TurnView,
+  VerdictView,
 } from './model.js';
-export { applyEvent, DEFAULT_LIMITS, emptyModel, positions } from './model.js';
 export type { DashboardServerOptions } from './server.js';
-export { DashboardServer, newToken } from './server.js';
-export { ensureWebBuilt, WEB_DIST_DIR, WEB_SOURCE_DIR } from './web-build.js';
 
 export default definePlugin({ name: '@kokex/actor-dashboard', version: '0.1.0', actors: [dashboardActor] });

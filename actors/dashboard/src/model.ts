@@ -66,6 +66,8 @@ export interface TurnView {
 }
 
 export interface TokenView {
+  /** Which exchange of the conversation (set by the model: each exchange streams from seq 0). */
+  part?: number;
   seq: number;
   kind: 'text' | 'tool' | 'end';
   text: string;
@@ -349,8 +351,12 @@ export function applyEvent(model: DashboardModel, e: DashboardEvent, limits: Mod
     case 'token': {
       const c = conversationOf(model, e.plan, e.conversation, 0, limits);
       if (c.tokens.length >= limits.tokensPerConversation) return;
-      // Core NATS keeps order per publisher, but a reconnect may repeat or reorder: place by seq.
-      upsertSorted(c.tokens, e.token, (t) => t.seq);
+      // Each exchange of a chat streams from seq 0 again: a second seq 0 opens the next exchange.
+      const last = c.tokens[c.tokens.length - 1];
+      let part = last?.part ?? 0;
+      if (e.token.seq === 0 && c.tokens.some((t) => (t.part ?? 0) === part && t.seq === 0)) part++;
+      // Core NATS keeps order per publisher, but a reconnect may repeat or reorder: place by (exchange, seq).
+      upsertSorted(c.tokens, { ...e.token, part }, (t) => (t.part ?? 0) * 1_000_000 + t.seq);
       return;
     }
     case 'intent': {

@@ -11,6 +11,7 @@ import {
   actorCommand,
   applyPlanText,
   chatCommand,
+  chatHistory,
   RISK_VERBS,
   type RiskVerb,
   riskCommand,
@@ -247,6 +248,13 @@ export class DashboardServer {
             ? `now ${r.control.state}, kill switch ${r.control.killSwitch ? 'thrown' : 'down'}`
             : `unchanged (${r.control.state})`,
         });
+      } else if (area === 'actors' && a === 'dashboard' && b === this.o.instanceId && c === 'pause') {
+        // Paused, this instance would stop serving the page that asked, and nothing could resume it from there.
+        throw new HttpError(
+          409,
+          DashboardErrorCode.BadRequest,
+          'this dashboard serves the page: pause it from another dashboard or the control endpoint',
+        );
       } else if (area === 'actors' && a && b && c && ACTOR_VERBS.includes(c as ActorVerb)) {
         result = { ok: true, reply: await actorCommand(this.o.bus, a, b, c as ActorVerb) };
         this.#audit({ who, action, target, ok: true, message: '' });
@@ -258,7 +266,7 @@ export class DashboardServer {
             ? body.conversation
             : `dash-${this.o.clock.now().toString(36)}-${randomBytes(3).toString('hex')}`;
         this.#audit({ who, action, target, ok: true, message: `conversation ${conversation}` });
-        result = { ...(await chatCommand(this.o.bus, a, conversation, message.slice(0, 8000))) };
+        result = { ...(await chatCommand(this.o.bus, a, conversation, message.slice(0, 8000), chatHistory(body.history))) };
       } else if (area === 'plans' && a === 'apply') {
         const r = await applyPlanText(this.o.bus, String(body.text ?? ''), String(body.file ?? 'plan.yaml'), who);
         result = r;

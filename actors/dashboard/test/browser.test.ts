@@ -396,6 +396,21 @@ describe('the dashboard in a browser', () => {
     expect(answer).toBeTruthy();
     expect(streamed?.trim()).toBe(answer?.trim());
     await expect.poll(() => conversation.locator('[data-record="tool_call"]').count()).toBeGreaterThan(0);
+    // A second message continues the same conversation (its id and the earlier exchange travel with it).
+    await page.fill('[data-testid="chat-input"]', 'and now?');
+    await page.click('[data-testid="chat-send"]');
+    await page.click('[data-testid="confirm-ok"]');
+    const parts = () =>
+      page.evaluate(() => {
+        const m = (
+          globalThis as unknown as {
+            kokexModel(): { conversations: Array<{ id: string; records: Array<{ part: number; record: string }> }> };
+          }
+        ).kokexModel();
+        const chats = m.conversations.filter((c) => c.id.startsWith('dash-'));
+        return { chats: chats.length, ended: chats[0]?.records.filter((r) => r.record === 'ended').map((r) => r.part) ?? [] };
+      });
+    await expect.poll(parts, { timeout: 20_000 }).toEqual({ chats: 1, ended: [0, 1] });
     await shot('agent-chat');
   });
 

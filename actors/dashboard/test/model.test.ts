@@ -74,6 +74,10 @@ describe('the dashboard model', () => {
     ] as const)
       applyEvent(m, tok(seq, text));
     expect(m.conversations[0]?.tokens.map((t) => t.text).join('')).toBe('The market is flat.');
+    // The next exchange of the same chat streams from seq 0 again: it follows, it does not overwrite.
+    applyEvent(m, tok(0, ' Still '));
+    applyEvent(m, tok(1, 'flat.'));
+    expect(m.conversations[0]?.tokens.map((t) => t.text).join('')).toBe('The market is flat. Still flat.');
   });
 
   it('links intent, verdict, approval and fills of one client order id in one row', () => {

@@ -5,6 +5,8 @@ import { h, iso } from './dom.js';
 /** Each conversation with its trigger, the tokens as they stream, tool calls and results; and a chat box. */
 let chatPlan: string | undefined;
 let draft = '';
+/** Per plan: the conversation the page is in and its exchanges, sent with each message as `kokex chat` sends them. */
+const sessions = new Map<string, { conversation?: string; history: Array<{ role: 'user' | 'assistant'; content: string }> }>();
 
 export function renderAgent(model: DashboardModel, main: HTMLElement): void {
   const plans = Object.keys(model.plans).sort();
@@ -16,9 +18,23 @@ export function renderAgent(model: DashboardModel, main: HTMLElement): void {
   const send = async () => {
     if (!chatPlan || !input.value.trim()) return;
     const message = input.value.trim();
-    const r = await control(`send to the agent of ${chatPlan}: "${message.slice(0, 60)}"`, `/api/chat/${chatPlan}`, { message });
-    if (r?.answer !== undefined) draft = '';
+    const plan = chatPlan;
+    const session = sessions.get(plan) ?? { history: [] };
+    sessions.set(plan, session);
+    const r = await control(`send to the agent of ${plan}: "${message.slice(0, 60)}"`, `/api/chat/${plan}`, {
+      message,
+      history: session.history.slice(-40),
+      ...(session.conversation ? { conversation: session.conversation } : {}),
+    });
+    if (r?.ok && typeof r.answer === 'string') {
+      session.conversation = String(r.conversation);
+      session.history.push({ role: 'user', content: message }, { role: 'assistant', content: r.answer });
+      draft = '';
+      const field = document.querySelector<HTMLInputElement>('[data-testid="chat-input"]');
+      if (field) field.value = '';
+    }
   };
+  const session = chatPlan ? sessions.get(chatPlan) : undefined;
   const form = h(
     'div',
     { class: 'toolbar' },
@@ -34,11 +50,16 @@ export function renderAgent(model: DashboardModel, main: HTMLElement): void {
     ),
     input,
     h('button', { 'data-testid': 'chat-send', onclick: () => void send() }, 'Send'),
+    session?.conversation ? h('small', {}, `in ${session.conversation} (${session.history.length / 2} exchange(s))`) : null,
+    session?.conversation
+      ? h('button', { 'data-testid': 'chat-new', onclick: () => chatPlan && sessions.delete(chatPlan) }, 'new conversation')
+      : null,
   );
   const list = [...model.conversations].reverse().map((c) => {
+    // One paragraph per exchange of the conversation, each in the order it streamed.
     const text = c.tokens
       .filter((t) => t.kind === 'text')
-      .map((t) => t.text)
+      .map((t, i, all) => (i > 0 && (t.part ?? 0) !== ((all[i - 1] as typeof t).part ?? 0) ? `\n\n${t.text}` : t.text))
       .join('');
     const tools = c.tokens.filter((t) => t.kind === 'tool');
     return h(

@@ -16,10 +16,10 @@ function editor(): { text: HTMLTextAreaElement; file: HTMLInputElement } {
 }
 
 /** Loads a plan into the editor at once (not at the next redraw, which could overwrite what was typed since). */
-function edit(name: string, text: string): void {
+function edit(name: string, text: string, file = `${name}.yaml`): void {
   const f = editor();
   f.text.value = text;
-  f.file.value = `${name}.yaml`;
+  f.file.value = file;
 }
 
 export async function riskAction(plan: string, verb: 'halt' | 'reduce' | 'resume'): Promise<void> {
@@ -95,6 +95,16 @@ export function renderPlans(model: DashboardModel, main: HTMLElement, rerender: 
       { class: 'toolbar' },
       'file ',
       file,
+      h('input', {
+        type: 'file',
+        accept: '.yaml,.yml,.json',
+        'data-testid': 'plan-upload',
+        onchange: (e: Event) => {
+          // Read in the page: the text goes to the server only with validate or apply.
+          const chosen = (e.target as HTMLInputElement).files?.[0];
+          if (chosen) void chosen.text().then((t) => edit(chosen.name.replace(/\.(ya?ml|json)$/, ''), t, chosen.name));
+        },
+      }),
       h('button', { 'data-testid': 'plan-validate', onclick: () => void validate() }, 'validate'),
       h('button', { 'data-testid': 'plan-apply', class: 'danger', onclick: () => void apply() }, 'apply'),
     ),
