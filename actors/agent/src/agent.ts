@@ -51,9 +51,9 @@ export const AgentDurables = {
 
 /** Where each bus-borne trigger arrives (one filter per consumer, as nats-server 2.9 allows). */
 export const TRIGGER_DURABLES = {
-  auto_inference: { stream: Streams.forecasts, durable: AgentDurables.forecasts, filter: 'kokex.forecast.*.*' },
-  kline_event: { stream: Streams.candles, durable: AgentDurables.candles, filter: 'kokex.md.candle.*.*.*' },
-  order_event: { stream: Streams.orders, durable: AgentDurables.orderEvents, filter: 'kokex.order.event.*.*' },
+  auto_inference: { stream: Streams.forecasts, durable: AgentDurables.forecasts, filter: subjectFilter('forecast') },
+  kline_event: { stream: Streams.candles, durable: AgentDurables.candles, filter: subjectFilter('candle') },
+  order_event: { stream: Streams.orders, durable: AgentDurables.orderEvents, filter: subjectFilter('orderEvent') },
   scheduled_decision: { stream: Streams.clock, durable: AgentDurables.decisions, filter: DECIDE_SUBJECT_FILTER },
 } as const satisfies Record<Exclude<AgentTrigger, 'manual_chat'>, { stream: string; durable: string; filter: string }>;
 

@@ -1,4 +1,4 @@
-import { type Bus, type OrderEvent, OrderEventContract, Streams } from '@kokex/core';
+import { type Bus, type OrderEvent, OrderEventContract, Streams, subjectFilter } from '@kokex/core';
 import { nextBySubject } from './stream-reads.js';
 
 /**
@@ -70,7 +70,7 @@ export class OrderEventBook {
 
   async #read(): Promise<void> {
     for (;;) {
-      const msg = await nextBySubject(this.bus, Streams.orders, 'kokex.order.event.>', this.#next);
+      const msg = await nextBySubject(this.bus, Streams.orders, subjectFilter('orderEvent'), this.#next);
       if (!msg) return;
       this.#next = msg.seq + 1;
       try {

@@ -89,8 +89,13 @@ describe('the agent under its generated NATS user', () => {
     await eventually(async () =>
       Boolean(await admin.jsm.streams.getMessage(Streams.orders, { last_by_subj: `kokex.order.intent.perm.${SWAP}` }).catch(() => null)),
     );
-    const turn = await admin.jsm.streams.getMessage(Streams.agent, { last_by_subj: 'kokex.agent.turn.perm' });
-    expect(JSON.parse(new TextDecoder().decode(turn?.data)).data.record).toBe('ended');
+    // The intent is stored before the conversation's last records: wait for its end, under load too.
+    const lastRecord = async () => {
+      const turn = await admin.jsm.streams.getMessage(Streams.agent, { last_by_subj: 'kokex.agent.turn.perm' });
+      return JSON.parse(new TextDecoder().decode(turn?.data)).data.record as string;
+    };
+    await eventually(async () => (await lastRecord()) === 'ended').catch(() => undefined);
+    expect(await lastRecord()).toBe('ended');
   });
 
   it('streams a chat answer to `kokex chat` run as a process with piped stdin', async () => {

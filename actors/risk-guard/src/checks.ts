@@ -6,6 +6,7 @@ import {
   type OrderVerdict,
   type PlanRisk,
   parseDuration,
+  subject,
 } from '@kokex/core';
 import type { InstrumentQuote, LedgerValuation, PlanLedger } from './ledger.js';
 import { RiskReason } from './reasons.js';
@@ -156,7 +157,7 @@ function basisCheck(input: DecisionInput): Decision | undefined {
     return deny(
       RiskReason.ForecastUnknown,
       'basis',
-      `no forecast ${basis.id} is stored on kokex.forecast.${basis.inst}.${basis.tf}`,
+      `no forecast ${basis.id} is stored on ${subject('forecast', { inst: basis.inst, tf: basis.tf })}`,
       'stored',
       basis.id,
     );

@@ -5,6 +5,10 @@ import {
   type CommandIo,
   type OrderEvent,
   OrderEventContract,
+  type CancelRequest,
+  CancelRequestContract,
+  type CancelVerdict,
+  CancelVerdictContract,
   type OrderIntent,
   OrderIntentContract,
   type OrderVerdict,
@@ -18,12 +22,17 @@ import { RiskNoVerdictError } from './errors.js';
 
 const USAGE = `usage: kokex order place <plan> --side buy|sell --size N [--price P] [--inst I] [--reduce-only]
                         [--id CLIENTORDERID] [--why text] [--wait 10s] [--follow 15s]
+       kokex order cancel <plan> <CLIENTORDERID> [--inst I] [--id CANCELID] [--why text] [--wait 10s] [--follow 15s]
 
   Publishes a manual order intent on kokex.order.intent.<plan>.<inst>. It passes the risk guard like
   any other: the verdict is printed with its reason code, and for an approved order the order events
   that follow (accepted, fills, cancel, reject) until the order is done or --follow runs out.
   --price makes it a limit order, else a market order; --size is in the venue's order unit
-  (contracts for swaps). Exit 0 approved, 1 denied or rejected, 2 wrong arguments.`;
+  (contracts for swaps). Exit 0 approved, 1 denied or rejected, 2 wrong arguments.
+
+  cancel publishes an order.cancel request on kokex.order.cancel.<plan>.<inst>: the guard checks
+  only that the order is one of the plan's live orders; the cancel verdict is printed, then the
+  order's canceled event. Exit 0 approved, 1 denied.`;
 
 const TERMINAL = new Set<OrderEvent['kind']>(['filled', 'canceled', 'rejected']);
 
@@ -35,6 +44,10 @@ export function newClientOrderId(now = Date.now()): string {
 export function describeVerdict(v: OrderVerdict): string {
   const measure = v.limit !== undefined || v.value !== undefined ? `: limit ${v.limit ?? '-'}, value ${v.value ?? '-'}` : '';
   return `verdict ${v.decision.toUpperCase()} ${v.reason} (${v.rule}${measure}) ${v.message}`;
+}
+
+export function describeCancelVerdict(v: CancelVerdict): string {
+  return `cancel verdict ${v.decision.toUpperCase()} ${v.reason} (${v.rule}) ${v.message}`;
 }
 
 export function describeEvent(e: OrderEvent): string {
@@ -139,6 +152,59 @@ async function place(bus: Bus, intent: OrderIntent, waitMs: number, followMs: nu
   }
 }
 
+/** Resolves once `done()` holds (checked every 50 ms), the time is up or Ctrl-C; true when `done()` held. */
+async function waitFor(done: () => boolean, ms: number, signal: AbortSignal): Promise<boolean> {
+  for (let left = ms; !done() && left > 0 && !signal.aborted; left -= 50) await new Promise((r) => setTimeout(r, 50));
+  return done();
+}
+
+async function cancel(bus: Bus, request: CancelRequest, waitMs: number, followMs: number, io: CommandIo): Promise<number> {
+  let verdict: CancelVerdict | undefined;
+  let canceled: OrderEvent | undefined;
+  const subs = [
+    bus.nc.subscribe(subject('cancelVerdict', { plan: request.plan, inst: request.inst }), {
+      callback: (_err, msg) => {
+        try {
+          const v = CancelVerdictContract.decode(msg.data).data;
+          if (v.cancelId === request.cancelId) verdict ??= v;
+        } catch {
+          // another version's verdict: not ours
+        }
+      },
+    }),
+    bus.nc.subscribe(subjectFilter('orderEvent', { inst: request.inst }), {
+      callback: (_err, msg) => {
+        try {
+          const e = OrderEventContract.decode(msg.data).data;
+          if (e.clientOrderId === request.clientOrderId && TERMINAL.has(e.kind)) canceled ??= e;
+        } catch {
+          // not ours
+        }
+      },
+    }),
+  ];
+  try {
+    await bus.nc.flush();
+    await bus.publish(CancelRequestContract, subject('orderCancel', { plan: request.plan, inst: request.inst }), request, {
+      id: `cancelrequest:${request.cancelId}`,
+      source: 'kokex-cli',
+    });
+    io.print(`cancel ${request.cancelId}: ${request.clientOrderId} ${request.inst}`);
+    if (!(await waitFor(() => verdict !== undefined, waitMs, io.signal))) {
+      if (io.signal.aborted) return 130;
+      throw new RiskNoVerdictError(request.cancelId, waitMs);
+    }
+    const v = verdict as CancelVerdict;
+    io.print(describeCancelVerdict(v));
+    if (v.decision !== 'approve') return 1;
+    if (followMs > 0 && (await waitFor(() => canceled !== undefined, followMs, io.signal))) io.print(describeEvent(canceled as OrderEvent));
+    else if (followMs > 0) io.print(`no final event yet after ${Math.round(followMs / 1000)}s: npx kokex orders ${request.plan}`);
+    return 0;
+  } finally {
+    for (const s of subs) s.unsubscribe();
+  }
+}
+
 export const orderCommand: CommandDefinition = {
   name: 'order',
   summary: 'place a manual order intent through the risk guard',
@@ -162,8 +228,32 @@ export const orderCommand: CommandDefinition = {
     );
     if (!parsed) return 0;
     const { values, positionals } = parsed;
-    const [verb, name] = positionals;
-    if (verb !== 'place' || !name || positionals.length !== 2) throw new CommandUsageError('usage: kokex order place <plan> …', USAGE);
+    const [verb, name, target] = positionals;
+    if (verb === 'cancel') {
+      if (!name || !target || positionals.length !== 3)
+        throw new CommandUsageError('usage: kokex order cancel <plan> <CLIENTORDERID> …', USAGE);
+      const waitMs = duration(values.wait, '--wait');
+      const followMs = duration(values.follow, '--follow');
+      return withCommandBus(io, 'kokex-order', async (bus) => {
+        const plan = await appliedPlan(bus, name);
+        const request: CancelRequest = {
+          plan: name,
+          venue: plan.spec.venue.name,
+          inst: typeof values.inst === 'string' ? values.inst : plan.spec.instrument,
+          cancelId: typeof values.id === 'string' ? values.id : newClientOrderId(),
+          clientOrderId: target,
+          origin: {
+            kind: 'manual',
+            who: `cli:${io.env.USER ?? io.env.LOGNAME ?? 'unknown'}`,
+            why: String(values.why ?? 'kokex order cancel'),
+          },
+          basis: { kind: 'manual' },
+        };
+        return cancel(bus, request, waitMs || 10_000, followMs, io);
+      });
+    }
+    if (verb !== 'place' || !name || positionals.length !== 2)
+      throw new CommandUsageError('usage: kokex order place|cancel <plan> …', USAGE);
     if (values.side !== 'buy' && values.side !== 'sell') throw new CommandUsageError('--side must be buy or sell', USAGE);
     const size = Number(values.size);
     if (!(size > 0)) throw new CommandUsageError(`--size must be a number above 0, found ${String(values.size)}`, USAGE);

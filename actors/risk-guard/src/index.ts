@@ -5,7 +5,7 @@ import { riskGuardActor } from './guard.js';
 
 export { evaluateCancel, evaluateIntent } from './checks.js';
 export { orderCommand, ordersCommand, riskCommand } from './commands.js';
-export { describeEvent, describeVerdict, newClientOrderId } from './command-order.js';
+export { describeCancelVerdict, describeEvent, describeVerdict, newClientOrderId } from './command-order.js';
 export { PlanBooks } from './books.js';
 export { executionVenueOf, guardConfigFromPlans, guardConfigSchema, guardPlanFrom, guardPlanSchema } from './config.js';
 export { CONTROL_PREFIX, controlKey, ensureControl, readControl, watchControls, writeControl } from './control.js';

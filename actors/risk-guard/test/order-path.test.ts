@@ -148,6 +148,21 @@ describe('intent → guard → executor → simulator → order events', () => {
     expect(await cancelVerdictOf(nats.bus, again)).toMatchObject({ decision: 'deny', reason: 'CANCEL_TARGET_UNKNOWN' });
   });
 
+  it('kokex order cancel sends a cancel request: the verdict, then the order’s canceled event; a second one is denied', async () => {
+    const resting = intentOf('flow', { type: 'limit', price: PRICE * 0.98 });
+    await sendIntent(nats.bus, resting);
+    await eventOf(nats.bus, resting.clientOrderId, 'accepted');
+    const { code, out } = await run(orderCommand, ['cancel', 'flow', resting.clientOrderId, '--id', 'clicancel1', '--follow', '10s']);
+    expect(code).toBe(0);
+    expect(out[0]).toBe(`cancel clicancel1: ${resting.clientOrderId} ${SWAP}`);
+    expect(out[1]).toMatch(/^cancel verdict APPROVE OK \(cancel\) approved cancel of /);
+    expect(out[2]).toMatch(/^event canceled /);
+    expect(simOrders(resting.clientOrderId)[0]?.state).toBe('canceled');
+    const again = await run(orderCommand, ['cancel', 'flow', resting.clientOrderId, '--follow', '0']);
+    expect(again.code).toBe(1);
+    expect(again.out[1]).toMatch(/^cancel verdict DENY CANCEL_TARGET_UNKNOWN \(clientOrderId\)/);
+  });
+
   it('kokex risk halt throws the kill switch: open orders are cancelled at the simulator, new intents denied', async () => {
     await publishForecast(nats.bus, true, { asOf: Date.UTC(2026, 0, 5, 4) });
     const resting = [
