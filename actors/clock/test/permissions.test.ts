@@ -60,7 +60,8 @@ describe('the clock under its derived NATS user', () => {
     const admin = await as('admin');
     await eventually(async () => (await admin.jsm.streams.info(Streams.clock)).state.messages === 2);
     const last = await admin.jsm.streams.getMessage(Streams.clock, { last_by_subj: 'kokex.clock.tick.1m' });
-    expect(ClockTickContract.decode(last.data).data.boundary).toBe(Date.UTC(2026, 3, 1, 0, 2));
+    expect(last).not.toBeNull();
+    expect(ClockTickContract.decode(last?.data ?? new Uint8Array()).data.boundary).toBe(Date.UTC(2026, 3, 1, 0, 2));
     expect(host.instances()[0]?.state).toBe('running');
     // Its user is the clock's, not an operator's: a plan notice is refused.
     await expect(bus.js.publish('kokex.plan.changed.demo', new TextEncoder().encode('{}'))).rejects.toThrow(/permission|timeout|no responders/i);
