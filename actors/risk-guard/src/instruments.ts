@@ -1,10 +1,11 @@
-import { type AdapterRegistry, AdapterPort, type Clock, type InstrumentInfo, type MarketDataAdapter } from '@kokex/core';
+import { type AdapterRegistry, AdapterPort, adapterFor, type Clock, type InstrumentInfo, type MarketDataAdapter } from '@kokex/core';
 import type { GuardConfig, GuardPlan } from './config.js';
 
 /**
  * Instrument metadata (tick, lot, minimum, contract value) per venue and instrument: from the
  * configuration's `instruments` when given, else from the plan's exchange adapter, resolved
- * through the registry as `exchange:{venue}` in the plan's mode. Answers are kept; a failed
+ * with core's `adapterFor` as `exchange:{venue}` in the plan's mode (the guard's `adapters`
+ * settings for the venue underneath). Answers are kept; a failed
  * lookup is retried after `instrumentRetryMs`, so a venue that is down costs one request per
  * period, not one per intent.
  */
@@ -42,10 +43,12 @@ export class InstrumentCache {
 
   async #fetch(plan: GuardPlan, inst: string, key: string): Promise<InstrumentInfo | undefined> {
     try {
-      const adapter = await this.adapters.resolve<MarketDataAdapter>(AdapterPort.exchange, plan.venue, {
-        ...(this.config().adapters[plan.venue] ?? {}),
-        mode: plan.mode,
-      });
+      const adapter = await adapterFor<MarketDataAdapter>(
+        this.adapters,
+        AdapterPort.exchange,
+        { name: plan.venue, mode: plan.mode },
+        this.config().adapters,
+      );
       const info = await adapter.instrument(inst);
       this.#known.set(key, info);
       this.#failedAt.delete(key);
