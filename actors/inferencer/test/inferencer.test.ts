@@ -13,7 +13,7 @@ import {
   subject,
 } from '@kokex/core';
 import { captureLogger, eventually, startTestNats, type TestNats } from '@kokex/core/testing';
-import { FORECAST_REQUEST_SUBJECT, forecastCommand, SHIPPED_MODEL_DIR, SKILL_BUCKET } from '../src/index.js';
+import { FORECAST_REQUEST_SUBJECT, forecastCommand, SHIPPED_MODEL_DIR, SKILL_BUCKET, skillCommand } from '../src/index.js';
 import { HOUR, hourlyCandles, INFERENCER_DIR, publishCandles, testPlan } from './support.js';
 
 /**
@@ -179,5 +179,27 @@ describe('inferencer actor', () => {
     expect(JSON.parse(lines.join('\n'))).toMatchObject({ type: 'forecast', data: { inst: BTC, tf: '1H' } });
     lines.length = 0;
     expect(await forecastCommand.run(['no-such-plan'], io)).toBe(2);
+  });
+
+  it('kokex skill prints the record of the serving version, as a report and as JSON', async () => {
+    const lines: string[] = [];
+    const io: CommandIo = {
+      print: (l) => lines.push(l),
+      progress: () => undefined,
+      signal: new AbortController().signal,
+      env: { NATS_URL: nats.url },
+    };
+    const eth = (await lastForecast(ETH))!.data;
+    expect(await skillCommand.run(['infer-eth'], io)).toBe(0);
+    const text = lines.join('\n');
+    expect(text).toContain(`ETH-USDT-SWAP 1H · plan infer-eth · model ${eth.model.name} ${eth.model.version.slice(0, 12)} · `);
+    expect(text).toMatch(/tradeable: NO: /);
+    lines.length = 0;
+    expect(await skillCommand.run(['infer-eth', '--json'], io)).toBe(0);
+    const report = JSON.parse(lines.join('\n'));
+    expect(report).toMatchObject({ inst: ETH, tf: '1H', model: eth.model.name, version: eth.model.version, lag: 3 });
+    expect(report.scored).toBe(report.summary.scored);
+    lines.length = 0;
+    expect(await skillCommand.run(['no-such-plan'], io)).toBe(2);
   });
 });

@@ -84,6 +84,10 @@ describe('scores', () => {
     // Returns ln(101/100), ln(102/101): sample std 7.07e-5, below the historical 0.005: no expansion.
     expect(s).toMatchObject({ pVolExpandRaw: 0.7, pVolExpand: 0.6, volExpanded: 0, expected80: 0.8, expected90: 0.9 });
     expect(scoreForecast(pending, [103, 99]).volExpanded).toBe(1); // ln(1.03), ln(99/103): std 0.049
+    // Where each step fell: inside the 80% band ('2'), the 90% band only ('1'), outside ('0').
+    expect(s.bandSteps).toBe('22');
+    expect(scoreForecast(pending, [101.8, 102]).bandSteps).toBe('12'); // ln 1.018 = 0.0178: above 0.015, below 0.02
+    expect(scoreForecast(pending, [103, 99]).bandSteps).toBe('00');
     expect(scoreForecast({ ...pending, volHistorical: Number.NaN }, [101, 102]).volExpanded).toBeUndefined();
   });
 });

@@ -66,6 +66,11 @@ export interface ScoredForecast {
   /** Share of steps inside the published 80% and 90% bands. */
   cover80: number;
   cover90: number;
+  /**
+   * Per step, where the actual close fell: '2' inside the 80% band, '1' inside the 90% band only,
+   * '0' outside both (a string keeps a 500-forecast record small). Absent in older records.
+   */
+  bandSteps?: string;
   /** Coverage the bands were expected to have (absent in records scored before it was kept). */
   expected80?: number;
   expected90?: number;
@@ -152,8 +157,8 @@ export function scoreForecast(f: PendingForecast, actualCloses: readonly number[
   const y = actualCloses.map((c) => Math.log(c / f.lastClose));
   const final = y[y.length - 1] as number;
   const up: 0 | 1 = final > 0 ? 1 : 0;
-  const inside = (band: { low: number[]; high: number[] }) =>
-    average(y.map((v, h) => (v >= (band.low[h] as number) && v <= (band.high[h] as number) ? 1 : 0)));
+  const within = (band: { low: number[]; high: number[] }, v: number, h: number) => v >= (band.low[h] as number) && v <= (band.high[h] as number);
+  const inside = (band: { low: number[]; high: number[] }) => average(y.map((v, h) => (within(band, v, h) ? 1 : 0)));
   const naive = { brier: brier(0.5, up), hit: 0.5 };
   const mae = average(y.map(Math.abs));
   const sd = (h: number) => f.sigma * Math.sqrt(h + 1);
@@ -176,6 +181,7 @@ export function scoreForecast(f: PendingForecast, actualCloses: readonly number[
     },
     cover80: inside(f.band80),
     cover90: inside(f.band90),
+    bandSteps: y.map((v, h) => (within(f.band80, v, h) ? '2' : within(f.band90, v, h) ? '1' : '0')).join(''),
     expected80: f.expected80,
     expected90: f.expected90,
     baselines: {
