@@ -56,6 +56,7 @@ export {
 } from './contracts/schedule.js';
 export { chatRequestSchema } from './contracts/chat.js';
 export { TRAINER_QUEUE_GROUP, TrainerEndpoints } from './contracts/trainer.js';
+export { InferencerEndpoints } from './contracts/inferencer.js';
 export {
   TOKEN_PATTERN,
   describeTokenProblem,
@@ -239,6 +240,7 @@ export type {
   TrainReply,
   TrainRequest,
 } from './contracts/trainer.js';
+export type { ForecastAnswer, ForecastReply, ForecastRequest } from './contracts/inferencer.js';
 export type { Timeframe } from './time/timeframe.js';
 export type { Clock } from './time/clock.js';
 export type { ResolvedNatsUrl } from './config.js';

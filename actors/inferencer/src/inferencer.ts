@@ -9,6 +9,8 @@ import {
   type ConsumerAccess,
   consume,
   defineActorKind,
+  type ForecastAnswer,
+  InferencerEndpoints,
   ModelReadyContract,
   ObjectStores,
   Streams,
@@ -31,7 +33,7 @@ import { SKILL_BUCKET, SKILL_TOPOLOGY, SkillStore } from './skill/store.js';
  * forecast; a subscription to `kokex.model.ready.>` swaps in new model versions. Forecasts go to
  * `kokex.forecast.{inst}.{tf}` with the candle's correlation id.
  */
-export const FORECAST_REQUEST_SUBJECT = actorRequestSubject('inferencer', 'forecast');
+export const FORECAST_REQUEST_SUBJECT = actorRequestSubject('inferencer', InferencerEndpoints.forecast);
 const VERSION = '0.1.0';
 
 /** The durable consumer of one series' closed candles: what the logic runs and the bus declaration lists. */
@@ -86,7 +88,7 @@ export function createInferencerLogic(ctx: ActorContext<InferencerConfig>): Acto
     }
   };
 
-  const onRequest = async (body: unknown) => {
+  const onRequest = async (body: unknown): Promise<Omit<ForecastAnswer, 'ok'>> => {
     const { inst, tf, correlationId } = (body ?? {}) as { inst?: unknown; tf?: unknown; correlationId?: unknown };
     if (typeof inst !== 'string' || typeof tf !== 'string') throw new BadForecastRequestError('inst and tf must be strings');
     const f = forecasters.get(seriesKey(inst, tf));
@@ -136,7 +138,7 @@ export function createInferencerLogic(ctx: ActorContext<InferencerConfig>): Acto
         description: 'forecast on request: {inst, tf} → a fresh forecast, also published on kokex.forecast.{inst}.{tf}',
         metadata: { instance: ctx.instanceId, host: ctx.hostId },
       });
-      addControlEndpoint(service, actorRequestGroup('inferencer'), 'forecast', onRequest);
+      addControlEndpoint(service, actorRequestGroup('inferencer'), InferencerEndpoints.forecast, onRequest);
     },
 
     async stop() {

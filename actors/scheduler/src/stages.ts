@@ -2,6 +2,7 @@ import {
   actorRequestSubject,
   type Bus,
   type ChainStage,
+  InferencerEndpoints,
   type Logger,
   type ModelProgress,
   ModelProgressContract,
@@ -35,7 +36,7 @@ export interface StageEnv {
 
 /** The trainer's and the inferencer's request subjects (core's `actorRequest` family). */
 export const TRAIN_SUBJECT = actorRequestSubject('trainer', TrainerEndpoints.train);
-export const FORECAST_SUBJECT = actorRequestSubject('inferencer', 'forecast');
+export const FORECAST_SUBJECT = actorRequestSubject('inferencer', InferencerEndpoints.forecast);
 
 type StageWork = (run: ChainContext) => Promise<Record<string, unknown>>;
 
