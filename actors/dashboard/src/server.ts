@@ -52,6 +52,9 @@ const TYPES: Record<string, string> = {
 /** The page may load only what it was served: no CDN, no network (checked by the browser test). */
 const CSP = "default-src 'self'; connect-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; script-src 'self'";
 
+/** Bytes a page may have unread on its socket before it is dropped. */
+const MAX_BUFFERED_BYTES = 16 * 1024 * 1024;
+
 export function newToken(): string {
   return randomBytes(24).toString('base64url');
 }
@@ -121,7 +124,16 @@ export class DashboardServer {
     this.#events++;
     if (this.#clients.size === 0) return;
     const text = JSON.stringify({ type: 'event', event });
-    for (const ws of this.#clients) if (ws.readyState === ws.OPEN) ws.send(text);
+    for (const ws of this.#clients) {
+      if (ws.readyState !== ws.OPEN) continue;
+      // A page that cannot keep up is dropped; it reconnects and starts again from a snapshot.
+      if (ws.bufferedAmount > MAX_BUFFERED_BYTES) {
+        ws.terminate();
+        this.#clients.delete(ws);
+        continue;
+      }
+      ws.send(text);
+    }
   }
 
   async listen(): Promise<{ url: string; port: number }> {

@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import {
@@ -37,6 +38,7 @@ const PRICE = 43_000;
 const MIN = 60_000;
 const TOKEN = 'test-token-0123456789abcdef';
 const PLAN = 'dash';
+const CHROMIUM = '/usr/bin/chromium';
 
 let nats: TestNats;
 let sim: OkxSimulator;
@@ -216,7 +218,9 @@ beforeAll(async () => {
     id: 'fc-latest',
   });
 
-  browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox'] });
+  // Debian's Chromium (scripts/setup.sh and .ci/run install it); never a browser playwright downloads.
+  if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install -y chromium (or run scripts/setup.sh)`);
+  browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
   page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
   // No network beyond the dashboard: anything else is recorded and refused.
   const origin = new URL(url).origin;
