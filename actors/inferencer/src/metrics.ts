@@ -9,7 +9,11 @@ export function forecastMetrics(metrics: ActorMetrics): (forecast: Forecast) => 
   const total = metrics.counter('kokex_forecasts_total', 'Forecasts published', ['inst', 'tf', 'tradeable']);
   const compute = metrics.histogram('kokex_forecast_compute_seconds', 'Model compute time per forecast', ['inst', 'tf']);
   const info = metrics.gauge('kokex_model_info', 'Model version serving the series (1)', ['inst', 'tf', 'model', 'version']);
-  const skill = metrics.gauge('kokex_forecast_skill', 'Model skill scores over the window (lower is better except hitRate)', ['inst', 'tf', 'score']);
+  const skill = metrics.gauge('kokex_forecast_skill', 'Model skill scores over the window (lower is better except hitRate)', [
+    'inst',
+    'tf',
+    'score',
+  ]);
   const scored = metrics.gauge('kokex_forecast_scored', 'Forecasts scored in the skill window', ['inst', 'tf']);
   const serving = new Map<string, { model: string; version: string }>();
   return (f) => {
