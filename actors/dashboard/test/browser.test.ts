@@ -10,6 +10,7 @@ import {
   CandleContract,
   type Forecast,
   ForecastContract,
+  OrderEventContract,
   OrderIntentContract,
   type OrderIntentInput,
   type OrderVerdict,
@@ -32,7 +33,9 @@ import { ensureWebBuilt } from '../src/index.js';
  */
 const REPO = resolve(import.meta.dirname, '../../..');
 const ARTIFACTS = resolve(import.meta.dirname, '../test-artifacts');
-const DIRS = ['plugins/okx', 'plugins/llm-offline', 'actors/risk-guard', 'actors/agent', 'actors/dashboard'].map((d) => resolve(REPO, d));
+const DIRS = ['plugins/okx', 'plugins/llm-offline', 'actors/risk-guard', 'actors/executor', 'actors/agent', 'actors/dashboard'].map((d) =>
+  resolve(REPO, d),
+);
 const SWAP = 'BTC-USDT-SWAP';
 const PRICE = 43_000;
 const MIN = 60_000;
@@ -135,6 +138,19 @@ async function verdictOf(clientOrderId: string): Promise<OrderVerdict | undefine
   }
 }
 
+async function eventsOf(clientOrderId: string): Promise<string[]> {
+  const kinds: string[] = [];
+  for (let seq = 1; ; ) {
+    const msg = await nats.bus.jsm.streams
+      .getMessage(Streams.orders, { next_by_subj: 'kokex.order.event.>', seq } as never)
+      .catch(() => null);
+    if (!msg) return kinds;
+    const e = OrderEventContract.decode(msg.data).data;
+    if (e.clientOrderId === clientOrderId) kinds.push(e.kind);
+    seq = msg.seq + 1;
+  }
+}
+
 let intents = 0;
 async function sendIntent(): Promise<string> {
   const clientOrderId = `dash${Date.now().toString(36)}${intents++}`;
@@ -186,12 +202,20 @@ beforeAll(async () => {
   host = new ActorHost({
     bus: nats.bus,
     log: captureLogger('error').log,
-    kinds: ['risk-guard', 'agent', 'dashboard'],
-    config: { 'risk-guard': { adapters, pollMs: 200 }, agent: { venues: adapters }, dashboard: { port: 0, token: TOKEN, adapters } },
+    kinds: ['risk-guard', 'executor', 'agent', 'dashboard'],
+    config: {
+      'risk-guard': { adapters, pollMs: 200 },
+      agent: { venues: adapters },
+      executor: { adapters, reconnectMs: 200, retryBackoffMs: [50, 100] },
+      dashboard: { port: 0, token: TOKEN, adapters },
+    },
     heartbeatMs: 300,
   });
   for (const dir of DIRS) await host.loadPlugin(dir);
   await host.start();
+  await eventually(() =>
+    (host.statuses().find((x) => x.kind === 'executor')?.detail.venues as Array<{ state: string }>)?.every((v) => v.state === 'ready'),
+  );
   const dashboard = host.statuses().find((s) => s.kind === 'dashboard');
   expect(dashboard?.state).toBe('running');
   url = String(dashboard?.detail.url);
@@ -335,7 +359,11 @@ describe('the dashboard in a browser', () => {
       .toMatch(/dashboard:tester@\S+ risk halt dash dash: refused no valid token/);
     const approved = await sendIntent();
     await eventually(async () => (await verdictOf(approved)) !== undefined, 10_000);
-    expect((await verdictOf(approved))?.reason).not.toBe('KILL_SWITCH');
+    expect((await verdictOf(approved))?.reason).toBe('OK');
+    // The executor places it at the simulator; the next simulated bar fills it.
+    await eventually(async () => (await eventsOf(approved)).includes('accepted'), 10_000);
+    sim.step();
+    await eventually(async () => (await eventsOf(approved)).includes('filled'), 10_000);
   });
 
   it('with the token and confirmation, the kill switch halts the guard and the next intent is denied KILL_SWITCH', async () => {
@@ -366,6 +394,14 @@ describe('the dashboard in a browser', () => {
     await shot('plans');
     await openView('orders');
     await expect.poll(() => page.locator('[data-testid="orders-table"]').textContent(), { timeout: 10_000 }).toContain('DENY KILL_SWITCH');
+    // The filled order: one row from intent to fill, and the position it left, valued with the 0.01 BTC contract.
+    await expect.poll(() => page.locator('[data-testid="orders-table"]').textContent()).toMatch(/APPROVE OK.*accepted → filled 1 @ 43000/);
+    const position = page.locator('[data-testid="positions-table"] tbody tr');
+    const cells = () => position.first().locator('td').allTextContents();
+    // plan, instrument, size (contracts), base, avg, mark, contract value, realized, unrealized, fees (1 × 0.01 × 43000 × 0.1%), PnL, fills
+    await expect
+      .poll(cells, { timeout: 10_000 })
+      .toEqual(['dash', SWAP, '1', '0.01', '43000', '43000', '0.01', '0', '0', '0.430', '-0.430', '1']);
     await shot('orders');
   });
 
