@@ -38,6 +38,7 @@ const probe = defineActorKind<ProbeConfig>({
     publishes: [subjectFilter('clockTick')],
     subscribes: ({ plans }) => plans.map((p) => subjectFilter('live', { tf: p.spec.timeframe })),
     consumes: ({ config }) => config.tfs.map(consumerOf),
+    reads: [Streams.clock],
   },
   // What the declaration cannot say stays explicit, and is added to it.
   access: () => ({ publish: [`$JS.API.STREAM.MSG.GET.${Streams.candles}`] }),
@@ -55,6 +56,7 @@ describe('access derived from what a kind declares', () => {
     expect(access.publish).toEqual([`$JS.API.STREAM.MSG.GET.${Streams.candles}`, 'kokex.clock.tick.*'].sort());
     expect(access.subscribe).toEqual([`kokex.md.live.*.*.${tf}`]);
     expect(access.consume).toEqual([{ stream: Streams.candles, durable: `probe-${tf}`, filter: `kokex.md.candle.*.*.${tf}` }]);
+    expect(access.reads).toEqual([Streams.clock]);
     // No plans, no consumers: the declaration follows the configuration.
     expect(accessOf(probe, []).consume).toEqual([]);
     expect(probe.access?.([plan])).toEqual(access);
@@ -120,6 +122,12 @@ describe('derived access on a real nats-server', () => {
       id: 'derived-1',
     });
     expect(tick.stream).toBe(Streams.clock);
+    // A declared read: the last stored message of a subject, from that stream and no other.
+    const last = await bus.jsm.streams.getMessage(Streams.clock, { last_by_subj: subject('clockTick', { tf }) });
+    expect(ClockTickContract.decode(last?.data ?? new Uint8Array()).id).toBe('derived-1');
+    await expect(bus.jsm.streams.getMessage(Streams.orders, { last_by_subj: 'kokex.order.intent.demo.X' })).rejects.toThrow(
+      /permission|timeout/i,
+    );
     await expect(
       bus.publish(ClockTickContract, 'kokex.plan.changed.demo', { tf, barOpen: 0, boundary: 0, lateMs: 0 }, { id: 'derived-2' }),
     ).rejects.toThrow(/permission|timeout|no responders/i);

@@ -176,12 +176,9 @@ export const inferencerActor = defineActorKind<InferencerConfig>({
   configFromPlans: inferencerConfigFromPlans,
   create: createInferencerLogic,
   bus: {
-    publishes: [
-      subjectFilter('forecast'),
-      // Stored bars and forecasts read by subject (history fill, `kokex forecast`).
-      `$JS.API.STREAM.MSG.GET.${Streams.candles}`,
-      `$JS.API.STREAM.MSG.GET.${Streams.forecasts}`,
-    ],
+    publishes: [subjectFilter('forecast')],
+    // Stored bars and forecasts read by subject (history fill, `kokex forecast`).
+    reads: [Streams.candles, Streams.forecasts],
     subscribes: [subjectFilter('modelReady')],
     consumes: ({ config }) => config.series.map(inferencerConsumer),
     kv: [Buckets.models, SKILL_BUCKET],

@@ -317,12 +317,9 @@ export const trainerActor = defineActorKind<TrainerConfig>({
   create: createTrainerLogic,
   // Its request subjects are the kind's own (`kokex.ctl.trainer.*`, in every host's baseline).
   bus: {
-    publishes: [
-      subjectFilter('modelProgress'),
-      subjectFilter('modelReady'),
-      // The training window is read from stored bars (last by subject, then an ordered replay).
-      `$JS.API.STREAM.MSG.GET.${Streams.candles}`,
-    ],
+    publishes: [subjectFilter('modelProgress'), subjectFilter('modelReady')],
+    // The training window starts from the last stored bar (then an ordered replay, not yet declared).
+    reads: [Streams.candles],
     kv: [Buckets.models, Buckets.leases],
     objectStores: [ObjectStores.artifacts],
   },

@@ -28,6 +28,11 @@ export interface ActorAccess {
   kv: string[];
   /** Object stores it reads and writes. */
   objectStores: string[];
+  /**
+   * Streams it reads stored messages from by subject or sequence (`bus.last`, `getMessage`): the
+   * stream's message-get API only, which creates no consumer and so takes nobody's work.
+   */
+  reads?: string[];
 }
 
 export interface NatsPermissions {
@@ -79,12 +84,20 @@ export function sameConsumer(a: ConsumerAccess, b: ConsumerAccess): boolean {
 
 /** The union of two access lists, each list without repeats (consumers compared by stream, durable and filter). */
 export function mergeAccess(a: Partial<ActorAccess>, b: Partial<ActorAccess>): ActorAccess {
-  const strings = (key: 'publish' | 'subscribe' | 'kv' | 'objectStores') => unique([...(a[key] ?? []), ...(b[key] ?? [])]);
+  const strings = (key: 'publish' | 'subscribe' | 'kv' | 'objectStores' | 'reads') => unique([...(a[key] ?? []), ...(b[key] ?? [])]);
   const consume: ConsumerAccess[] = [];
   for (const c of [...(a.consume ?? []), ...(b.consume ?? [])]) {
     if (!consume.some((d) => sameConsumer(c, d))) consume.push({ stream: c.stream, durable: c.durable, filter: c.filter });
   }
-  return { publish: strings('publish'), subscribe: strings('subscribe'), consume, kv: strings('kv'), objectStores: strings('objectStores') };
+  const reads = strings('reads');
+  return {
+    publish: strings('publish'),
+    subscribe: strings('subscribe'),
+    consume,
+    kv: strings('kv'),
+    objectStores: strings('objectStores'),
+    ...(reads.length ? { reads } : {}),
+  };
 }
 
 /**
@@ -110,6 +123,7 @@ export function declaredAccess<C>(kind: ActorKind<C>, plans: readonly Plan[]): A
       consume: list(bus.consumes),
       kv: list(bus.kv),
       objectStores: list(bus.objectStores),
+      reads: list(bus.reads),
     },
     {},
   );
@@ -167,6 +181,9 @@ export function permissionsFor(kind: string, access: ActorAccess, user = kind): 
       `$JS.API.CONSUMER.DELETE.${stream}.>`,
       `$JS.FC.${stream}.>`,
     );
+  }
+  for (const stream of access.reads ?? []) {
+    publish.push(`$JS.API.STREAM.MSG.GET.${stream}`, `$JS.API.DIRECT.GET.${stream}`, `$JS.API.DIRECT.GET.${stream}.>`);
   }
   for (const bucket of access.objectStores) {
     const stream = `OBJ_${bucket}`;

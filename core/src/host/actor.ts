@@ -71,6 +71,8 @@ export interface ActorBusDeclaration<C> {
   kv?: Declared<C, string>;
   /** Object stores it reads and writes. */
   objectStores?: Declared<C, string>;
+  /** Streams it reads stored messages from by subject (`bus.last`, `getMessage`), without a consumer. */
+  reads?: Declared<C, string>;
 }
 
 export interface ActorContext<C> {
