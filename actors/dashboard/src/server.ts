@@ -35,7 +35,7 @@ export interface DashboardServerOptions {
   token: string;
   webDir: string;
   limits: ModelLimits;
-  /** Tag of this instance in audit records (`dashboard-ab12cd34`). */
+  /** This instance (`dashboard-ab12cd34`): the page may not pause the dashboard that serves it. */
   instanceId: string;
 }
 

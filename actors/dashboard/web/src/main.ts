@@ -23,7 +23,7 @@ const VIEWS: Array<[View, string]> = [
 const RELEVANT: Record<View, Array<DashboardEvent['t']>> = {
   market: ['bar', 'forecast'],
   agent: ['turn', 'token', 'plan'],
-  orders: ['intent', 'verdict', 'approved', 'orderEvent', 'contractValue', 'bar'],
+  orders: ['intent', 'verdict', 'approved', 'orderEvent', 'cancel', 'contractValue', 'bar'],
   actors: ['actor'],
   plans: ['plan', 'control', 'audit'],
 };
