@@ -10,6 +10,7 @@ import {
   OrderVerdictContract,
   parsePlan,
   subject,
+  subjectFilter,
 } from '@kokex/core';
 import { startTestNats } from '@kokex/core/testing';
 import { startScriptedServer, textStream } from '@kokex/llm-common/testing';
@@ -84,7 +85,7 @@ async function decisionLatency(bus: Bus, port: number): Promise<number[]> {
   );
   await sleep(1500);
   const approvedAt = new Map<string, number>();
-  const sub = bus.nc.subscribe('kokex.order.verdict.loop.>', {
+  const sub = bus.nc.subscribe(subjectFilter('orderVerdict', { plan: 'loop' }), {
     callback: (_e, m) => {
       const v = OrderVerdictContract.decode(m.data);
       if (v.data.decision === 'approve') approvedAt.set(v.correlationId, performance.now());
@@ -129,7 +130,7 @@ async function firstTokens(bus: Bus): Promise<{ nats: number[]; direct: number[]
   const h = await host(bus, ['agent'], { agent: {} }, ['plugins/llm-openai', 'actors/agent']);
   await sleep(1500);
   const first = new Map<string, number>();
-  const sub = bus.nc.subscribe('kokex.agent.token.ttft.>', {
+  const sub = bus.nc.subscribe(subjectFilter('agentToken', { plan: 'ttft' }), {
     callback: (_e, m) => {
       if (!first.has(m.subject)) first.set(m.subject, performance.now());
     },

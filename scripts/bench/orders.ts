@@ -11,6 +11,7 @@ import {
   OrderVerdictContract,
   parsePlan,
   subject,
+  subjectFilter,
 } from '@kokex/core';
 import { startTestNats } from '@kokex/core/testing';
 import { OkxSimulator } from '@kokex/plugin-okx-sim';
@@ -124,13 +125,13 @@ async function latency(bus: Bus): Promise<{ verdict: number[]; accepted: number[
   const verdict: number[] = [];
   const accepted: number[] = [];
   const subs = [
-    bus.nc.subscribe('kokex.order.verdict.lat.>', {
+    bus.nc.subscribe(subjectFilter('orderVerdict', { plan: 'lat' }), {
       callback: (_e, m) => {
         const t = sent.get(OrderVerdictContract.decode(m.data).data.clientOrderId);
         if (t !== undefined) verdict.push(performance.now() - t);
       },
     }),
-    bus.nc.subscribe('kokex.order.event.okx.>', {
+    bus.nc.subscribe(subjectFilter('orderEvent', { venue: 'okx' }), {
       callback: (_e, m) => {
         const e = OrderEventContract.decode(m.data).data;
         const t = e.clientOrderId ? sent.get(e.clientOrderId) : undefined;
