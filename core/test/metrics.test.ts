@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ActorHost, HostMetrics, liveness, readiness } from '../src/index.js';
@@ -157,6 +158,26 @@ describe('actor metric families', () => {
     expect(() => m.gauge('kokex_forecasts_total', 'x', ['inst'])).toThrow(/already a counter/);
     expect(m.counter('kokex_forecasts_total', 'x', ['inst'])).toBeDefined();
     c.inc({ inst: 'BTC' });
+  });
+});
+
+describe('kokex host --metrics-port', () => {
+  const kokex = (args: string[], env: Record<string, string> = {}) =>
+    spawnSync('node', [resolve(__dirname, '../bin/kokex.mjs'), ...args], {
+      encoding: 'utf8',
+      env: { ...process.env, NATS_URL: 'nats://127.0.0.1:1', ...env },
+      timeout: 30_000,
+    });
+  it('refuses a port that is not one, from the flag and from KOKEX_METRICS_PORT, before connecting', () => {
+    const flag = kokex(['host', '--actors', 'clock', '--metrics-port', 'abc']);
+    expect(flag.status).toBe(2);
+    expect(flag.stderr).toContain('--metrics-port must be a port number 0-65535, got "abc"');
+    const env = kokex(['host', '--actors', 'clock'], { KOKEX_METRICS_PORT: '70000' });
+    expect(env.status).toBe(2);
+    expect(env.stderr).toContain('got "70000"');
+    const bind = kokex(['host', '--actors', 'clock', '--metrics-bind', '0.0.0.0'], { KOKEX_METRICS_PORT: '' });
+    expect(bind.status).toBe(2);
+    expect(bind.stderr).toContain('--metrics-bind needs --metrics-port');
   });
 });
 
