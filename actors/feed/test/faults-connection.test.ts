@@ -11,8 +11,12 @@ const run = (inst: string, faults: Partial<SimFaults>) => replayUnderFaults(suit
 describe(`a ${REPLAY_BARS.toLocaleString('en-US')}-bar replay ends gap-free and duplicate-free`, () => {
   it('with the connection dropped every 400 bars: every reconnect catches up over REST', async () => {
     const { sim, feed, feedVenue } = await run('DROP-USDT', { dropEveryBars: 400 });
-    expect(sim.stats().drops).toBeGreaterThanOrEqual(10);
-    expect(feedVenue.resubscribes).toBeGreaterThanOrEqual(10);
+    // A drop due while the feed is still reconnecting finds no socket to cut, so how many happen
+    // depends on the machine's load (8 of 12 once, on 2 busy cores); each one that did happen is
+    // followed by a resubscribe (the last may fall after the final bar).
+    const drops = sim.stats().drops;
+    expect(drops).toBeGreaterThanOrEqual(5);
+    expect(feedVenue.resubscribes).toBeGreaterThanOrEqual(drops - 1);
     expect(feed.fetched).toBeGreaterThan(0);
   });
 
