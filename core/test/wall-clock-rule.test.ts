@@ -28,12 +28,12 @@ function sourceFiles(dir: string): string[] {
   return out;
 }
 
-/** Calls of the wall clock in code (comments and strings are not code). */
+/** Calls of the wall clock in code (comments and quoted strings are not code; a template's `${…}` is). */
 export function wallClockCalls(text: string): number {
   const code = text
     .replace(/\/\*[\s\S]*?\*\//g, '')
     .replace(/(^|[^:])\/\/.*$/gm, '$1')
-    .replace(/'(?:\\.|[^'\\])*'|"(?:\\.|[^"\\])*"|`(?:\\.|[^`\\])*`/g, "''");
+    .replace(/'(?:\\.|[^'\\\n])*'|"(?:\\.|[^"\\\n])*"/g, "''");
   return (code.match(/\bDate\.now\(\)|\bnew Date\(\s*\)/g) ?? []).length;
 }
 
@@ -41,6 +41,7 @@ describe('decision code reads a clock it was given', () => {
   it('finds calls in code and not in comments or strings', () => {
     expect(wallClockCalls('const a = Date.now(); // Date.now() here is a comment\nconst b = "new Date()";')).toBe(1);
     expect(wallClockCalls('x = new Date(); y = new Date(ts);')).toBe(1);
+    expect(wallClockCalls('id = `chat-${Date.now().toString(36)}`;')).toBe(1);
   });
 
   it('has no Date.now() / new Date() beyond the listed wall-time uses', () => {
