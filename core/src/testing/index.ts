@@ -84,3 +84,5 @@ export async function eventually(check: () => boolean | Promise<boolean>, timeou
     await new Promise((r) => setTimeout(r, everyMs));
   }
 }
+
+export { sampleForecast } from './fixtures.js';
