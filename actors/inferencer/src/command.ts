@@ -3,6 +3,7 @@ import { parseArgs } from 'node:util';
 import {
   type Bus,
   type CommandDefinition,
+  type CommandIo,
   connectBus,
   ForecastContract,
   getStoredPlan,
@@ -23,25 +24,33 @@ const USAGE = `usage: kokex forecast <plan.yaml | plan name> [--json]
   kokex.forecast.{inst}.{tf} in FORECASTS): P(up), P(volatility expands), the skill record beside
   the baselines, whether it is tradeable, and the quantile bands per step. --json prints the message.`;
 
+/** `<plan> [--json]` as both commands take it: the target and flags, or the exit code to return (help, usage error). */
+function planCommandArgs(name: string, usage: string, args: string[], io: CommandIo): { target: string; json: boolean } | number {
+  const options = { json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } } as const;
+  let parsed: ReturnType<typeof parseArgs<{ options: typeof options; allowPositionals: true }>>;
+  try {
+    parsed = parseArgs({ args, allowPositionals: true, options });
+  } catch (err) {
+    io.print(`kokex ${name}: ${(err as Error).message}\n${usage}`);
+    return 2;
+  }
+  const [target] = parsed.positionals;
+  if (parsed.values.help || !target) {
+    io.print(usage);
+    return target || parsed.values.help ? 0 : 2;
+  }
+  return { target, json: parsed.values.json === true };
+}
+
 /** `npx kokex forecast <plan>`: the latest forecast as a table (or JSON). */
 export const forecastCommand: CommandDefinition = {
   name: 'forecast',
   summary: "print the latest forecast of a plan's instrument and timeframe, with its skill record",
   usage: USAGE,
   async run(args, io) {
-    const options = { json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } } as const;
-    let parsed: ReturnType<typeof parseArgs<{ options: typeof options; allowPositionals: true }>>;
-    try {
-      parsed = parseArgs({ args, allowPositionals: true, options });
-    } catch (err) {
-      io.print(`kokex forecast: ${(err as Error).message}\n${USAGE}`);
-      return 2;
-    }
-    const [target] = parsed.positionals;
-    if (parsed.values.help || !target) {
-      io.print(USAGE);
-      return target || parsed.values.help ? 0 : 2;
-    }
+    const parsed = planCommandArgs('forecast', USAGE, args, io);
+    if (typeof parsed === 'number') return parsed;
+    const { target } = parsed;
     const bus = await connectBus({ name: 'kokex-forecast', reconnect: false, ...(io.env.NATS_URL ? { url: io.env.NATS_URL } : {}) });
     try {
       let plan: Plan | undefined;
@@ -55,7 +64,7 @@ export const forecastCommand: CommandDefinition = {
       const stored = await bus.jsm.streams.getMessage(Streams.forecasts, { last_by_subj: forecastSubject }).catch(() => null);
       if (!stored) throw new NoForecastError(forecastSubject);
       const envelope = ForecastContract.decode(stored.data);
-      io.print(parsed.values.json ? JSON.stringify(envelope, null, 2) : formatForecast(envelope, plan.metadata.name));
+      io.print(parsed.json ? JSON.stringify(envelope, null, 2) : formatForecast(envelope, plan.metadata.name));
       return 0;
     } finally {
       await bus.close();
@@ -82,19 +91,9 @@ export const skillCommand: CommandDefinition = {
   summary: "print the live skill record of a plan's model: scores with intervals, reliability, coverage per step, the gate",
   usage: SKILL_USAGE,
   async run(args, io) {
-    const options = { json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } } as const;
-    let parsed: ReturnType<typeof parseArgs<{ options: typeof options; allowPositionals: true }>>;
-    try {
-      parsed = parseArgs({ args, allowPositionals: true, options });
-    } catch (err) {
-      io.print(`kokex skill: ${(err as Error).message}\n${SKILL_USAGE}`);
-      return 2;
-    }
-    const [target] = parsed.positionals;
-    if (parsed.values.help || !target) {
-      io.print(SKILL_USAGE);
-      return target || parsed.values.help ? 0 : 2;
-    }
+    const parsed = planCommandArgs('skill', SKILL_USAGE, args, io);
+    if (typeof parsed === 'number') return parsed;
+    const { target } = parsed;
     const bus = await connectBus({ name: 'kokex-skill', reconnect: false, ...(io.env.NATS_URL ? { url: io.env.NATS_URL } : {}) });
     try {
       const plan = await resolvePlan(bus, target);
@@ -111,7 +110,7 @@ export const skillCommand: CommandDefinition = {
       const key = { model: serving.name, version: serving.version, inst, tf };
       const record = await new SkillStore(bus).load(key, forecast.skillGate.window);
       const report = skillReport(record, forecast);
-      io.print(parsed.values.json ? JSON.stringify(report, null, 2) : formatSkillReport(report, plan.metadata.name));
+      io.print(parsed.json ? JSON.stringify(report, null, 2) : formatSkillReport(report, plan.metadata.name));
       return 0;
     } finally {
       await bus.close();
