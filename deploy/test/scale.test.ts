@@ -139,9 +139,13 @@ describe('scale and failures on a 3-node NATS cluster (short version)', () => {
     await waitUntil(() => output.filter((l) => /running 1 actor/.test(l)).length >= 2, 60_000);
 
     let published = 0;
+    // Set while the replacement host starts: the producer waits, so that work is left for it
+    // however slowly a host starts on a loaded machine (host c once got none and the test failed).
+    let gate: Promise<void> | undefined;
     // About 100 items a second, so both kills fall inside the run.
     const producer = (async () => {
       for (let n = 0; n < N; n++) {
+        if (gate) await gate;
         await publish(n);
         published++;
         if (n % 10 === 0) await new Promise((r) => setTimeout(r, 100));
@@ -150,8 +154,11 @@ describe('scale and failures on a 3-node NATS cluster (short version)', () => {
     // Host a is killed once it has done some of the work.
     await waitUntil(() => handled.size >= N / 4 && by('a') > 0, 60_000);
     const publishedAtHostKill = published;
+    gate = waitUntil(() => Boolean(idOf('c')), 60_000);
     a.kill('SIGKILL');
     startHost('c');
+    await gate;
+    gate = undefined;
     await waitUntil(() => handled.size >= N / 2, 60_000);
     const victim = nodes[1] as Node;
     const publishedAtServerKill = published;
