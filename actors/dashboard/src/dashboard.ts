@@ -92,8 +92,8 @@ export function createDashboardLogic(ctx: ActorContext<DashboardConfig>): ActorL
     tokenSource = token.source;
     tokenFile = token.file;
     if (token.source === 'generated') {
-      // Printed once, on the run that made it; later runs read it from the file.
-      ctx.log.warn({ file: token.file }, `dashboard control token (new, saved in ${token.file}): ${token.token}`);
+      // A secret never goes into a log (logs are shipped and kept): say where it is, not what it is.
+      ctx.log.warn({ file: token.file }, `dashboard control token generated and saved in ${token.file} (mode 0600; read it with: cat ${token.file})`);
     }
     const { port, explicit } = portOf(config);
     const make = (p: number) =>
