@@ -41,12 +41,13 @@ describe('kokex CLI', () => {
     expect(host.stderr).toBe('kokex: host needs --actors kind,… (use `up` to run every kind)\n');
   });
 
-  it('answers --help and -h on every command with its own usage, exit 0; --version too', async () => {
-    for (const command of ['up', 'host', 'plan', 'actors', 'plugin', 'tail', 'streams', 'services', 'deploy', 'completion']) {
-      const r = await kokex([command, '--help']);
-      expect(r.code, command).toBe(0);
-      expect(r.stdout, command).toMatch(new RegExp(`^usage: kokex ${command}`));
-    }
+  it('answers --help and -h on every command with its own usage, exit 0; --version too', { timeout: 120_000 }, async () => {
+    const commands = ['up', 'host', 'plan', 'actors', 'plugin', 'tail', 'streams', 'services', 'deploy', 'completion'];
+    const answers = await Promise.all(commands.map((command) => kokex([command, '--help'])));
+    commands.forEach((command, i) => {
+      expect(answers[i]?.code, command).toBe(0);
+      expect(answers[i]?.stdout, command).toMatch(new RegExp(`^usage: kokex ${command}`));
+    });
     // Plugin commands too, answered by the host from their declared usage.
     const pull = await kokex(['data', 'pull', '-h']);
     expect(pull.code).toBe(0);
@@ -95,7 +96,7 @@ describe('kokex CLI', () => {
     expect(missing.stderr).toContain('plans/nope.yaml');
   });
 
-  it('applies a plan, lists it, and shows live actors and streams', async () => {
+  it('applies a plan, lists it, and shows live actors and streams', { timeout: 120_000 }, async () => {
     const env = { NATS_URL: nats.url };
     const host = new ActorHost({ bus: nats.bus, log: captureLogger('warn').log, heartbeatMs: 100 });
     await host.loadPlugin(CLOCK_PLUGIN);
@@ -118,23 +119,41 @@ describe('kokex CLI', () => {
       expect(plugins.stdout).toBe(`${host.hostId}: @kokex/actor-clock@0.1.0 (clock)\n`);
       const services = await kokex(['services'], env);
       expect(services.stdout).toMatch(/kokex-clock\s+0\.1\.0\s+clock-/);
-      // Every listing command speaks JSON when asked.
-      const actorsJson = JSON.parse((await kokex(['actors', '--json'], env)).stdout) as Array<{ kind: string; instanceId: string }>;
+    } finally {
+      await host.stop();
+    }
+  });
+
+  it('speaks JSON on every listing command, and plan rm of a missing plan fails naming what is there', async () => {
+    const env = { NATS_URL: nats.url };
+    const host = new ActorHost({ bus: nats.bus, log: captureLogger('warn').log, heartbeatMs: 100 });
+    await host.loadPlugin(CLOCK_PLUGIN);
+    await host.start();
+    try {
+      await kokex(['plan', 'apply', 'plans/demo.yaml'], env);
+      // Each is its own process: run them side by side (a loaded machine starts tsx slowly).
+      const [actors, plans, streams, services, plugins, rm] = await Promise.all([
+        kokex(['actors', '--json'], env),
+        kokex(['plan', 'ls', '--json'], env),
+        kokex(['streams', '--json'], env),
+        kokex(['services', '--json'], env),
+        kokex(['plugin', 'ls', '--json'], env),
+        kokex(['plan', 'rm', 'nosuch'], env),
+      ]);
+      const actorsJson = JSON.parse(actors.stdout) as Array<{ kind: string; instanceId: string }>;
       expect(actorsJson.map((a) => a.kind)).toContain('clock');
-      const plansJson = JSON.parse((await kokex(['plan', 'ls', '--json'], env)).stdout) as Array<{ name: string; plan: { spec: { instrument: string } } }>;
+      const plansJson = JSON.parse(plans.stdout) as Array<{ name: string; plan: { spec: { instrument: string } } }>;
       expect(plansJson.find((p) => p.name === 'demo')?.plan.spec.instrument).toBe('BTC-USDT-SWAP');
-      const streamsJson = JSON.parse((await kokex(['streams', '--json'], env)).stdout) as Array<{ name: string }>;
+      const streamsJson = JSON.parse(streams.stdout) as Array<{ name: string }>;
       expect(streamsJson.map((x) => x.name)).toContain('CLOCK');
-      const servicesJson = JSON.parse((await kokex(['services', '--json'], env)).stdout) as Array<{ name: string }>;
+      const servicesJson = JSON.parse(services.stdout) as Array<{ name: string }>;
       expect(servicesJson.map((x) => x.name)).toContain('kokex-clock');
-      const pluginsJson = JSON.parse((await kokex(['plugin', 'ls', '--json'], env)).stdout) as Array<{ name: string; actors: string[] }>;
+      const pluginsJson = JSON.parse(plugins.stdout) as Array<{ name: string; actors: string[] }>;
       expect(pluginsJson).toEqual([{ host: host.hostId, name: '@kokex/actor-clock', version: '0.1.0', actors: ['clock'] }]);
-      // Deleting a plan that is not there fails, naming what is there.
-      const rm = await kokex(['plan', 'rm', 'nosuch'], env);
       expect(rm.code).toBe(1);
       expect(rm.stderr).toMatch(/^kokex: no plan named nosuch \(stored: .*demo/);
     } finally {
       await host.stop();
     }
-  });
+  }, 120_000);
 });
