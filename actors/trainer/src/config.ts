@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
   instrumentToken,
+  MODEL_PRESET_CONTEXT,
   MODEL_PRESETS,
   type ModelPreset,
   type Plan,
@@ -23,11 +24,12 @@ export const DEFAULT_KRONOS_DIR = fileURLToPath(new URL('../../../models/kronos'
 export const DEFAULT_PYTHON = '/usr/bin/python3';
 
 /** Kronos configurations of `python3 -m kronos train --model`, and the context each can see. */
+/** Each preset's Python model size; its context is core's (`MODEL_PRESET_CONTEXT`), the one plans are validated against. */
 export const PRESET_MODELS: Readonly<Record<ModelPreset, { model: string; maxContext: number }>> = {
-  shipped: { model: 'tiny', maxContext: 128 },
-  mini: { model: 'mini', maxContext: 2048 },
-  small: { model: 'small', maxContext: 512 },
-  base: { model: 'base', maxContext: 512 },
+  shipped: { model: 'tiny', maxContext: MODEL_PRESET_CONTEXT.shipped },
+  mini: { model: 'mini', maxContext: MODEL_PRESET_CONTEXT.mini },
+  small: { model: 'small', maxContext: MODEL_PRESET_CONTEXT.small },
+  base: { model: 'base', maxContext: MODEL_PRESET_CONTEXT.base },
 };
 
 /** One (plan, instrument, timeframe) the trainer can train, with everything a job needs from the plan. */
