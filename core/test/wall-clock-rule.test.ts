@@ -41,6 +41,7 @@ describe('decision code reads a clock it was given', () => {
   it('finds calls in code and not in comments or strings', () => {
     expect(wallClockCalls('const a = Date.now(); // Date.now() here is a comment\nconst b = "new Date()";')).toBe(1);
     expect(wallClockCalls('x = new Date(); y = new Date(ts);')).toBe(1);
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: source text under test, not a template.
     expect(wallClockCalls('id = `chat-${Date.now().toString(36)}`;')).toBe(1);
   });
 
