@@ -148,7 +148,8 @@ export class DashboardServer {
         this.#clients.add(ws);
         ws.on('close', () => this.#clients.delete(ws));
         ws.on('error', () => this.#clients.delete(ws));
-        ws.send(JSON.stringify({ type: 'snapshot', model: this.model, limits: this.o.limits }));
+        // The hosts' clock, not the browser's: heartbeat ages on the page are measured against it.
+        ws.send(JSON.stringify({ type: 'snapshot', model: this.model, limits: this.o.limits, serverTime: this.o.clock.now() }));
       });
     });
     await new Promise<void>((ok, fail) => {

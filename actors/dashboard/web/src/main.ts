@@ -33,6 +33,12 @@ let limits: ModelLimits | undefined;
 let view: View = (location.hash.slice(1) as View) || 'market';
 if (!VIEWS.some(([v]) => v === view)) view = 'market';
 let dirty = true;
+/**
+ * The server's clock at the last snapshot and the page's monotonic clock then: heartbeat ages are
+ * measured on the hosts' clock (which stamped them), never on a browser clock that may be skewed.
+ */
+let serverClock = { at: 0, perf: 0 };
+const serverNow = () => serverClock.at + (performance.now() - serverClock.perf);
 let frame = 0;
 
 const main = document.getElementById('main') as HTMLElement;
@@ -98,7 +104,7 @@ function render(): void {
   if (view === 'market') renderMarket(model, main);
   else if (view === 'agent') renderAgent(model, main);
   else if (view === 'orders') renderOrders(model, main);
-  else if (view === 'actors') renderActors(model, main, Date.now());
+  else if (view === 'actors') renderActors(model, main, serverNow());
   else renderPlans(model, main, () => schedule(true));
   main.dataset.view = view;
   if (focused) {
@@ -121,11 +127,12 @@ function connect(): void {
   };
   ws.onmessage = (m) => {
     const msg = JSON.parse(String(m.data)) as
-      | { type: 'snapshot'; model: DashboardModel; limits: ModelLimits }
+      | { type: 'snapshot'; model: DashboardModel; limits: ModelLimits; serverTime: number }
       | { type: 'event'; event: DashboardEvent };
     if (msg.type === 'snapshot') {
       model = msg.model;
       limits = msg.limits;
+      serverClock = { at: msg.serverTime, perf: performance.now() };
       dirty = true;
     } else {
       applyEvent(model, msg.event, limits);
