@@ -24,14 +24,8 @@ import {
 import { z } from 'zod';
 import { createAccountReader } from './account.js';
 import { type AgentConfig, type AgentPlan, agentConfigFromPlans, agentConfigSchema, providerConfig } from './config.js';
-import {
-  CHAT_SUBJECT_FILTER,
-  type ChatOutcome,
-  type ChatReply,
-  chatRequestSchema,
-  DECIDE_SUBJECT_FILTER,
-  ScheduledDecisionContract,
-} from './contracts.js';
+import { type ChatOutcome, type ChatReply, chatRequestSchema, ScheduledDecisionContract } from '@kokex/core';
+import { CHAT_SUBJECT_FILTER, DECIDE_SUBJECT_FILTER } from './subjects.js';
 import { runConversation } from './conversation.js';
 import { AgentBusyError, AgentChatRequestError, AgentPlanUnknownError, AgentProviderError } from './errors.js';
 import { OrderEventBook } from './order-book.js';

@@ -2,7 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { createInterface } from 'node:readline';
 import type { Readable, Writable } from 'node:stream';
 import { type Bus, type CommandDefinition, type CommandIo, errorFromWire, parseDuration, subject } from '@kokex/core';
-import { AgentTokenContract, type ChatReply, type ChatRequestInput, chatSubject } from './contracts.js';
+import { AgentTokenContract, type ChatReply, type ChatRequestInput } from '@kokex/core';
+import { chatSubject } from './subjects.js';
 import { AgentChatUnavailableError } from './errors.js';
 import { commandPlan, parseCommandArgs, withCommandBus } from './commands-support.js';
 

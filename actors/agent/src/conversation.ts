@@ -2,7 +2,7 @@ import { type ChatModel, type Clock, isKokexError, type Logger, toWireError } fr
 import { BaseCallbackHandler } from '@langchain/core/callbacks/base';
 import { AIMessage, type AIMessageChunk, type BaseMessage, HumanMessage, SystemMessage, ToolMessage } from '@langchain/core/messages';
 import type { AgentPlan } from './config.js';
-import type { ChatOutcome, ConversationEndReason } from './contracts.js';
+import type { ChatOutcome, ConversationEndReason } from '@kokex/core';
 import { AgentModelError } from './errors.js';
 import type { ConversationRecorder } from './recorder.js';
 import { boundTools, type ToolRunner } from './tools.js';

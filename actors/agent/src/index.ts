@@ -6,20 +6,7 @@ import { conversationsCommand } from './conversations-command.js';
 
 export { AGENT_QUEUE, AgentDurables, agentActor, createAgentLogic, TRIGGER_DURABLES } from './agent.js';
 export { agentConfigFromPlans, agentConfigSchema, agentPlanFrom, agentPlanSchema, providerConfig } from './config.js';
-export {
-  AgentTokenContract,
-  AgentTurnContract,
-  CHAT_SUBJECT_FILTER,
-  CONVERSATION_END_REASONS,
-  DECIDE_SUBJECT_FILTER,
-  ScheduledDecisionContract,
-  agentTokenSchema,
-  agentTurnSchema,
-  chatRequestSchema,
-  chatSubject,
-  conversationToken,
-  scheduledDecisionSchema,
-} from './contracts.js';
+export { CHAT_SUBJECT_FILTER, DECIDE_SUBJECT_FILTER, chatSubject } from './subjects.js';
 export { LLM_USAGE_EVENT, runConversation } from './conversation.js';
 export { chatCommand, chatOnce, createChatCommand, newChatConversationId } from './chat-command.js';
 export { conversationsCommand } from './conversations-command.js';
@@ -45,16 +32,6 @@ export { conversationIdFor } from './triggers.js';
 
 export type { ConversationRequest } from './agent.js';
 export type { AgentConfig, AgentOptions, AgentPlan } from './config.js';
-export type {
-  AgentToken,
-  AgentTurn,
-  AgentTurnInput,
-  ChatOutcome,
-  ChatReply,
-  ChatRequest,
-  ChatRequestInput,
-  ConversationEndReason,
-} from './contracts.js';
 export type { ConversationDeps, ConversationInput } from './conversation.js';
 export type { ChatStreams } from './chat-command.js';
 export type { DerivedOrder, DerivedPosition } from './order-book.js';

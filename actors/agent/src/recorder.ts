@@ -1,5 +1,5 @@
 import { type AgentTrigger, type Bus, type Clock, subject } from '@kokex/core';
-import { AgentTokenContract, type AgentTurnInput, AgentTurnContract } from './contracts.js';
+import { AgentTokenContract, type AgentTurnInput, AgentTurnContract } from '@kokex/core';
 import { AgentPublishError } from './errors.js';
 
 type RecordBody = AgentTurnInput extends infer T

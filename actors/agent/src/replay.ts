@@ -1,5 +1,5 @@
 import { type Bus, Streams, subject } from '@kokex/core';
-import { type AgentTurn, AgentTurnContract } from './contracts.js';
+import { type AgentTurn, AgentTurnContract } from '@kokex/core';
 import { nextBySubject } from './stream-reads.js';
 
 /**

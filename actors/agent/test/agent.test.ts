@@ -1,12 +1,15 @@
 import { PassThrough } from 'node:stream';
 import {
   type ActorHost,
+  AgentTokenContract,
+  type AgentTurn,
   applyPlan,
   CandleContract,
   type Envelope,
   type OrderIntent,
   OrderEventContract,
   OrderIntentContract,
+  ScheduledDecisionContract,
   Streams,
   subject,
 } from '@kokex/core';
@@ -14,13 +17,10 @@ import { eventually, startTestNats, type TestNats } from '@kokex/core/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   AgentDurables,
-  type AgentTurn,
-  AgentTokenContract,
   conversationIdFor,
   conversationsCommand,
   createChatCommand,
   readTurns,
-  ScheduledDecisionContract,
   summarize,
 } from '../src/index.js';
 import { agentHost, agentPlan, forecast, publishForecast, SWAP } from './support.js';

@@ -23,7 +23,7 @@ import {
 import { type HistoryConfig, historyConfigSchema } from './config.js';
 import { HistoryWriteError } from './errors.js';
 import { projectApproved, projectIntent, projectOrderEvent, projectTurn, projectVerdict } from './projection.js';
-import { AgentTurnContract } from './turn-contract.js';
+import { AgentTurnContract } from '@kokex/core';
 
 /** One durable consumer per message type: nats-server 2.9 allows one filter, and a consumer decodes one contract. */
 interface Feed {

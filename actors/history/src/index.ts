@@ -16,18 +16,9 @@ export {
   projectVerdict,
   UNKNOWN_PLAN,
 } from './projection.js';
-export {
-  AgentTurnContract,
-  agentTurnMessageId,
-  agentTurnSchema,
-  CONVERSATION_END_REASONS,
-  conversationToken,
-  TURN_ROLES,
-} from './turn-contract.js';
 
 export type { HistoryApplyResult, HistoryStore, HistoryWrite, HistoryWriteIssue } from '@kokex/core';
 export type { HistoryConfig, HistoryOptions } from './config.js';
-export type { AgentTurn, AgentTurnInput, ConversationEndReason } from './turn-contract.js';
 
 /** The plugin: the `history` actor kind (manifest in package.json). */
 export default definePlugin({ name: '@kokex/actor-history', version: '0.1.0', actors: [historyActor] });

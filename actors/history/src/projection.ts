@@ -7,7 +7,7 @@ import {
   type OrderIntent,
   type OrderVerdict,
 } from '@kokex/core';
-import type { AgentTurn } from './turn-contract.js';
+import type { AgentTurn } from '@kokex/core';
 
 // Bus messages as store writes (core's `HistoryWrite`, the store port), without I/O. Every write
 // is keyed by its collection's unique key (`HISTORY_KEYS`), creates its document once (`insert`)

@@ -1,7 +1,10 @@
 import {
   AdapterPort,
   AdapterRegistry,
+  AgentTurnContract,
   adapterFor,
+  agentTurnMessageId,
+  agentTurnSchema,
   ApprovedOrderContract,
   HISTORY_KEYS,
   type HistoryStore,
@@ -12,9 +15,6 @@ import {
 } from '@kokex/core';
 import { describe, expect, expectTypeOf, it } from 'vitest';
 import {
-  AgentTurnContract,
-  agentTurnMessageId,
-  agentTurnSchema,
   HistoryCollection,
   type HistoryWrite,
   orderEventType,

@@ -11,7 +11,7 @@ import {
   subject,
 } from '@kokex/core';
 import type { HistoryApplyResult, HistoryCollection, HistoryStore, HistoryWrite, HistoryWriteIssue } from '../src/index.js';
-import { type AgentTurnInput, AgentTurnContract, agentTurnMessageId } from '../src/index.js';
+import { type AgentTurnInput, AgentTurnContract, agentTurnMessageId } from '@kokex/core';
 
 export const REPO = resolve(import.meta.dirname, '../../..');
 /** The MongoDB store plugin, loaded by path as the host loads it (an actor never imports a plugin). */
