@@ -53,9 +53,7 @@ export const forecastCommand: CommandDefinition = {
     const { target } = parsed;
     const bus = await connectBus({ name: 'kokex-forecast', reconnect: false, ...(io.env.NATS_URL ? { url: io.env.NATS_URL } : {}) });
     try {
-      let plan: Plan | undefined;
-      if (existsSync(target)) plan = await loadPlanFile(target);
-      else plan = (await getStoredPlan(bus, target))?.stored.plan;
+      const plan = await resolvePlan(bus, target);
       if (!plan) {
         io.print(`kokex forecast: ${target} is neither a plan file nor an applied plan (npx kokex plan ls)`);
         return 2;
