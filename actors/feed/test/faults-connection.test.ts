@@ -12,11 +12,14 @@ describe(`a ${REPLAY_BARS.toLocaleString('en-US')}-bar replay ends gap-free and 
   it('with the connection dropped every 400 bars: every reconnect catches up over REST', async () => {
     const { sim, feed, feedVenue } = await run('DROP-USDT', { dropEveryBars: 400 });
     // A drop due while the feed is still reconnecting finds no socket to cut, so how many happen
-    // depends on the machine's load (8 of 12 once, on 2 busy cores); each one that did happen is
-    // followed by a resubscribe (the last may fall after the final bar).
+    // depends on the machine's load (8 of 12 once, on 2 busy cores). A drop can also cut a socket
+    // that is open but not yet resubscribed (CI once saw 12 drops, 10 resubscribes): the client
+    // reconnects once for both, so drops bound resubscribes only loosely. What must hold is that
+    // the feed came back after cuts, more than once, and caught up over REST (the series is
+    // checked gap-free and duplicate-free by the replay itself).
     const drops = sim.stats().drops;
     expect(drops).toBeGreaterThanOrEqual(5);
-    expect(feedVenue.resubscribes).toBeGreaterThanOrEqual(drops - 1);
+    expect(feedVenue.resubscribes).toBeGreaterThanOrEqual(Math.min(4, drops - 1));
     expect(feed.fetched).toBeGreaterThan(0);
   });
 
