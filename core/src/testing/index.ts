@@ -86,3 +86,10 @@ export async function eventually(check: () => boolean | Promise<boolean>, timeou
 }
 
 export { sampleForecast } from './fixtures.js';
+export type {
+  ConformanceRunner,
+  ExchangeConformanceOptions,
+  ExchangeConformancePeer,
+  ExchangeConformanceSubject,
+} from './conformance/exchange.js';
+export { exchangeConformance } from './conformance/exchange.js';
