@@ -13,6 +13,13 @@ export const ExecErrorCode = {
   Publish: 'EXEC_PUBLISH',
   /** No plugin in this host offers `execution:{name}` for a plan's venue: the session keeps trying (a plugin may be loaded later). */
   NoExecutionAdapter: 'EXEC_NO_EXECUTION_ADAPTER',
+  /**
+   * An approval with no risk verdict approving the same plan, instrument, side, size and price under
+   * its client order id: never placed. A missing verdict is retried (it may still be on its way),
+   * then answered with a `rejected` event (`APPROVAL_UNVERIFIED`); a verdict with other terms
+   * dead-letters the approval at once.
+   */
+  ApprovalUnverified: 'EXEC_APPROVAL_UNVERIFIED',
 } as const;
 export type ExecErrorCode = (typeof ExecErrorCode)[keyof typeof ExecErrorCode];
 
@@ -47,6 +54,15 @@ export class ExecPlaceRetryableError extends KokexError {
 export class ExecPublishError extends KokexError {
   constructor(what: string, cause: unknown) {
     super(ExecErrorCode.Publish, `${what} failed: ${(cause as Error)?.message ?? cause}`, { retryable: true, cause });
+  }
+}
+
+export class ExecApprovalUnverifiedError extends KokexError {
+  constructor(clientOrderId: string, reason: string, retryable: boolean) {
+    super(ExecErrorCode.ApprovalUnverified, `approval ${clientOrderId} not placed: ${reason}`, {
+      retryable,
+      data: { clientOrderId, reason },
+    });
   }
 }
 

@@ -13,9 +13,14 @@ import {
   Tokens,
 } from '@kokex/core';
 import { type ExecutorConfig, type ExecutorRoute, executorConfigFromPlans, executorConfigSchema } from './config.js';
+import { ExecApprovalUnverifiedError } from './errors.js';
 import { rejectionOf, eventMessageId } from './events.js';
 import { canTrade } from './machine.js';
 import { VenueSession } from './session.js';
+import { checkApproval } from './verdicts.js';
+
+/** Reason code of the rejection that answers an approval no verdict stands behind. */
+export const APPROVAL_UNVERIFIED = 'APPROVAL_UNVERIFIED';
 
 /** Durable name of a venue's approvals: one per venue, so a slow venue never holds up another. */
 export function executorDurable(venue: string): string {
@@ -58,6 +63,11 @@ export function createExecutorLogic(ctx: ActorContext<ExecutorConfig>): ActorLog
     'inst',
     'event',
   ]);
+  const refused = ctx.metrics.counter(
+    'kokex_approvals_refused_total',
+    'Approvals not placed because no verdict approved them as they are',
+    ['venue', 'plan', 'why'],
+  );
   const filledSize = ctx.metrics.counter('kokex_fill_size_contracts_total', 'Filled size in contracts', ['venue', 'plan', 'inst', 'side']);
 
   const stopped = (plan: string) => {
@@ -153,7 +163,25 @@ export function createExecutorLogic(ctx: ActorContext<ExecutorConfig>): ActorLog
         async (env, msg) => {
           const order = env.data;
           const session = sessionOf.get(`${order.venue}|${order.plan}`);
-          if (session) return session.place(order, msg.info.deliveryCount, env.correlationId);
+          // Only what the guard's verdict approved is placed, whoever stored the approval.
+          const check = await checkApproval(ctx.bus, order, msg.seq);
+          if (!check.ok) {
+            refused.inc({ venue: order.venue, plan: order.plan, why: check.missing ? 'no_verdict' : 'mismatch' });
+            ctx.log.warn({ ...order, reason: check.reason, deliveries: msg.info.deliveryCount }, 'approval refused: it matches no verdict');
+            const known = session?.records.get(order.clientOrderId) !== undefined;
+            // A verdict with other terms, or a client order id of an order this executor works: a
+            // rejection would speak for the real order, so the approval is dead-lettered.
+            if (!check.missing || known) throw new ExecApprovalUnverifiedError(order.clientOrderId, check.reason, false);
+            if (msg.info.deliveryCount < config.maxDeliver) throw new ExecApprovalUnverifiedError(order.clientOrderId, check.reason, true);
+            const event = rejectionOf(order.venue, order, `${APPROVAL_UNVERIFIED}: ${check.reason}`, ctx.clock.now());
+            await ctx.bus.publish(OrderEventContract, subject('orderEvent', { venue: order.venue, inst: order.inst }), event, {
+              id: eventMessageId(event),
+              correlationId: env.correlationId,
+              source: ctx.instanceId,
+            });
+            return;
+          }
+          if (session) return session.place(order, msg.info.deliveryCount, env.correlationId, env.eventTime);
           // An approval for a plan this executor does not route (removed since): never placed, said so.
           const event = rejectionOf(order.venue, order, `no active plan ${order.plan} on venue ${order.venue}`, ctx.clock.now());
           await ctx.bus.publish(OrderEventContract, subject('orderEvent', { venue: order.venue, inst: order.inst }), event, {
@@ -211,6 +239,8 @@ export const executorActor = defineActorKind<ExecutorConfig>({
     return {
       publish: [
         ...venues.map((venue) => subjectFilter('orderEvent', { venue })),
+        // Each approval is checked against its verdict, read by direct get.
+        `$JS.API.STREAM.MSG.GET.${Streams.orders}`,
         // The paper venue fills against stored candles, through this executor's connection: the
         // newest one at placement (`bus.last`), then live ones; its account is in kokex-positions.
         ...(paper ? [`$JS.API.STREAM.MSG.GET.${Streams.candles}`] : []),

@@ -6,6 +6,8 @@ import {
   type Bus,
   type OrderEvent,
   OrderEventContract,
+  type OrderVerdict,
+  OrderVerdictContract,
   parsePlan,
   type Plan,
   Streams,
@@ -72,11 +74,35 @@ export function approval(plan: string, clientOrderId: string, fields: Partial<Ap
   return { plan, venue: 'okx', inst: SWAP, side: 'buy', size: 1, type: 'market', reduceOnly: false, clientOrderId, ...fields };
 }
 
-/** Stores an approval as the guard does (client order id in the message id). */
-export async function approve(bus: Bus, order: ApprovedOrder): Promise<void> {
-  await bus.publish(ApprovedOrderContract, subject('orderApproved', { venue: order.venue, inst: order.inst }), order, {
-    id: `approved:${order.clientOrderId}`,
+/** Stores the verdict that approves `order` as the guard does (`verdict:{intent id}`). */
+export async function verdictFor(bus: Bus, order: ApprovedOrder, fields: Partial<OrderVerdict> = {}): Promise<void> {
+  const verdict: OrderVerdict = {
+    plan: order.plan,
+    inst: order.inst,
+    clientOrderId: order.clientOrderId,
+    side: order.side,
+    decision: 'approve',
+    reason: 'OK',
+    rule: 'all',
+    message: 'approved',
+    size: order.size,
+    ...(order.price !== undefined ? { price: order.price } : {}),
+    ...fields,
+  };
+  await bus.publish(OrderVerdictContract, subject('orderVerdict', { plan: order.plan, inst: order.inst }), verdict, {
+    id: `verdict:intent:${order.clientOrderId}`,
   });
+}
+
+/** Stores an approval alone, with no verdict behind it (what a forger could do). */
+export async function forge(bus: Bus, order: ApprovedOrder, id = `approved:${order.clientOrderId}`): Promise<void> {
+  await bus.publish(ApprovedOrderContract, subject('orderApproved', { venue: order.venue, inst: order.inst }), order, { id });
+}
+
+/** Stores a verdict and its approval as the guard does (client order id in the message id). */
+export async function approve(bus: Bus, order: ApprovedOrder): Promise<void> {
+  await verdictFor(bus, order);
+  await forge(bus, order);
 }
 
 export async function eventsOf(bus: Bus, clientOrderId: string): Promise<OrderEvent[]> {

@@ -224,7 +224,7 @@ export function createRiskGuardLogic(ctx: ActorContext<GuardConfig>): ActorLogic
       now,
     });
     const { reduceOnly, ...rest } = decision;
-    const verdict: OrderVerdict = { plan: intent.plan, inst: intent.inst, clientOrderId: intent.clientOrderId, ...rest };
+    const verdict: OrderVerdict = { plan: intent.plan, inst: intent.inst, clientOrderId: intent.clientOrderId, side: intent.side, ...rest };
     await emit(env, verdict, reduceOnly, now);
     if (verdict.decision === 'approve') totals.approved++;
     else totals.denied++;

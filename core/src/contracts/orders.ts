@@ -88,6 +88,12 @@ export const orderVerdictSchema = z.object({
   plan: planToken,
   inst: instrumentToken,
   clientOrderId,
+  /**
+   * The intent's side. The executor places an approval only when the verdict under its client
+   * order id approved the same plan, instrument, side, size and price (verdicts stored before this
+   * field existed have none, and their approvals are refused).
+   */
+  side: z.enum(ORDER_SIDES).optional(),
   decision: z.enum(['approve', 'deny']),
   /** Stable reason code (`OK`, `MAX_NOTIONAL`, `HALTED`, …), listed in docs. */
   reason: z.string(),
