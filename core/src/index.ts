@@ -5,7 +5,8 @@ export { KokexError, ErrorCode, errorFromWire, isKokexError, toWireError } from 
 // contracts
 export { causedBy, defineContract, InvalidMessageError, SchemaVersionError } from './contracts/envelope.js';
 export { backtestFigures, stable } from './backtest/figures.js';
-export { EventMarketClock, MarketClockKind, MarketClocks, marketClockFor, wallMarketClock } from './time/market-clock.js';
+export { EventMarketClock, MarketClockKind, MarketClocks, marketClockFor, marketNow, wallMarketClock } from './time/market-clock.js';
+export { nextScheduleFire, scheduleFiresBetween } from './time/fire-times.js';
 export { candleSchema, CandleContract, RawCandleContract } from './contracts/market.js';
 export { CandleFault, QUARANTINE_ORIGINS, QualityContract, qualityReportSchema, quarantineSchema } from './contracts/quality.js';
 export { ClockTickContract, DEAD_LETTER_EXCERPT_BYTES, DeadLetterContract, PlanChangedContract } from './contracts/system.js';
@@ -82,6 +83,7 @@ export {
   CANDLE_CHECK_LEVELS,
   CandleStoreError,
   canAggregate,
+  barClose,
   candleProblems,
   describeProblems,
   lastCandleMessage,

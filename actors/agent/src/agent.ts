@@ -13,6 +13,7 @@ import {
   type Forecast,
   ForecastContract,
   getStoredPlan,
+  marketNow,
   type MessageHandler,
   OrderEventContract,
   Streams,
@@ -160,16 +161,21 @@ export function createAgentLogic(ctx: ActorContext<AgentConfig>): ActorLogic<Age
     // A trigger that named a forecast keeps it: the latest one is not what it was about.
     const shown = req.forecast ?? (req.named ? undefined : await latestForecast(plan));
     const basis = basisOf({ ...req, forecast: shown });
+    // The conversation's market time: what its trigger spoke for, else (a chat) the newest market
+    // time this agent has seen for the plan; live, the wall clock.
+    const clock = ctx.marketClocks.of(plan.plan, plan.mode);
+    if (req.asOf !== undefined) clock.observe(req.asOf);
+    const now = req.asOf ?? marketNow(clock, ctx.clock.now());
     const system = buildSystemPrompt({
       plan,
       template,
       templateName: plan.template ?? 'default',
       forecast: shown?.data,
       trigger: req.trigger,
-      now: ctx.clock.now(),
+      now,
     });
     const head = { plan: plan.plan, conversation: req.conversation, trigger: req.trigger, part: req.part ?? 0 };
-    const meta = { correlationId: req.correlationId, causationId: req.cause.id, source: ctx.instanceId };
+    const meta = { correlationId: req.correlationId, causationId: req.cause.id, source: ctx.instanceId, eventTime: now };
     const recorder = new ConversationRecorder(ctx.bus, ctx.clock, head, meta);
     const tools = new ToolRunner({
       bus: ctx.bus,
@@ -179,6 +185,7 @@ export function createAgentLogic(ctx: ActorContext<AgentConfig>): ActorLogic<Age
       correlationId: req.correlationId,
       causationId: req.cause.id,
       source: ctx.instanceId,
+      eventTime: now,
       account,
       marketCandles: config.marketCandles,
       basis,
@@ -305,7 +312,7 @@ export function createAgentLogic(ctx: ActorContext<AgentConfig>): ActorLogic<Age
       : id && asOf !== undefined
         ? { named: { kind: 'forecast' as const, id, inst: plan.inst, tf: plan.tf, asOf } }
         : {};
-    await triggered(plan, 'scheduled_decision', env, msg.subject, scheduledInput(job, env.data.at ?? ctx.clock.now()), about);
+    await triggered(plan, 'scheduled_decision', env, msg.subject, scheduledInput(job, env.data.at ?? env.eventTime), about);
   });
 
   const onChat = async (planName: string, data: Uint8Array, reply: (r: ChatReply) => void) => {

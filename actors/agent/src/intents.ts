@@ -29,6 +29,8 @@ export interface IntentMeta {
   correlationId: string;
   causationId: string;
   source: string;
+  /** Market time the intent speaks for: the conversation's (its trigger's `eventTime`). */
+  eventTime: number;
   time: number;
 }
 

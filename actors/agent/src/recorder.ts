@@ -25,7 +25,8 @@ export class ConversationRecorder {
     private readonly bus: Bus,
     private readonly clock: Clock,
     readonly head: { plan: string; conversation: string; trigger: AgentTrigger; part: number },
-    private readonly meta: { correlationId: string; causationId: string; source: string },
+    /** `eventTime`: the conversation's market time (its trigger's), on every record and token. */
+    private readonly meta: { correlationId: string; causationId: string; source: string; eventTime: number },
   ) {
     this.#tokenSubject = subject('agentToken', { plan: head.plan, conversation: head.conversation });
     this.#turnSubject = subject('agentTurn', { plan: head.plan });
@@ -47,6 +48,7 @@ export class ConversationRecorder {
         correlationId: this.meta.correlationId,
         causationId: this.meta.causationId,
         source: this.meta.source,
+        eventTime: this.meta.eventTime,
         time: this.clock.now(),
       });
     } catch (err) {
@@ -61,7 +63,7 @@ export class ConversationRecorder {
       AgentTokenContract,
       this.#tokenSubject,
       { plan: this.head.plan, conversation: this.head.conversation, seq: this.#tokenSeq++, kind, text },
-      { correlationId: this.meta.correlationId, source: this.meta.source, time: this.clock.now() },
+      { correlationId: this.meta.correlationId, source: this.meta.source, eventTime: this.meta.eventTime, time: this.clock.now() },
     );
   }
 }

@@ -70,6 +70,8 @@ export interface ToolContext {
   correlationId: string;
   causationId: string;
   source: string;
+  /** The conversation's market time: intents and cancels speak for it (their envelope `eventTime`). */
+  eventTime: number;
   account: AccountReader;
   marketCandles: number;
   /**
@@ -217,6 +219,7 @@ export class ToolRunner {
       correlationId: this.ctx.correlationId,
       causationId: this.ctx.causationId,
       source: this.ctx.source,
+      eventTime: this.ctx.eventTime,
       time: this.ctx.clock.now(),
     };
   }

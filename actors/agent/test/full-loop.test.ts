@@ -138,15 +138,19 @@ describe('the full loop: candle → forecast → agent → intent → verdict �
       volume: 1,
       confirmed: true,
     };
+    // Market time: the candle speaks for its close; the forecast caused by it inherits that.
+    const close = CANDLE_TS + MIN;
     await nats.bus.publish(CandleContract, subject('candle', { venue: 'okx', inst: SWAP, tf: '1m' }), candle, {
       id: candleId,
       correlationId: CORR,
+      eventTime: close,
     });
     const fc = forecast({ pUp: 0.72, asOf: CANDLE_TS, lastClose: PRICE });
     await nats.bus.publish(ForecastContract, subject('forecast', { inst: SWAP, tf: '1m' }), fc, {
       id: 'fc-loop-1',
       correlationId: CORR,
       causationId: candleId,
+      eventTime: close,
     });
 
     // agent → intent
@@ -159,6 +163,8 @@ describe('the full loop: candle → forecast → agent → intent → verdict �
     const conversation = conversationIdFor('auto_inference', 'loop', 'fc-loop-1');
     expect(intent.correlationId).toBe(CORR);
     expect(intent.causationId).toBe('fc-loop-1');
+    // The intent speaks for the candle's close, not for the wall clock of the agent's host.
+    expect(intent.eventTime).toBe(close);
     expect(intent.data).toMatchObject({ plan: 'loop', inst: SWAP, side: 'buy', type: 'market', reduceOnly: false });
     expect(intent.data.origin).toMatchObject({ kind: 'agent', who: conversation });
     const cl = intent.data.clientOrderId;
@@ -178,6 +184,7 @@ describe('the full loop: candle → forecast → agent → intent → verdict �
     );
     expect(approved).toHaveLength(1);
     expect(approved[0]?.correlationId).toBe(CORR);
+    expect(approved[0]?.eventTime).toBe(close);
 
     // executor → simulator → accepted, then the fill on the next simulated bar
     const events = () => stored('kokex.order.event.okx.>', (d) => OrderEventContract.decode(d));
@@ -187,6 +194,12 @@ describe('the full loop: candle → forecast → agent → intent → verdict �
     const chain = (await events()).filter((e) => e.data.clientOrderId === cl);
     expect(chain.map((e) => e.data.kind)).toEqual(expect.arrayContaining(['accepted', 'filled']));
     for (const e of chain) expect(e.correlationId).toBe(CORR);
+    // The fill speaks for the venue's own time: the simulator's tape, not the wall clock.
+    const filled = chain.find((e) => e.data.kind === 'filled');
+    expect(filled?.eventTime).toBe(filled?.data.venueTs);
+    expect(filled?.eventTime).toBe(sim.now());
+    // Every event of the order is on market time: the venue's or the approval's, never the wall clock.
+    for (const e of chain) expect([close, sim.now(), Date.UTC(2026, 0, 5) + 100 * MIN]).toContain(e.eventTime);
     expect(chain.find((e) => e.data.kind === 'filled')?.data).toMatchObject({ filledSize: intent.data.size, avgPrice: PRICE });
 
     // and the conversation that decided is on record, ending with the placed order

@@ -61,7 +61,7 @@ async function converse(model: BaseChatModel, id: string, overrides: Partial<typ
     nats.bus,
     systemClock,
     { plan: p.plan, conversation: id, trigger: 'auto_inference', part: 0 },
-    { correlationId: id, causationId: id, source: 'test' },
+    { correlationId: id, causationId: id, source: 'test', eventTime: 0 },
   );
   const tools = new ToolRunner({
     bus: nats.bus,
@@ -71,6 +71,7 @@ async function converse(model: BaseChatModel, id: string, overrides: Partial<typ
     correlationId: id,
     causationId: id,
     source: 'test',
+    eventTime: 0,
     account: { positions: async () => ({ positions: [] }), openOrders: async () => ({ orders: [] }), balance: async () => ({}) },
     marketCandles: 5,
     basis: { kind: 'trigger', type: 'forecast', id },
@@ -152,6 +153,7 @@ describe('limits per trigger', () => {
       correlationId: 'c',
       causationId: 'c',
       source: 'test',
+      eventTime: 0,
       account: { positions: async () => ({}), openOrders: async () => ({ orders: [] }), balance: async () => ({}) },
       marketCandles: 5,
       basis: { kind: 'manual' },
@@ -174,6 +176,8 @@ describe('limits per trigger', () => {
       correlationId: 'corr-cancels',
       causationId: 'cause-cancels',
       source: 'test',
+      // The conversation's market time (its trigger's), not the tool runner's wall clock (5).
+      eventTime: 1_451_606_400_000,
       account: { positions: async () => ({}), openOrders: async () => ({ orders: [open] }), balance: async () => ({}) },
       marketCandles: 5,
       basis: { kind: 'trigger', type: 'order.event', id: 'e-9', asOf: 5 },
@@ -190,6 +194,8 @@ describe('limits per trigger', () => {
     const env = CancelRequestContract.decode(stored?.data ?? new Uint8Array());
     expect(env.id).toBe(`cancelrequest:${answer.cancelId}`);
     expect(env.correlationId).toBe('corr-cancels');
+    expect(env.eventTime).toBe(1_451_606_400_000);
+    expect(env.time).toBe(5);
     expect(env.data).toEqual({
       plan: settings.plan,
       venue: settings.venue,

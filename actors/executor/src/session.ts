@@ -77,6 +77,12 @@ export class VenueSession {
   #positionsDue = false;
   /** Ids of the events this session stored lately, oldest first. */
   readonly #published = new Set<string>();
+  /**
+   * Market time of each working order's approval (its envelope `eventTime`): what the order's events
+   * speak for where the venue gives no timestamp of its own (a refusal, the executor's view of a
+   * placement, a cancel the venue forgot). Lost on a restart; the venue's own times cover the rest.
+   */
+  readonly #approvedAt = new Map<string, number>();
   /** The session's state (machine.ts); its effects are this class's methods. */
   readonly #machine: Actor<typeof venueSessionMachine>;
 
@@ -134,9 +140,13 @@ export class VenueSession {
     return adapter;
   }
 
-  /** Places one approved order (see the class comment); throws only what a redelivery can fix. */
-  async place(order: ApprovedOrder, deliveries: number, correlationId: string): Promise<void> {
+  /**
+   * Places one approved order (see the class comment); throws only what a redelivery can fix.
+   * `eventTime` is the approval's market time.
+   */
+  async place(order: ApprovedOrder, deliveries: number, correlationId: string, eventTime?: number): Promise<void> {
     const id = order.clientOrderId;
+    if (eventTime !== undefined) this.#approvedAt.set(id, eventTime);
     const known = deliveries > 1 ? await this.records.fetch(id) : this.records.get(id);
     if (known?.state === 'working') return;
     if (this.env.stopped(order.plan))
@@ -158,10 +168,10 @@ export class VenueSession {
       const result = await adapter.placeOrder({ inst, side, size, type, price, reduceOnly, clientOrderId: id });
       if (!result.accepted) return this.#reject(order, correlationId, result.reason ?? 'refused by the venue');
       this.counters[result.duplicate ? 'duplicates' : 'placed']++;
-      await this.#apply({
-        order: this.#venueView({ ...record, venueOrderId: result.venueOrderId }, 'live'),
-        receivedAt: this.env.clock.now(),
-      });
+      await this.#apply(
+        { order: this.#venueView({ ...record, venueOrderId: result.venueOrderId }, 'live'), receivedAt: this.env.clock.now() },
+        this.#approvedAt.get(id),
+      );
       // Halted while the order was on its way: take it back at once.
       if (this.env.stopped(order.plan)) await this.cancelPlan(order.plan);
     } catch (err) {
@@ -227,11 +237,10 @@ export class VenueSession {
         if (!openById.has(id)) resolved++;
       } else if (record.state === 'working') {
         // Known to us as working, unknown to the venue now (OKX forgets unfilled cancels after 2 h).
-        await this.#apply({
-          order: this.#venueView(record, 'canceled'),
-          reason: 'no longer known to the venue',
-          receivedAt: this.env.clock.now(),
-        });
+        await this.#apply(
+          { order: this.#venueView(record, 'canceled'), reason: 'no longer known to the venue', receivedAt: this.env.clock.now() },
+          this.#approvedAt.get(id),
+        );
         resolved++;
       }
       // A record still "placing" belongs to an approval not yet acked: its redelivery decides.
@@ -322,14 +331,18 @@ export class VenueSession {
     };
   }
 
-  /** One venue fact, in arrival order: the event stored, then the record updated or dropped. */
-  #apply(update: VenueOrderUpdate): Promise<void> {
-    const next = this.#serial.then(() => this.#applyNow(update));
+  /**
+   * One venue fact, in arrival order: the event stored, then the record updated or dropped.
+   * `eventTime`: the market time it speaks for when the venue did not stamp it (the executor's own
+   * view of an order); a venue update speaks for the venue's own time (`uTime`, `fillTime`).
+   */
+  #apply(update: VenueOrderUpdate, eventTime?: number): Promise<void> {
+    const next = this.#serial.then(() => this.#applyNow(update, eventTime));
     this.#serial = next.catch(() => undefined);
     return next;
   }
 
-  async #applyNow(update: VenueOrderUpdate): Promise<void> {
+  async #applyNow(update: VenueOrderUpdate, eventTime?: number): Promise<void> {
     const id = update.order.clientOrderId;
     const record = id ? await this.records.fetch(id) : undefined;
     if (!record) {
@@ -337,8 +350,12 @@ export class VenueSession {
       return;
     }
     const event = eventFromVenue(this.spec.venue, record.order, update);
-    await this.#publish(event, record.correlationId);
-    if (isFinal(event.kind)) await this.records.remove(record.order.clientOrderId);
+    const venueTime = update.order.updatedAt > 0 ? Math.trunc(update.order.updatedAt) : undefined;
+    await this.#publish(event, record.correlationId, eventTime ?? venueTime ?? this.#approvedAt.get(record.order.clientOrderId));
+    if (isFinal(event.kind)) {
+      await this.records.remove(record.order.clientOrderId);
+      this.#approvedAt.delete(record.order.clientOrderId);
+    }
     else if (this.records.get(record.order.clientOrderId)) {
       await this.records.put({
         ...record,
@@ -353,11 +370,13 @@ export class VenueSession {
 
   async #reject(order: ApprovedOrder, correlationId: string, reason: string): Promise<void> {
     this.counters.rejected++;
-    await this.#publish(rejectionOf(this.spec.venue, order, reason, this.env.clock.now()), correlationId);
+    await this.#publish(rejectionOf(this.spec.venue, order, reason, this.env.clock.now()), correlationId, this.#approvedAt.get(order.clientOrderId));
+    this.#approvedAt.delete(order.clientOrderId);
     await this.records.remove(order.clientOrderId).catch(() => undefined);
   }
 
-  async #publish(event: OrderEvent, correlationId: string): Promise<void> {
+  /** `eventTime`: the market time the event speaks for (default: the envelope's wall time). */
+  async #publish(event: OrderEvent, correlationId: string, eventTime?: number): Promise<void> {
     const id = eventMessageId(event);
     // The REST answer and the pushed `live` are one fact: the stream would drop the second copy, but
     // plain subscribers (the CLI, the scheduler) would still see it twice.
@@ -367,6 +386,7 @@ export class VenueSession {
         id,
         correlationId,
         source: this.env.source,
+        ...(eventTime === undefined ? {} : { eventTime }),
       });
       this.counters.events++;
       this.env.published?.(event);

@@ -1,6 +1,15 @@
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { instrumentToken, type Plan, type PlanForecast, parseDuration, planSchema, timeframeToken, venueToken } from '@kokex/core';
+import {
+  instrumentToken,
+  type Plan,
+  type PlanForecast,
+  parseDuration,
+  planSchema,
+  timeframeToken,
+  VENUE_MODES,
+  venueToken,
+} from '@kokex/core';
 import { z } from 'zod';
 
 /**
@@ -18,6 +27,8 @@ export const seriesSchema = z
   .object({
     plan: z.string().min(1),
     venue: venueToken,
+    /** The plan's venue mode: which market clock the series runs on (`sim` replays: the data's time). */
+    mode: z.enum(VENUE_MODES).default('live'),
     inst: instrumentToken,
     tf: timeframeToken,
     model: z.object({ name: z.string().min(1), maxAgeMs: z.number().int().positive() }).strict(),
@@ -50,6 +61,7 @@ export function seriesFromPlan(plan: Plan): ForecastSeries {
   return {
     plan: plan.metadata.name,
     venue: plan.spec.venue.name,
+    mode: plan.spec.venue.mode,
     inst: plan.spec.instrument,
     tf: plan.spec.timeframe,
     model: { name: plan.spec.model.name, maxAgeMs: parseDuration(maxAge) ?? 7 * 24 * 3_600_000 },

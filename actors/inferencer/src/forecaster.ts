@@ -1,4 +1,5 @@
 import {
+  barClose,
   type Bus,
   type Candle,
   type Envelope,
@@ -7,6 +8,8 @@ import {
   ForecastContract,
   isKokexError,
   type Logger,
+  type MarketClock,
+  marketNow,
   nextBarOpen,
   type PublishResult,
   subject,
@@ -39,7 +42,13 @@ export interface ForecasterDeps {
   minHistory: number;
   /** Producer name on the envelopes. */
   source: string;
-  now(): number;
+  /**
+   * The series' market clock (its plan's): model expiry and skill records are stamped in it. A
+   * candle shows it its `eventTime` before anything is decided on it.
+   */
+  marketClock: MarketClock;
+  /** Wall time: the fallback while a replay's clock has seen no candle yet. */
+  wallNow(): number;
 }
 
 export interface ForecastTrigger {
@@ -47,6 +56,8 @@ export interface ForecastTrigger {
   causationId?: string;
   /** Message id; default: `forecast:{inst}:{tf}:{asOf}:{version}` (a redelivered candle publishes nothing twice). */
   id?: string;
+  /** Market time the forecast speaks for: its candle's (the close of the newest bar it saw). Default: that bar's close. */
+  eventTime?: number;
 }
 
 export interface PublishedForecast {
@@ -83,6 +94,11 @@ export class SeriesForecaster {
     this.forecastSubject = subject('forecast', { inst: series.inst, tf: series.tf });
   }
 
+  /** Market now: the newest candle close this series has seen (live: the wall clock). */
+  marketNow(): number {
+    return marketNow(this.deps.marketClock, this.deps.wallNow());
+  }
+
   get pendingCount(): number {
     return this.#waiting.length;
   }
@@ -94,12 +110,16 @@ export class SeriesForecaster {
     const since = Date.now() - keep * timeframeMs(this.series.tf) * 2 - 3_600_000;
     const bars = await readStoredCandles(this.deps.bus, this.candleSubject, keep, since);
     for (const bar of bars) this.history.add(bar);
+    // The stored bars are what this series has seen of the market: its clock stands at the newest close.
+    const last = this.history.last;
+    if (last) this.deps.marketClock.observe(barClose(last.ts, this.series.tf));
     return bars.length;
   }
 
   /** A closed candle arrived: remember it, score what it completes, and forecast unless the consumer is still catching up. */
   async onCandle(envelope: Envelope<Candle>, catchingUp: boolean): Promise<PublishedForecast | undefined> {
     const candle = envelope.data;
+    this.deps.marketClock.observe(envelope.eventTime);
     if (!candle.confirmed) return undefined;
     if (this.history.add(candle) === 'gap') await this.fill();
     await this.scoreCompleted();
@@ -109,7 +129,7 @@ export class SeriesForecaster {
     if (every > 1 && Math.floor(candle.ts / timeframeMs(this.series.tf)) % every !== 0)
       return this.#skip(`forecasting every ${every} bars`);
     try {
-      return await this.forecast({ correlationId: envelope.correlationId, causationId: envelope.id });
+      return await this.forecast({ correlationId: envelope.correlationId, causationId: envelope.id, eventTime: envelope.eventTime });
     } catch (err) {
       // No servable model, too little history or a bad input: the candle is handled, the forecast waits for the next one.
       const code = isKokexError(err) ? err.code : undefined;
@@ -134,7 +154,9 @@ export class SeriesForecaster {
     const need = Math.min(f.lookback, deps.minHistory);
     if (candles.length < need) throw new WarmingUpError(series.inst, series.tf, candles.length, need);
     const last = candles[candles.length - 1] as Candle;
-    const lease = await deps.models.acquire(series, this.id, deps.now());
+    // A forecast speaks for the close of the newest bar it saw, whatever asked for it.
+    const eventTime = trigger.eventTime ?? barClose(last.ts, series.tf);
+    const lease = await deps.models.acquire(series, this.id, this.marketNow());
     try {
       const key: SkillRecordKey = { model: lease.record.name, version: lease.record.version, inst: series.inst, tf: series.tf };
       const record = deps.skill.cached(key) ?? (await deps.skill.load(key, f.skillGate.window));
@@ -170,6 +192,7 @@ export class SeriesForecaster {
       const published: PublishResult<Forecast> = await deps.bus.publish(ForecastContract, this.forecastSubject, forecast, {
         id,
         source: deps.source,
+        eventTime,
         ...(trigger.correlationId ? { correlationId: trigger.correlationId } : {}),
         ...(trigger.causationId ? { causationId: trigger.causationId } : {}),
       });
@@ -205,7 +228,7 @@ export class SeriesForecaster {
     let count = 0;
     for (const { key, items, scored } of done.values()) {
       // Removed only once stored: a failed write leaves them waiting for the next candle.
-      await this.deps.skill.add(key, scored, this.series.forecast.skillGate.window, this.deps.now());
+      await this.deps.skill.add(key, scored, this.series.forecast.skillGate.window, this.marketNow());
       for (const w of items) finished.add(w);
       count += scored.length;
     }

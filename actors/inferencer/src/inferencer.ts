@@ -60,7 +60,8 @@ export function createInferencerLogic(ctx: ActorContext<InferencerConfig>): Acto
       batcher,
       minHistory: config.minHistory,
       source: ctx.instanceId,
-      now: () => ctx.clock.now(),
+      marketClock: ctx.marketClocks.of(series.plan, series.mode),
+      wallNow: () => ctx.clock.now(),
     });
     forecasters.set(f.id, f);
   }
@@ -83,7 +84,7 @@ export function createInferencerLogic(ctx: ActorContext<InferencerConfig>): Acto
         ready.name === s.model.name && (ready.inst === s.inst || ready.inst === '_') && (ready.tf === s.tf || ready.tf === '_');
       if (!applies) continue;
       models
-        .refresh(s, f.id)
+        .refresh(s, f.id, f.marketNow())
         .catch((err: unknown) => ctx.log.error({ err, series: f.id }, 'model swap failed; the previous version keeps serving'));
     }
   };
@@ -122,8 +123,8 @@ export function createInferencerLogic(ctx: ActorContext<InferencerConfig>): Acto
     async start() {
       await ctx.bus.provision(SKILL_TOPOLOGY);
       for (const f of forecasters.values()) {
-        await models.ensureRegistered(f.series);
-        await models.refresh(f.series, f.id);
+        await models.ensureRegistered(f.series, f.marketNow());
+        await models.refresh(f.series, f.id, f.marketNow());
         const bars = await f.fill();
         ctx.log.info({ series: f.id, bars, model: models.serving(f.id)?.version.slice(0, 12) }, 'series ready');
       }

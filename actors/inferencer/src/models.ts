@@ -50,14 +50,19 @@ export class ModelManager {
   ) {}
 
   /** Registers the shipped model under the series' model name when the registry has nothing servable for it. */
-  async ensureRegistered(series: ForecastSeries): Promise<void> {
+  /**
+   * `now` is the series' market time: a replay's registry answers what was servable at the data's
+   * time, and a version registered then serves `maxAge` of market time.
+   */
+  async ensureRegistered(series: ForecastSeries, now: number): Promise<void> {
     try {
-      await latestModel(this.bus, series.model.name, series.inst, series.tf);
+      await latestModel(this.bus, series.model.name, series.inst, series.tf, now);
     } catch (err) {
       if (!(isKokexError(err) && err.code === ErrorCode.ModelNotFound)) throw err;
       const record = await registerModelDirectory(this.bus, this.options.shippedModelDir, {
         name: series.model.name,
         maxAgeMs: series.model.maxAgeMs,
+        now,
       });
       this.log.info(
         { model: record.name, version: record.version.slice(0, 12), dir: this.options.shippedModelDir },
@@ -75,16 +80,16 @@ export class ModelManager {
     return this.#serving.get(seriesId)?.model.executionProvider;
   }
 
-  /** Asks the registry again and swaps to its newest servable version; one refresh per series at a time. */
-  refresh(series: ForecastSeries, seriesId: string): Promise<ModelRecord> {
+  /** Asks the registry again and swaps to its newest version servable at `now` (market time); one refresh per series at a time. */
+  refresh(series: ForecastSeries, seriesId: string, now: number): Promise<ModelRecord> {
     const previous = this.#chains.get(seriesId) ?? Promise.resolve();
-    const next = previous.catch(() => undefined).then(() => this.#refresh(series, seriesId));
+    const next = previous.catch(() => undefined).then(() => this.#refresh(series, seriesId, now));
     this.#chains.set(seriesId, next);
     return next;
   }
 
-  async #refresh(series: ForecastSeries, seriesId: string): Promise<ModelRecord> {
-    const record = await latestModel(this.bus, series.model.name, series.inst, series.tf);
+  async #refresh(series: ForecastSeries, seriesId: string, now: number): Promise<ModelRecord> {
+    const record = await latestModel(this.bus, series.model.name, series.inst, series.tf, now);
     const current = this.#serving.get(seriesId);
     if (current?.record.version === record.version && current.record.expiresAt === record.expiresAt) return current.record;
     const loaded = await this.#load(record, series);
@@ -127,11 +132,11 @@ export class ModelManager {
     return loading;
   }
 
-  /** The serving model for a series, refreshed first when none is loaded or its registration expired. Release the lease when done. */
+  /** The serving model for a series, refreshed first when none is loaded or its registration expired at `now` (market time). Release the lease when done. */
   async acquire(series: ForecastSeries, seriesId: string, now: number): Promise<ModelLease> {
     let loaded = this.#serving.get(seriesId);
     if (!loaded || loaded.record.expiresAt <= now) {
-      await this.refresh(series, seriesId);
+      await this.refresh(series, seriesId, now);
       loaded = this.#serving.get(seriesId) as Loaded;
     }
     const held = loaded;

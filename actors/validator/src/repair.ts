@@ -1,5 +1,6 @@
 import {
   type Bus,
+  barClose,
   type Candle,
   CandleContract,
   CandleFault,
@@ -73,7 +74,12 @@ export interface QuarantinedBar {
  * (OHLC, volume, schema) leaves its slot quarantined, not missing: asking the venue again would
  * most likely bring the same bar. A conflicting copy of an accepted bar leaves the slot as it is.
  */
-export async function quarantine(deps: RepairDeps, book: SeriesBook, bar: QuarantinedBar, problems: readonly CandleProblem[]): Promise<void> {
+export async function quarantine(
+  deps: RepairDeps,
+  book: SeriesBook,
+  bar: QuarantinedBar,
+  problems: readonly CandleProblem[],
+): Promise<void> {
   const raw = bar.data as { ts?: unknown } | undefined;
   const ts = typeof raw?.ts === 'number' && Number.isFinite(raw.ts) ? raw.ts : undefined;
   // Only a bad bar of this series names a slot that stays empty: a misaligned one names no slot,
@@ -105,7 +111,7 @@ export async function quarantine(deps: RepairDeps, book: SeriesBook, bar: Quaran
 /**
  * Publishes one accepted bar to `kokex.md.candle.…` (MD_CANDLES) with its candle message id, the
  * validator being that stream's only writer, and records where it was stored. `meta` carries the
- * raw message's correlation, causation and market time when there was one. A failed publish
+ * raw message's correlation and causation when there was one; its `eventTime` is the bar's close. A failed publish
  * forgets the admission and throws, so the raw message is redelivered and accepted again.
  */
 export async function publishAccepted(deps: RepairDeps, book: SeriesBook, candle: Candle, meta: EnvelopeMeta = {}): Promise<boolean> {
@@ -113,6 +119,8 @@ export async function publishAccepted(deps: RepairDeps, book: SeriesBook, candle
     const r = await deps.bus.publish(CandleContract, subject('candle', book.key), candle, {
       ...meta,
       id: candleMessageId(book.key.venue, book.key.inst, book.key.tf, candle.ts),
+      // A candle speaks for its close, backfilled or not (the feed stamped the raw bar the same).
+      eventTime: barClose(candle.ts, book.key.tf),
       source: deps.source,
       time: deps.clock.now(),
     });

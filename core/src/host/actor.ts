@@ -7,6 +7,7 @@ import type { Plan } from '../plan/schema.js';
 import { type ActorAccess, type ConsumerAccess, declaredAccess, mergeAccess, sameConsumer } from '../deploy/access.js';
 import { ErrorCode, KokexError } from '../errors.js';
 import type { Clock } from '../time/clock.js';
+import type { MarketClocks } from '../time/market-clock.js';
 import type { ActorMetrics } from './metrics.js';
 
 /**
@@ -83,7 +84,15 @@ export interface ActorContext<C> {
   readonly config: C;
   readonly bus: Bus;
   readonly log: Logger;
+  /** Wall time: infrastructure only (heartbeats, retries, timeouts, leases, latency figures). */
   readonly clock: Clock;
+  /**
+   * Market time, one clock per plan (`marketClocks.of(plan, mode)`, `forPlan(plan)`): what every
+   * decision that depends on time reads. Live it is the wall clock; in a replay (`sim`) it is the
+   * newest `eventTime` this actor run has shown it, so the actor shows it each message's
+   * `eventTime` before deciding. Fresh for each run of the actor.
+   */
+  readonly marketClocks: MarketClocks;
   readonly container: DependencyContainer;
   /** Aborted when this run of the actor ends (drain, stop, fault). */
   readonly signal: AbortSignal;

@@ -7,6 +7,7 @@ import { ErrorCode, KokexError, type WireError } from '../errors.js';
 import type { Logger } from '../log/logger.js';
 import type { Plan } from '../plan/schema.js';
 import type { Clock } from '../time/clock.js';
+import { MarketClocks } from '../time/market-clock.js';
 import { type ActorContext, type ActorKind, type ActorLogic, type ConsumerBinding, checkDeclaredConsumers } from './actor.js';
 import { type LifecycleOptions, type LifecycleState, lifecycleMachine } from './lifecycle.js';
 import { type ConsumerLag, HostMetrics } from './metrics.js';
@@ -222,6 +223,7 @@ export class ActorInstance<C = unknown> {
       bus: this.o.bus,
       log: this.log,
       clock: this.o.clock,
+      marketClocks: new MarketClocks(this.o.clock),
       container: this.o.container,
       signal: this.#abort.signal,
       metrics: this.#metrics.forActor(this.kind),

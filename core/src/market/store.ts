@@ -3,6 +3,7 @@ import { candleMessageId, subject } from '../bus/subjects.js';
 import { Streams } from '../bus/topology.js';
 import { type Candle, CandleContract, RawCandleContract } from '../contracts/market.js';
 import { KokexError } from '../errors.js';
+import { barClose } from '../time/timeframe.js';
 import type { SeriesKey } from './types.js';
 
 /**
@@ -106,8 +107,8 @@ export async function storedCandles(bus: Bus, key: SeriesKey, family: CandleFami
 /**
  * Publishes bars to their raw subjects (MD_RAW, the validator's inbox) with `candleMessageId` ids,
  * all at once, and counts what was stored: what a feed and `kokex data pull` do. A bar sent twice
- * inside the stream's de-duplication window is stored once. Nothing here checks the bars: that is
- * the validator's one job.
+ * inside the stream's de-duplication window is stored once. Each envelope's `eventTime` is the bar's
+ * close (its market time). Nothing here checks the bars: that is the validator's one job.
  */
 export async function publishRawCandles(
   bus: Bus,
@@ -119,6 +120,8 @@ export async function publishRawCandles(
       bus.publish(RawCandleContract, subject('rawCandle', c), c, {
         id: candleMessageId(c.venue, c.inst, c.tf, c.ts),
         source: meta.source,
+        // A bar speaks for its close: its market time, whenever it is sent (live, caught up, pulled).
+        eventTime: barClose(c.ts, c.tf),
         ...(meta.time === undefined ? {} : { time: meta.time }),
       }),
     ),

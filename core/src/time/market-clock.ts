@@ -1,3 +1,4 @@
+import type { Plan } from '../plan/schema.js';
 import { type Clock, systemClock } from './clock.js';
 
 /**
@@ -57,8 +58,20 @@ export function marketClockFor(mode: string, clock: Clock = systemClock): Market
 }
 
 /**
- * Market clocks by plan: one per plan, created on first use from the plan's venue mode, as the
- * host hands actors a `Clock`. An actor that serves several plans keeps one of these.
+ * The clock's market time, or `fallback` while an event clock has seen nothing yet (an actor that
+ * must answer before the first market event of a replay: a chat, a start-up registration).
+ */
+export function marketNow(clock: MarketClock, fallback: number): number {
+  return clock.now() ?? fallback;
+}
+
+/**
+ * Market clocks by plan: one per plan, created on first use from the plan's venue mode. The host
+ * hands each actor run one of these (`ActorContext.marketClocks`), as it hands it a `Clock`: an
+ * actor shows its plan's clock each message's `eventTime` before deciding on it, and reads the
+ * clock for every decision that depends on time. Each actor keeps its own, so an actor that is
+ * ahead of another in a replay (the validator ahead of the inferencer) never moves the other's
+ * market time: what an actor decides depends on the messages it has seen, not on how fast they came.
  */
 export class MarketClocks {
   #clocks = new Map<string, { mode: string; clock: MarketClock }>();
@@ -72,6 +85,18 @@ export class MarketClocks {
     const clock = marketClockFor(mode, this.wall);
     this.#clocks.set(plan, { mode, clock });
     return clock;
+  }
+
+  /** The plan's clock, by its name and venue mode. */
+  forPlan(plan: Pick<Plan, 'metadata' | 'spec'>): MarketClock {
+    return this.of(plan.metadata.name, plan.spec.venue.mode);
+  }
+
+  /** Shows the plan's clock a message's market time and answers the clock's time after it. */
+  observe(plan: string, mode: string, eventTime: number): number {
+    const clock = this.of(plan, mode);
+    clock.observe(eventTime);
+    return marketNow(clock, eventTime);
   }
 
   forget(plan: string): void {

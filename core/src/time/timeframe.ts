@@ -108,3 +108,11 @@ export function nextBarOpen(ts: number, tf: string): number {
   }
   return open + timeframeMs(tf);
 }
+
+/**
+ * Close time of the bar that opens at (or contains) `ts`: the next bar's open. A bar's market time
+ * is its close (the moment its prices are known), so this is a candle's envelope `eventTime`.
+ */
+export function barClose(ts: number, tf: string): number {
+  return nextBarOpen(ts, tf);
+}
