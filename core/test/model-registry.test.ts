@@ -48,6 +48,7 @@ describe('model registry', () => {
       'predictor_s1_kv.onnx',
       'predictor_s2.onnx',
       'tokenizer_decode.onnx',
+      'tokenizer_decode_kv.onnx',
       'tokenizer_encode.onnx',
     ]);
     expect(first.version).toMatch(/^[0-9a-f]{64}$/);

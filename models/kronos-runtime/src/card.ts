@@ -6,7 +6,21 @@ import { KronosCardError } from './errors.js';
  * to what the runtime needs. Vocabulary sizes, context length, layer shapes and preprocessing
  * constants all come from here; nothing about a particular model is hard-coded.
  */
-export const GRAPH_NAMES = ['tokenizer_encode', 'tokenizer_decode', 'predictor_s1', 'predictor_s1_kv', 'predictor_s2'] as const;
+export const GRAPH_NAMES = [
+  'tokenizer_encode',
+  'tokenizer_decode',
+  'tokenizer_decode_kv',
+  'predictor_s1',
+  'predictor_s1_kv',
+  'predictor_s2',
+] as const;
+
+/**
+ * The graph interface this runtime runs (card field `graph_contract`). 2: the in-place KV cache
+ * (per-layer history and generated-slot cache inputs, step outputs holding only the new position),
+ * the cached s2 cross-attention and the tokenizer decode of the generated tail.
+ */
+export const GRAPH_CONTRACT = 2;
 export type GraphName = (typeof GRAPH_NAMES)[number];
 
 /** The preprocessing this runtime implements; a card asking for anything else is refused. */
@@ -71,6 +85,13 @@ function outputDim(card: KronosCard, graph: GraphName, output: string, axis: num
 
 /** Validates a parsed card.json; `where` names it in errors (a path or a registry key). */
 export function readCard(json: unknown, where: string): { card: KronosCard; spec: KronosSpec } {
+  const contract = (json as { graph_contract?: unknown } | null)?.graph_contract ?? 1;
+  if (contract !== GRAPH_CONTRACT) {
+    throw new KronosCardError(
+      where,
+      `its graphs follow contract ${String(contract)} and this runtime runs contract ${GRAPH_CONTRACT} (the in-place KV cache); re-export the model with \`python3 -m kronos export\` (models/kronos)`,
+    );
+  }
   const parsed = cardSchema.safeParse(json);
   if (!parsed.success) {
     const detail = parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');

@@ -1,5 +1,6 @@
 import { type InferenceSession, Tensor } from 'onnxruntime-node';
-import { concatColumns, gatherRows, sliceColumns } from './batch.js';
+import { gatherRows, sliceColumns } from './batch.js';
+import { layerTensors, PredictorCache, pickRows, SlotCache } from './cache.js';
 import type { GraphName, KronosSpec } from './card.js';
 import { KronosRunError } from './errors.js';
 import { FEATURE_COUNT, STAMP_COUNT } from './preprocess.js';
@@ -14,10 +15,16 @@ import type { KronosSessions } from './sessions.js';
  *    of the same bars, samples s1 from the last position, then s2 given that s1, and appends both;
  *  - decode the last min(T + P, max_context) tokens once and keep the last P rows.
  * Every path of a series starts from the same history, so the encoding and the first predictor pass
- * (the prefill) run once per series and are copied to its paths (`prefill: 'shared'`). With
- * `cache: 'auto'` the predictor runs on the new token alone with cached keys and values while the
- * window has not slid (positions are absolute from 0, so this equals the full recompute); once it
- * slides, RoPE restarts at 0 and every step recomputes the whole window, as upstream does.
+ * (the prefill) run once per series (`prefill: 'shared'`): its keys and values are the history
+ * cache that every path of the series reads (not copied per path). With `cache: 'auto'` each step
+ * feeds only the new token: the trunk reads the history cache and the generated positions' cache
+ * (buffers the runtime owns, see cache.ts; the graph returns only the new position's keys and
+ * values), and the s2 head reads its cross-attention keys and values the same way. Positions are
+ * absolute from 0, so this equals the full recompute while the window has not slid. Once it
+ * slides, exactness allows no cache (RoPE restarts at 0 and the oldest bar leaves the window, so
+ * every hidden state changes) and every step recomputes the whole window, as upstream does; the
+ * result records which path served the forecast (`path`). The final decode runs the history
+ * through the tokenizer's decoder once per series and only the generated bars per path.
  */
 export type CacheMode = 'auto' | 'recompute';
 export type PrefillMode = 'shared' | 'per-path';
@@ -46,6 +53,9 @@ export interface GenerationTimings {
   prefillMs: number;
   /** Everything after it: predictor steps, s2 heads, sampling. */
   stepsMs: number;
+  /** Parts of stepsMs: the trunk (cached steps or window recomputes) and the s2 head. */
+  trunkMs: number;
+  s2Ms: number;
   samplingMs: number;
   decodeMs: number;
   totalMs: number;
@@ -59,28 +69,53 @@ export interface GroupTokens {
   decoded: Float32Array;
 }
 
+/**
+ * Which exact loop served a forecast. `kv-cache`: the prefill and cached steps only;
+ * `recompute`: the whole window at every step (asked for, or the window slid from the first step);
+ * `kv-cache-then-recompute`: cached until the window slid at `slideStep`.
+ */
+export type DecodePath = 'kv-cache' | 'recompute' | 'kv-cache-then-recompute';
+
+export interface PathRecord {
+  path: DecodePath;
+  /** First step whose window slid (lookback + step > max context); undefined when none did. */
+  slideStep: number | undefined;
+  /** In words, for logs and the forecast message. */
+  reason: string;
+}
+
 export interface GenerationResult {
   groups: GroupTokens[];
   timings: GenerationTimings;
   /** Steps served by the KV cache and steps that recomputed the window. */
   steps: { cached: number; recomputed: number };
+  path: PathRecord;
   rows: number;
 }
 
-interface KvState {
-  k: Tensor;
-  v: Tensor;
-  /** [rows, ctxLen, d]: the trunk output of every position so far (the s2 head attends to all of them). */
-  ctx: Float32Array;
-  ctxLen: number;
-  logits: Float32Array;
+/** The path a forecast of these settings takes, decided before it runs (and checked against the step counts after). */
+export function decodePath(settings: Pick<GenerationSettings, 'lookback' | 'horizon' | 'maxContext' | 'cache'>): PathRecord {
+  const { lookback: T, horizon: P, maxContext, cache } = settings;
+  const slide = T + P - 1 > maxContext ? Math.max(0, maxContext - T + 1) : undefined;
+  const why = (step: number) =>
+    `the window slides at step ${step} (lookback ${T} + ${step} > max context ${maxContext}): RoPE restarts at 0 and the oldest bar leaves the window, so every hidden state changes and the exact loop recomputes the whole window`;
+  if (cache === 'recompute') return { path: 'recompute', slideStep: slide, reason: 'recompute was asked for' };
+  if (slide === undefined)
+    return { path: 'kv-cache', slideStep: undefined, reason: `lookback ${T} + horizon ${P} fits the context ${maxContext}` };
+  if (slide === 0) return { path: 'recompute', slideStep: 0, reason: why(0) };
+  return { path: 'kv-cache-then-recompute', slideStep: slide, reason: `cached for steps 0..${slide - 1}; ${why(slide)}` };
 }
 
 type Feeds = Record<string, Tensor>;
 
-async function run(sessions: KronosSessions, graph: GraphName, feeds: Feeds): Promise<InferenceSession.ReturnType> {
+async function run(
+  sessions: KronosSessions,
+  graph: GraphName,
+  feeds: Feeds,
+  fetches?: readonly string[],
+): Promise<InferenceSession.ReturnType> {
   try {
-    return await sessions[graph].run(feeds);
+    return await (fetches ? sessions[graph].run(feeds, fetches) : sessions[graph].run(feeds));
   } catch (err) {
     throw new KronosRunError(graph, err);
   }
@@ -89,6 +124,14 @@ async function run(sessions: KronosSessions, graph: GraphName, feeds: Feeds): Pr
 const i64 = (data: BigInt64Array, dims: number[]) => new Tensor('int64', data, dims);
 const f32 = (data: Float32Array, dims: number[]) => new Tensor('float32', data, dims);
 const floatData = (t: Tensor | undefined) => t?.data as Float32Array;
+const genLen = (n: number) => i64(BigInt64Array.of(BigInt(n)), [1]);
+
+/** What a step hands the s2 head: the s1 logits, the trunk output of the last position, and the cross-attention caches. */
+interface StepView {
+  logits: Float32Array;
+  ctxLast: Float32Array;
+  cross: Feeds;
+}
 
 /** One batch: the token buffers, the per-row bookkeeping and the loop state. */
 class Generation {
@@ -98,14 +141,30 @@ class Generation {
   readonly rowGroup: Int32Array;
   readonly firstRow: Int32Array;
   readonly rowPath: Int32Array;
+  /** Rows whose history the prefill runs (one per group when shared), and which of them each row reads. */
+  readonly historyRows: Int32Array;
+  readonly historyOf: Int32Array;
+  /** History caches can be read grouped ([G] for B = G × S rows) only when every group has the same path count. */
+  readonly grouped: boolean;
   /** [rows, T + P] token ids (history, then generated). */
   readonly s1: BigInt64Array;
   readonly s2: BigInt64Array;
   readonly rngs: Rng[];
-  readonly timings: GenerationTimings = { encodeMs: 0, prefillMs: 0, stepsMs: 0, samplingMs: 0, decodeMs: 0, totalMs: 0 };
+  readonly timings: GenerationTimings = {
+    encodeMs: 0,
+    prefillMs: 0,
+    stepsMs: 0,
+    trunkMs: 0,
+    s2Ms: 0,
+    samplingMs: 0,
+    decodeMs: 0,
+    totalMs: 0,
+  };
   readonly steps = { cached: 0, recomputed: 0 };
   readonly #sampler1: TokenSampler;
   readonly #sampler2: TokenSampler;
+  #cache: PredictorCache | undefined;
+  #emptyCross: SlotCache | undefined;
 
   constructor(
     readonly sessions: KronosSessions,
@@ -128,6 +187,10 @@ class Generation {
         this.rngs.push(createRng(g.seed, p));
       }
     });
+    const shared = settings.prefill === 'shared';
+    this.historyRows = shared ? this.firstRow : Int32Array.from({ length: this.rows }, (_, b) => b);
+    this.historyOf = shared ? this.rowGroup : (this.historyRows as Int32Array);
+    this.grouped = !shared || groups.every((g) => g.paths === groups[0]?.paths);
     this.s1 = new BigInt64Array(this.rows * this.total);
     this.s2 = new BigInt64Array(this.rows * this.total);
     this.#sampler1 = new TokenSampler(spec.vocabS1);
@@ -137,8 +200,7 @@ class Generation {
   /** Encodes the lookbacks (once per group when shared) and fills every row's history tokens. */
   async encode(): Promise<void> {
     const T = this.settings.lookback;
-    const shared = this.settings.prefill === 'shared';
-    const sources = shared ? this.groups.map((_, g) => g) : Array.from(this.rowGroup);
+    const sources = Array.from(this.historyRows, (r) => this.rowGroup[r] as number);
     const x = new Float32Array(sources.length * T * FEATURE_COUNT);
     sources.forEach((g, r) => {
       x.set((this.groups[g] as GenerationGroup).x, r * T * FEATURE_COUNT);
@@ -147,7 +209,7 @@ class Generation {
     const s1 = out.s1?.data as BigInt64Array;
     const s2 = out.s2?.data as BigInt64Array;
     for (let b = 0; b < this.rows; b++) {
-      const src = shared ? (this.rowGroup[b] as number) : b;
+      const src = this.historyOf[b] as number;
       this.s1.set(s1.subarray(src * T, (src + 1) * T), b * this.total);
       this.s2.set(s2.subarray(src * T, (src + 1) * T), b * this.total);
     }
@@ -164,16 +226,40 @@ class Generation {
     return out;
   }
 
+  /** Token columns [start, end) of the given rows, [rows.length, end - start]. */
+  tokens(buf: BigInt64Array, rows: ArrayLike<number>, start: number, end: number): BigInt64Array {
+    return sliceColumns(gatherRows(buf, 1, this.rows, this.total, rows), rows.length, this.total, 1, start, end);
+  }
+
   /** Runs predictor_s1 on the window [start, end) of the given rows. */
-  async predictWindow(rows: ArrayLike<number>, start: number, end: number): Promise<InferenceSession.ReturnType> {
+  async predictWindow(
+    rows: ArrayLike<number>,
+    start: number,
+    end: number,
+    fetches?: readonly string[],
+  ): Promise<InferenceSession.ReturnType> {
     const n = end - start;
-    const pick = (buf: BigInt64Array) =>
-      sliceColumns(gatherRows(buf, 1, this.rows, this.total, rows), rows.length, this.total, 1, start, end);
-    return run(this.sessions, 'predictor_s1', {
-      s1: i64(pick(this.s1), [rows.length, n]),
-      s2: i64(pick(this.s2), [rows.length, n]),
-      stamp: i64(this.stampWindow(rows, start, end), [rows.length, n, STAMP_COUNT]),
-    });
+    return run(
+      this.sessions,
+      'predictor_s1',
+      {
+        s1: i64(this.tokens(this.s1, rows, start, end), [rows.length, n]),
+        s2: i64(this.tokens(this.s2, rows, start, end), [rows.length, n]),
+        stamp: i64(this.stampWindow(rows, start, end), [rows.length, n, STAMP_COUNT]),
+      },
+      fetches,
+    );
+  }
+
+  /** [historyRows, inner] rows copied out to every row that reads them. */
+  tile(t: Tensor | undefined, inner: number): Float32Array {
+    const data = floatData(t);
+    return this.historyRows.length === this.rows ? data : gatherRows(data, 1, this.historyRows.length, inner, this.historyOf);
+  }
+
+  /** A history cache as the graphs read it: grouped, or tiled to one entry per row. */
+  history(t: Tensor): Tensor {
+    return this.grouped ? t : pickRows(t, this.historyOf);
   }
 
   /** Samples one sub-token per row from [rows, V] logits. */
@@ -189,73 +275,155 @@ class Generation {
     return out;
   }
 
-  async step(i: number, kv: KvState | undefined): Promise<KvState | undefined> {
+  /** The history pass: s1 logits for the first new bar, and the caches every later step reads. */
+  async prefill(): Promise<StepView> {
     const { lookback: T, horizon: P, maxContext } = this.settings;
-    const d = this.spec.dModel;
+    const { dModel: d, nHeads, vocabS1 } = this.spec;
+    const out = await this.predictWindow(this.historyRows, 0, T);
+    const capacity = Math.max(1, Math.min(P - 1, maxContext - T));
+    const histK = layerTensors(out.present_k as Tensor).map((t) => this.history(t));
+    const histV = layerTensors(out.present_v as Tensor).map((t) => this.history(t));
+    const cache = new PredictorCache(
+      histK,
+      histV,
+      this.history(out.cross_k as Tensor),
+      this.history(out.cross_v as Tensor),
+      this.rows,
+      nHeads,
+      d / nHeads,
+      capacity,
+    );
+    this.#cache = cache;
+    return { logits: this.tile(out.s1_logits, vocabS1), ctxLast: this.tile(out.ctx_last, d), cross: this.crossFeeds(cache, 0) };
+  }
+
+  crossFeeds(cache: PredictorCache, filled: number): Feeds {
+    return {
+      hist_k: cache.crossHistK,
+      hist_v: cache.crossHistV,
+      gen_k: cache.crossK.tensor,
+      gen_v: cache.crossV.tensor,
+      gen_len: genLen(filled),
+    };
+  }
+
+  /** Step i ≥ 1 on the cache: the token appended at step i - 1 (position T + i - 1) alone. */
+  async cachedStep(i: number): Promise<StepView> {
+    const cache = this.#cache as PredictorCache;
+    const L = this.settings.lookback + i;
+    const all = Int32Array.from({ length: this.rows }, (_, b) => b);
+    const out = await run(this.sessions, 'predictor_s1_kv', {
+      s1: i64(this.tokens(this.s1, all, L - 1, L), [this.rows, 1]),
+      s2: i64(this.tokens(this.s2, all, L - 1, L), [this.rows, 1]),
+      stamp: i64(this.stampWindow(all, L - 1, L), [this.rows, 1, STAMP_COUNT]),
+      gen_len: genLen(i - 1),
+      ...cache.feeds,
+    });
+    cache.writeTrunk(i - 1, floatData(out.new_k), floatData(out.new_v));
+    cache.writeCross(i - 1, floatData(out.cross_k), floatData(out.cross_v));
+    return { logits: floatData(out.s1_logits), ctxLast: floatData(out.ctx_last), cross: this.crossFeeds(cache, i) };
+  }
+
+  /** The whole window [start, L) of every row (the first one once per group when shared: it is the history). */
+  async recomputeStep(i: number, start: number): Promise<StepView> {
+    const L = this.settings.lookback + i;
+    const { dModel: d, vocabS1 } = this.spec;
+    const first = i === 0;
+    const rows = first ? this.historyRows : Int32Array.from({ length: this.rows }, (_, b) => b);
+    const out = await this.predictWindow(rows, start, L, ['s1_logits', 'ctx_last', 'cross_k', 'cross_v']);
+    const crossK = out.cross_k as Tensor;
+    const [, heads, , dim] = crossK.dims as number[];
+    this.#emptyCross ??= new SlotCache(this.rows, heads as number, 1, dim as number);
+    const empty = this.#emptyCross.tensor;
+    const history = (t: Tensor) => (first ? this.history(t) : t);
+    return {
+      logits: first ? this.tile(out.s1_logits, vocabS1) : floatData(out.s1_logits),
+      ctxLast: first ? this.tile(out.ctx_last, d) : floatData(out.ctx_last),
+      cross: { hist_k: history(crossK), hist_v: history(out.cross_v as Tensor), gen_k: empty, gen_v: empty, gen_len: genLen(0) },
+    };
+  }
+
+  async step(i: number): Promise<void> {
+    const { lookback: T, maxContext } = this.settings;
     const L = T + i;
     const start = Math.max(0, L - maxContext);
-    const n = L - start;
     const cacheable = this.settings.cache === 'auto' && L <= maxContext;
-    let cache = cacheable ? kv : undefined;
-    let view: Pick<KvState, 'logits' | 'ctx' | 'ctxLen'>;
-    if (cache) {
+    const started = performance.now();
+    let view: StepView;
+    if (cacheable && i === 0) {
+      this.steps.recomputed++;
+      view = await this.prefill();
+      this.timings.prefillMs += performance.now() - started;
+    } else if (cacheable) {
       this.steps.cached++;
-      view = cache;
+      view = await this.cachedStep(i);
+      this.timings.trunkMs += performance.now() - started;
     } else {
       this.steps.recomputed++;
-      const started = performance.now();
-      // The first window is the history alone, identical for every path of a group: run it once per group.
-      const shareFirst = i === 0 && this.settings.prefill === 'shared';
-      const rows = shareFirst ? this.firstRow : Int32Array.from({ length: this.rows }, (_, b) => b);
-      const out = await this.predictWindow(rows, start, L);
-      const tile = (t: Tensor | undefined, outer: number, inner: number): Float32Array =>
-        shareFirst ? gatherRows(floatData(t), outer, rows.length, inner, this.rowGroup) : floatData(t);
-      view = { logits: tile(out.s1_logits, 1, this.spec.vocabS1), ctx: tile(out.ctx, 1, n * d), ctxLen: n };
-      if (cacheable) {
-        const { nLayers, nHeads } = this.spec;
-        const dims = [nLayers, this.rows, nHeads, n, d / nHeads];
-        cache = { ...view, k: f32(tile(out.present_k, nLayers, n * d), dims), v: f32(tile(out.present_v, nLayers, n * d), dims) };
-      }
+      view = await this.recomputeStep(i, start);
       if (i === 0) this.timings.prefillMs += performance.now() - started;
+      else this.timings.trunkMs += performance.now() - started;
     }
     const next1 = this.sample(view.logits, 1);
+    const s2Started = performance.now();
     const s2out = await run(this.sessions, 'predictor_s2', {
-      ctx: f32(view.ctx, [this.rows, view.ctxLen, d]),
+      ctx_last: f32(view.ctxLast, [this.rows, this.spec.dModel]),
       s1: i64(next1, [this.rows]),
+      ...view.cross,
     });
+    this.timings.s2Ms += performance.now() - s2Started;
     const next2 = this.sample(floatData(s2out.s2_logits), 2);
     for (let b = 0; b < this.rows; b++) {
       this.s1[b * this.total + L] = next1[b] as bigint;
       this.s2[b * this.total + L] = next2[b] as bigint;
     }
-    if (!cache || L + 1 > maxContext || i + 1 >= P) return undefined;
-    // Feed the token just chosen, with its bar's stamp, through the cached trunk.
-    const all = Int32Array.from({ length: this.rows }, (_, b) => b);
-    const out = await run(this.sessions, 'predictor_s1_kv', {
-      s1: i64(next1, [this.rows, 1]),
-      s2: i64(next2, [this.rows, 1]),
-      stamp: i64(this.stampWindow(all, L, L + 1), [this.rows, 1, STAMP_COUNT]),
-      past_k: cache.k,
-      past_v: cache.v,
-    });
-    return {
-      k: out.present_k as Tensor,
-      v: out.present_v as Tensor,
-      ctx: concatColumns(cache.ctx, cache.ctxLen, floatData(out.ctx), 1, this.rows, d),
-      ctxLen: cache.ctxLen + 1,
-      logits: floatData(out.s1_logits),
-    };
   }
 
+  /**
+   * Decodes the last min(T + P, max_context) tokens and keeps the last P rows. With a shared
+   * prefill, the window's history part is decoded once per group and the generated bars of every
+   * path read its keys and values (the tokenizer's decoder is causal); per path it is the upstream
+   * single pass.
+   */
   async decode(): Promise<GroupTokens[]> {
     const { lookback: T, horizon: P, maxContext } = this.settings;
     const start = Math.max(0, this.total - maxContext);
-    const n = this.total - start;
-    const out = await run(this.sessions, 'tokenizer_decode', {
-      s1: i64(sliceColumns(this.s1, this.rows, this.total, 1, start, this.total), [this.rows, n]),
-      s2: i64(sliceColumns(this.s2, this.rows, this.total, 1, start, this.total), [this.rows, n]),
-    });
-    const decoded = sliceColumns(floatData(out.x), this.rows, n, FEATURE_COUNT, n - P, n);
+    const all = Int32Array.from({ length: this.rows }, (_, b) => b);
+    let decoded: Float32Array;
+    if (this.settings.prefill === 'shared' && start < T) {
+      const hist = await run(
+        this.sessions,
+        'tokenizer_decode',
+        {
+          s1: i64(this.tokens(this.s1, this.historyRows, start, T), [this.historyRows.length, T - start]),
+          s2: i64(this.tokens(this.s2, this.historyRows, start, T), [this.historyRows.length, T - start]),
+        },
+        ['present_k', 'present_v'],
+      );
+      const feeds: Feeds = {
+        s1: i64(this.tokens(this.s1, all, T, this.total), [this.rows, P]),
+        s2: i64(this.tokens(this.s2, all, T, this.total), [this.rows, P]),
+      };
+      layerTensors(hist.present_k as Tensor).forEach((t, l) => {
+        feeds[`hist_k_${l}`] = this.history(t);
+      });
+      layerTensors(hist.present_v as Tensor).forEach((t, l) => {
+        feeds[`hist_v_${l}`] = this.history(t);
+      });
+      decoded = floatData((await run(this.sessions, 'tokenizer_decode_kv', feeds)).x);
+    } else {
+      const n = this.total - start;
+      const out = await run(
+        this.sessions,
+        'tokenizer_decode',
+        {
+          s1: i64(this.tokens(this.s1, all, start, this.total), [this.rows, n]),
+          s2: i64(this.tokens(this.s2, all, start, this.total), [this.rows, n]),
+        },
+        ['x'],
+      );
+      decoded = sliceColumns(floatData(out.x), this.rows, n, FEATURE_COUNT, n - P, n);
+    }
     const generated1 = sliceColumns(this.s1, this.rows, this.total, 1, T, this.total);
     const generated2 = sliceColumns(this.s2, this.rows, this.total, 1, T, this.total);
     return this.groups.map((g, gi) => {
@@ -282,12 +450,17 @@ export async function generate(
   await gen.encode();
   gen.timings.encodeMs = performance.now() - started;
   const loopStarted = performance.now();
-  let kv: KvState | undefined;
-  for (let i = 0; i < settings.horizon; i++) kv = await gen.step(i, kv);
+  for (let i = 0; i < settings.horizon; i++) await gen.step(i);
   gen.timings.stepsMs = performance.now() - loopStarted - gen.timings.prefillMs;
   const decodeStarted = performance.now();
   const out = await gen.decode();
   gen.timings.decodeMs = performance.now() - decodeStarted;
   gen.timings.totalMs = performance.now() - started;
-  return { groups: out, timings: gen.timings, steps: gen.steps, rows: gen.rows };
+  const path = decodePath(settings);
+  // The record is the plan; the step counts are what ran. They must agree, or the record would lie.
+  const cachedWanted = path.path === 'recompute' ? 0 : Math.min(settings.horizon, path.slideStep ?? settings.horizon) - 1;
+  if (gen.steps.cached !== cachedWanted) {
+    throw new KronosRunError('(loop)', new Error(`ran ${gen.steps.cached} cached steps where the ${path.path} path has ${cachedWanted}`));
+  }
+  return { groups: out, timings: gen.timings, steps: gen.steps, path, rows: gen.rows };
 }

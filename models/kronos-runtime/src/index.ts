@@ -1,5 +1,5 @@
 // Public face of @kokex/kronos-runtime. Explicit exports only: values first, then types.
-export { GRAPH_NAMES, cardSchema, readCard } from './card.js';
+export { GRAPH_CONTRACT, GRAPH_NAMES, cardSchema, readCard } from './card.js';
 export {
   ExecutionProviderError,
   KronosCardError,
@@ -10,7 +10,7 @@ export {
   KronosInputError,
   KronosRunError,
 } from './errors.js';
-export { generate } from './generate.js';
+export { decodePath, generate } from './generate.js';
 export { KronosModel } from './model.js';
 export { FEATURE_COUNT, Feature, STAMP_COUNT, candleFeatures, denormalize, normalizeWindow, timeStamps } from './preprocess.js';
 export { createRng } from './rng.js';
@@ -21,11 +21,13 @@ export type { GraphName, KronosCard, KronosSpec } from './card.js';
 export type { ProviderAttempt } from './errors.js';
 export type {
   CacheMode,
+  DecodePath,
   GenerationGroup,
   GenerationResult,
   GenerationSettings,
   GenerationTimings,
   GroupTokens,
+  PathRecord,
   PrefillMode,
 } from './generate.js';
 export type { ForecastPaths, ForecastRequest, ForecastRunOptions, KronosModelOptions, ModelSource } from './model.js';

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import type { ExecutionProvider } from '@kokex/core';
 import { GRAPH_NAMES, type GraphName, type KronosCard, type KronosSpec, readCard } from './card.js';
 import { KronosCardError, KronosDisposedError, KronosGraphError, KronosInputError, type ProviderAttempt } from './errors.js';
-import { type CacheMode, type GenerationGroup, type GenerationTimings, generate, type PrefillMode } from './generate.js';
+import { type CacheMode, type GenerationGroup, type GenerationTimings, generate, type PathRecord, type PrefillMode } from './generate.js';
 import { type CandleRow, candleFeatures, denormalize, normalizeWindow, timeStamps } from './preprocess.js';
 import { checkSampling, type SamplingParams } from './sampling.js';
 import { closeSessions, type KronosSessions, openSessions, type SessionOptions } from './sessions.js';
@@ -57,6 +57,8 @@ export interface ForecastPaths {
   /** Of the batch this request ran in (shared with the requests batched beside it). */
   timings: GenerationTimings;
   steps: { cached: number; recomputed: number };
+  /** Which exact loop served it: the KV cache, the full recompute, or the cache until the window slid (and why). */
+  path: PathRecord;
   batchRows: number;
 }
 
@@ -220,6 +222,7 @@ export class KronosModel {
           std: window.std,
           timings: result.timings,
           steps: result.steps,
+          path: result.path,
           batchRows: result.rows,
         };
       });

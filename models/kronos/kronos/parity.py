@@ -6,7 +6,8 @@ Writes, into one directory:
   onnx/*.onnx     the graphs under test (freshly exported, or copied from --run's export)
 
 Cases:
-  * every graph at several batch sizes and lengths (KV graph at several cache lengths);
+  * every graph at several batch sizes and lengths (the cached graphs at several history lengths,
+    series groupings and filled/unfilled generated slots);
   * preprocessing (raw candles -> normalized features and stamps), so the JS side of the
     runtime can be checked against the Python definition;
   * greedy autoregressive loops: full recompute with a sliding window, and the KV-cache path;
@@ -25,7 +26,9 @@ import torch
 
 from .config import PredictorConfig, TokenizerConfig
 from .data import features, normalize, time_stamps
-from .export import GRAPH_FILES, S1Graph, S1KVGraph, S2Graph, EncodeGraph, DecodeGraph, export_graphs
+from . import cached
+from .export import (CROSS_HEADS, GRAPH_FILES, DecodeGraph, DecodeTailGraph, EncodeGraph, S1Graph, S1StepGraph,
+                     S2Graph, export_graphs)
 from .inference import Sampling, eval_mode, generate
 from .modules import STAMP_SIZES
 from .predictor import Kronos
@@ -116,8 +119,8 @@ def write_fixtures(out: Path, tokenizer: Optional[KronosTokenizer] = None, model
             "exact": list(exact),
         })
 
-    enc, dec = EncodeGraph(tokenizer), DecodeGraph(tokenizer)
-    s1g, kvg, s2g = S1Graph(model), S1KVGraph(model), S2Graph(model)
+    enc, dec, tail = EncodeGraph(tokenizer), DecodeGraph(tokenizer), DecodeTailGraph(tokenizer)
+    s1g, kvg, s2g = S1Graph(model), S1StepGraph(model), S2Graph(model)
     for b, t in ((1, 1), (1, 16), (2, 37), (3, 64), (4, 128)):
         if t >= 2:
             _, raw = _series(rng, b, t)
@@ -126,20 +129,43 @@ def write_fixtures(out: Path, tokenizer: Optional[KronosTokenizer] = None, model
             x = np.clip(rng.normal(0, 1, (b, 1, 6)), -5, 5).astype(np.float32)
         case("tokenizer_encode", enc, {"x": torch.from_numpy(x)}, ["s1", "s2"], exact=("s1", "s2"))
         s1, s2, stamp = _random_tokens(g, pred, b, t)
-        case("tokenizer_decode", dec, {"s1": s1, "s2": s2}, ["x"])
+        case("tokenizer_decode", dec, {"s1": s1, "s2": s2}, ["x", "present_k", "present_v"])
         case("predictor_s1", s1g, {"s1": s1, "s2": s2, "stamp": stamp},
-             ["s1_logits", "ctx", "present_k", "present_v"])
-        ctx = torch.randn(b, t, pred.d_model, generator=g)
-        case("predictor_s2", s2g, {"ctx": ctx, "s1": s1[:, -1]}, ["s2_logits"])
+             ["s1_logits", "ctx_last", "present_k", "present_v", "cross_k", "cross_v"])
     nl, h, hd = pred.n_layers, pred.n_heads, pred.d_model // pred.n_heads
-    for b, n, p in ((1, 1, 1), (2, 1, 15), (3, 4, 20), (2, 1, 100)):
-        s1, s2, stamp = _random_tokens(g, pred, b, n)
-        # A real cache, not noise: run the prefix through the full graph first.
-        p1, p2, pst = _random_tokens(g, pred, b, p)
+    chd = pred.d_model // CROSS_HEADS
+    # Cached graphs on real caches (a prefix through the full graphs), G series of S rows each,
+    # `filled` of `slots` generated slots written and noise in the rest (it must be masked).
+    for groups, per, t, n, slots, filled in ((1, 1, 1, 1, 1, 0), (1, 4, 15, 1, 6, 3), (2, 3, 20, 1, 4, 4),
+                                             (3, 1, 100, 2, 8, 5)):
+        b = groups * per
+        p1, p2, pst = _random_tokens(g, pred, groups, t)
         with eval_mode(model):
-            _, pk, pv = model.trunk(p1, p2, pst)
-        case("predictor_s1_kv", kvg, {"s1": s1, "s2": s2, "stamp": stamp, "past_k": pk, "past_v": pv},
-             ["s1_logits", "ctx", "present_k", "present_v"])
+            ctx_h, pk, pv = model.trunk(p1, p2, pst)
+            ck, cv = cached.cross_kv(model, ctx_h)
+        noise = lambda *shape: torch.randn(*shape, generator=g)  # noqa: E731
+        gen = {f"gen_{kind}_{i}": noise(b, h, slots, hd) for kind in ("k", "v") for i in range(nl)}
+        s1, s2, stamp = _random_tokens(g, pred, b, n)
+        inputs = {"s1": s1, "s2": s2, "stamp": stamp, "gen_len": torch.tensor([filled])}
+        inputs.update({f"hist_k_{i}": pk[i] for i in range(nl)})
+        inputs.update({f"hist_v_{i}": pv[i] for i in range(nl)})
+        inputs.update({f"gen_k_{i}": gen[f"gen_k_{i}"] for i in range(nl)})
+        inputs.update({f"gen_v_{i}": gen[f"gen_v_{i}"] for i in range(nl)})
+        case("predictor_s1_kv", kvg, inputs, ["s1_logits", "ctx_last", "new_k", "new_v", "cross_k", "cross_v"])
+        case("predictor_s2", s2g, {"ctx_last": noise(b, pred.d_model), "s1": s1[:, 0],
+                                   "gen_len": torch.tensor([filled]), "hist_k": ck, "hist_v": cv,
+                                   "gen_k": noise(b, CROSS_HEADS, slots, chd), "gen_v": noise(b, CROSS_HEADS, slots, chd)},
+             ["s2_logits"])
+        h1 = torch.randint(0, 2 ** tok_cfg.s1_bits, (groups, t), generator=g)
+        h2 = torch.randint(0, 2 ** tok_cfg.s2_bits, (groups, t), generator=g)
+        with eval_mode(tokenizer):
+            _, dk, dv = cached.decode_with_keys(tokenizer, h1, h2)
+        t1 = torch.randint(0, 2 ** tok_cfg.s1_bits, (b, slots), generator=g)
+        t2 = torch.randint(0, 2 ** tok_cfg.s2_bits, (b, slots), generator=g)
+        inputs = {"s1": t1, "s2": t2}
+        inputs.update({f"hist_k_{i}": dk[i] for i in range(dk.shape[0])})
+        inputs.update({f"hist_v_{i}": dv[i] for i in range(dv.shape[0])})
+        case("tokenizer_decode_kv", tail, inputs, ["x"])
 
     # Preprocessing reference (float64 in, float32 normalized out).
     ts0, raw = _series(rng, 1, 48)

@@ -8,7 +8,8 @@
 //
 // Besides checking, this file is a compact reference for the TypeScript runtime: the
 // preprocessing (features, lookback-only normalization, UTC stamps) and the greedy
-// autoregressive loop (sliding full recompute, and the KV-cache path) are written out below.
+// autoregressive loop (sliding full recompute, and the in-place KV-cache path of graph contract 2)
+// are written out below.
 
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -82,14 +83,6 @@ function sliceSeq(data, B, L, inner, start, end, Ctor = data.constructor) {
   for (let b = 0; b < B; b++) out.set(data.subarray((b * L + start) * inner, (b * L + end) * inner), b * n * inner);
   return out;
 }
-function concatSeq(a, La, b, Lb, B, inner) {
-  const out = new a.constructor(B * (La + Lb) * inner);
-  for (let i = 0; i < B; i++) {
-    out.set(a.subarray(i * La * inner, (i + 1) * La * inner), i * (La + Lb) * inner);
-    out.set(b.subarray(i * Lb * inner, (i + 1) * Lb * inner), (i * (La + Lb) + La) * inner);
-  }
-  return out;
-}
 function argmaxRows(data, B, V) {
   const out = new Array(B);
   for (let b = 0; b < B; b++) {
@@ -136,21 +129,59 @@ function preprocess(ts, ohlcv, T) {
 }
 
 // ---------------------------------------------------------------- greedy loop (runtime reference)
-async function greedy(sessions, x, stamps, B, T, P, maxCtx, useKv, d) {
+// Graph contract 2. Recompute: predictor_s1 on the window, then predictor_s2 on the window's
+// cross-attention keys/values (as history) with one empty, masked generated slot. KV path: the
+// prefill's keys/values are the history cache; each step feeds only the token just appended to
+// predictor_s1_kv with the generated-slot buffers, writes its new_k/new_v and cross_k/v into slot
+// gen_len, and the s2 head reads the same caches. Here every row is its own series (G = B).
+function slots(B, H, C, hd) {
+  const data = new Float32Array(B * H * C * hd);
+  return {
+    data,
+    tensor: new ort.Tensor('float32', data, [B, H, C, hd]),
+    write(slot, src, offset = 0) {
+      for (let r = 0; r < B * H; r++) data.set(src.subarray(offset + r * hd, offset + (r + 1) * hd), (r * C + slot) * hd);
+    },
+  };
+}
+function layers(stacked) {
+  const [n, ...dims] = stacked.dims;
+  const size = dims.reduce((a, b) => a * b, 1);
+  return Array.from({ length: n }, (_, l) => new ort.Tensor('float32', stacked.data.slice(l * size, (l + 1) * size), dims));
+}
+const len = (n) => new ort.Tensor('int64', BigInt64Array.of(BigInt(n)), [1]);
+
+async function greedy(sessions, x, stamps, B, T, P, maxCtx, useKv, d, nHeads) {
   const enc = await sessions.tokenizer_encode.run({ x: new ort.Tensor('float32', x, [B, T, 6]) });
   const total = T + P;
   const s1 = Array.from({ length: B }, (_, b) => Array.from(enc.s1.data.subarray(b * T, (b + 1) * T), Number));
   const s2 = Array.from({ length: B }, (_, b) => Array.from(enc.s2.data.subarray(b * T, (b + 1) * T), Number));
   const window = (arr, start, end) => arr.flatMap((row) => row.slice(start, end));
-  let cache = null; // { logits, ctx, ctxLen, k, v }
+  const hd = d / nHeads;
+  const C = Math.max(1, Math.min(P - 1, maxCtx - T));
+  let cache = null; // { feeds (per-layer hist/gen), gk, gv: slot buffers per layer, ck, cv: cross slots, crossHist }
   for (let i = 0; i < P; i++) {
     const L = T + i;
     const start = Math.max(0, L - maxCtx);
     let logits;
-    let ctx;
-    let ctxLen;
+    let ctxLast;
+    let cross;
     if (useKv && L <= maxCtx && cache) {
-      ({ logits, ctx, ctxLen } = cache);
+      const o = await sessions.predictor_s1_kv.run({
+        s1: i64(window(s1, L - 1, L), [B, 1]),
+        s2: i64(window(s2, L - 1, L), [B, 1]),
+        stamp: new ort.Tensor('int64', sliceSeq(stamps, B, total, 5, L - 1, L), [B, 1, 5]),
+        gen_len: len(i - 1),
+        ...cache.feeds,
+      });
+      const per = o.new_k.data.length / cache.gk.length;
+      for (const [l, c] of cache.gk.entries()) c.write(i - 1, o.new_k.data, l * per);
+      for (const [l, c] of cache.gv.entries()) c.write(i - 1, o.new_v.data, l * per);
+      cache.ck.write(i - 1, o.cross_k.data);
+      cache.cv.write(i - 1, o.cross_v.data);
+      logits = o.s1_logits.data;
+      ctxLast = o.ctx_last.data;
+      cross = { hist_k: cache.crossHist[0], hist_v: cache.crossHist[1], gen_k: cache.ck.tensor, gen_v: cache.cv.tensor, gen_len: len(i) };
     } else {
       const n = L - start;
       const out = await sessions.predictor_s1.run({
@@ -159,35 +190,33 @@ async function greedy(sessions, x, stamps, B, T, P, maxCtx, useKv, d) {
         stamp: new ort.Tensor('int64', sliceSeq(stamps, B, total, 5, start, L), [B, n, 5]),
       });
       logits = out.s1_logits.data;
-      ctx = out.ctx.data;
-      ctxLen = n;
-      if (useKv && L <= maxCtx) cache = { logits, ctx, ctxLen, k: out.present_k, v: out.present_v };
+      ctxLast = out.ctx_last.data;
+      const [, ch, , chd] = out.cross_k.dims;
+      const empty = slots(B, ch, 1, chd).tensor;
+      cross = { hist_k: out.cross_k, hist_v: out.cross_v, gen_k: empty, gen_v: empty, gen_len: len(0) };
+      if (useKv && L <= maxCtx) {
+        const hk = layers(out.present_k);
+        const hv = layers(out.present_v);
+        const gk = hk.map(() => slots(B, nHeads, C, hd));
+        const gv = hk.map(() => slots(B, nHeads, C, hd));
+        const feeds = {};
+        hk.forEach((t, l) => {
+          feeds[`hist_k_${l}`] = t;
+          feeds[`hist_v_${l}`] = hv[l];
+          feeds[`gen_k_${l}`] = gk[l].tensor;
+          feeds[`gen_v_${l}`] = gv[l].tensor;
+        });
+        cache = { feeds, gk, gv, ck: slots(B, ch, C, chd), cv: slots(B, ch, C, chd), crossHist: [out.cross_k, out.cross_v] };
+        cross.gen_k = cache.ck.tensor;
+        cross.gen_v = cache.cv.tensor;
+      }
     }
     const next1 = argmaxRows(logits, B, logits.length / B);
-    const o2 = await sessions.predictor_s2.run({
-      ctx: new ort.Tensor('float32', ctx, [B, ctxLen, d]),
-      s1: i64(next1, [B]),
-    });
+    const o2 = await sessions.predictor_s2.run({ ctx_last: new ort.Tensor('float32', ctxLast, [B, d]), s1: i64(next1, [B]), ...cross });
     const next2 = argmaxRows(o2.s2_logits.data, B, o2.s2_logits.data.length / B);
     for (let b = 0; b < B; b++) {
       s1[b].push(next1[b]);
       s2[b].push(next2[b]);
-    }
-    if (useKv && cache && L + 1 <= maxCtx && i + 1 < P) {
-      const o = await sessions.predictor_s1_kv.run({
-        s1: i64(next1, [B, 1]),
-        s2: i64(next2, [B, 1]),
-        stamp: new ort.Tensor('int64', sliceSeq(stamps, B, total, 5, L, L + 1), [B, 1, 5]),
-        past_k: cache.k,
-        past_v: cache.v,
-      });
-      cache = {
-        logits: o.s1_logits.data,
-        ctx: concatSeq(cache.ctx, cache.ctxLen, o.ctx.data, 1, B, d),
-        ctxLen: cache.ctxLen + 1,
-        k: o.present_k,
-        v: o.present_v,
-      };
     }
   }
   const start = Math.max(0, total - maxCtx);
@@ -255,11 +284,12 @@ for (const c of manifest.cases) {
 }
 
 const d = manifest.config.predictor.d_model;
+const nHeads = manifest.config.predictor.n_heads;
 for (const l of manifest.loops) {
   const x = load(l.x);
   const [B, T] = x.dims;
   const stamps = load(l.stamp).data;
-  const got = await greedy(sessions, x.data, stamps, B, T, l.pred_len, l.max_context, l.use_kv_cache, d);
+  const got = await greedy(sessions, x.data, stamps, B, T, l.pred_len, l.max_context, l.use_kv_cache, d, nHeads);
   const m1 = mismatches(BigInt64Array.from(got.s1, BigInt), load(l.s1).data);
   const m2 = mismatches(BigInt64Array.from(got.s2, BigInt), load(l.s2).data);
   const e = maxAbsDiff(got.decoded, load(l.decoded).data);
