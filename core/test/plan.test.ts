@@ -197,7 +197,7 @@ const MALFORMED: [fixture: string, message: string][] = [
       'fixtures/plans/many-errors.yaml:21:3: spec.risk.maxPositionNotional: expected a number greater than 0 and at most 1000000000000, found nothing (required)',
       'fixtures/plans/many-errors.yaml:22:18: spec.risk.maxNotional: expected a number greater than 0 and at most 1000000000000, found "1000" (a string)',
       'fixtures/plans/many-errors.yaml:23:18: spec.risk.maxDrawdown: expected a number greater than 0 and at most 1, found 15',
-      'fixtures/plans/many-errors.yaml:24:5: spec.risk.stopLoss: expected a known field (maxNotional, maxPositionNotional, maxDailyLoss, maxDrawdown, maxOpenOrders, orderRate, priceBand, maxDataAgeBars, requireTradeableForecast, allowInstruments, lossStreak or initialState), found unknown field "stopLoss"',
+      'fixtures/plans/many-errors.yaml:24:5: spec.risk.stopLoss: expected a known field (maxNotional, maxPositionNotional, maxDailyLoss, maxDrawdown, maxOpenOrders, orderRate, priceBand, maxDataAgeBars, requireTradeableForecast, allowInstruments, lossStreak, intentTtl or initialState), found unknown field "stopLoss"',
     ].join('\n'),
   ],
 ];

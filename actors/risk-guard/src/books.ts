@@ -32,21 +32,23 @@ export class PlanBooks {
       const family = parseSubject(subj).family;
       if (family === 'orderVerdict') {
         const env = OrderVerdictContract.decode(data);
-        this.ledgerOf(env.data.plan).recordDecision(env.causationId ?? env.id, env.data, env.time);
+        this.ledgerOf(env.data.plan).recordDecision(env.causationId ?? env.id, env.data, env.eventTime);
       } else if (family === 'cancelVerdict') {
         const env = CancelVerdictContract.decode(data);
-        this.ledgerOf(env.data.plan).recordCancel(env.causationId ?? env.id, env.data, env.time);
+        this.ledgerOf(env.data.plan).recordCancel(env.causationId ?? env.id, env.data, env.eventTime);
       } else if (family === 'orderApproved') {
         const env = ApprovedOrderContract.decode(data);
-        this.ledgerOf(env.data.plan).recordApproval(env.data, env.time);
+        this.ledgerOf(env.data.plan).recordApproval(env.data, env.eventTime);
       } else if (family === 'orderEvent') {
-        const { data: event } = OrderEventContract.decode(data);
+        const env = OrderEventContract.decode(data);
+        const event = env.data;
         const id = event.clientOrderId;
         // Events of orders the guard approved carry the plan; others are matched by client order id.
         const ledger = event.plan
           ? this.ledgerOf(event.plan)
           : [...this.ledgers.values()].find((l) => id !== undefined && l.orders.has(id));
-        ledger?.applyEvent(event, event.receivedAt);
+        // Market time: what the executor says the event speaks for (the venue's time or its cause's).
+        ledger?.applyEvent(event, env.eventTime);
       }
     } catch {
       this.undecodable++;

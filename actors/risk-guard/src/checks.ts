@@ -7,6 +7,7 @@ import {
   type PlanRisk,
   parseDuration,
   subject,
+  timeframeMs,
 } from '@kokex/core';
 import type { InstrumentQuote, LedgerValuation, PlanLedger } from './ledger.js';
 import { RiskReason } from './reasons.js';
@@ -69,7 +70,54 @@ export interface DecisionInput {
   tf?: string;
   /** Prices and contract values of every instrument the book holds, for the loss limits. */
   quote: InstrumentQuote;
+  /**
+   * Market time the intent is judged at (rates, cooldowns, the loss day, data age): its own
+   * `eventTime`, never earlier than the plan's last approval.
+   */
   now: number;
+  /** The intent's market time (its envelope's `eventTime`); with `marketNow`, checked for the future and expiry. */
+  eventTime?: number;
+  /** The plan's market clock when the intent is judged; undefined before a replay's first candle. */
+  marketNow?: number;
+  /** Slack beyond one bar for an intent ahead of the market clock (ms). Default 5,000. */
+  futureToleranceMs?: number;
+}
+
+/** How old an intent may be: `risk.intentTtl`, else two bars of the plan's timeframe. */
+export function intentTtlMs(risk: Pick<PlanRisk, 'intentTtl'>, tf: string): number {
+  return (risk.intentTtl === undefined ? undefined : parseDuration(risk.intentTtl)) ?? 2 * timeframeMs(tf);
+}
+
+/**
+ * Whether an intent's market time is believable: not more than one bar plus the tolerance ahead
+ * of the market clock (a forged or broken stamp), not older than the plan's intent TTL.
+ */
+function timeCheck(input: DecisionInput, plan: GuardedPlan): Decision | undefined {
+  const { eventTime, marketNow } = input;
+  if (eventTime === undefined || marketNow === undefined) return undefined;
+  const tf = input.tf ?? '1m';
+  const ahead = eventTime - marketNow;
+  const slack = timeframeMs(tf) + (input.futureToleranceMs ?? 5000);
+  if (ahead > slack) {
+    return deny(
+      RiskReason.FutureTime,
+      'eventTime',
+      `the intent says it speaks for ${new Date(eventTime).toISOString()}, ${fmt(ahead / 1000)} s ahead of the market clock (${new Date(marketNow).toISOString()})`,
+      slack,
+      ahead,
+    );
+  }
+  const ttl = intentTtlMs(plan.risk, tf);
+  if (-ahead > ttl) {
+    return deny(
+      RiskReason.IntentExpired,
+      'risk.intentTtl',
+      `the intent is ${fmt(-ahead / 1000)} s old in market time; intents live ${fmt(ttl / 1000)} s`,
+      ttl,
+      -ahead,
+    );
+  }
+  return undefined;
 }
 
 export type Decision = Omit<OrderVerdict, 'plan' | 'inst' | 'clientOrderId'> & { reduceOnly: boolean };
@@ -111,6 +159,8 @@ function preflight(input: DecisionInput): Decision | undefined {
   }
   const state = control?.state ?? plan.risk.initialState;
   if (state === 'halted') return deny(RiskReason.Halted, 'tradingState', `plan ${plan.plan} is halted`, 'active', state);
+  const late = timeCheck(input, plan);
+  if (late) return late;
   if (intent.venue !== plan.venue) {
     return deny(RiskReason.VenueMismatch, 'venue', `plan ${plan.plan} trades on ${plan.venue}`, plan.venue, intent.venue);
   }

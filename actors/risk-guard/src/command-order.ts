@@ -9,11 +9,14 @@ import {
   CancelRequestContract,
   type CancelVerdict,
   CancelVerdictContract,
+  CandleContract,
   type OrderIntent,
   OrderIntentContract,
   type OrderVerdict,
   OrderVerdictContract,
+  type Plan,
   parseDuration,
+  Streams,
   subject,
   subjectFilter,
 } from '@kokex/core';
@@ -120,13 +123,31 @@ function watch(bus: Bus, intent: OrderIntent) {
   return { verdict: () => verdict, events, until, stop };
 }
 
-async function place(bus: Bus, intent: OrderIntent, waitMs: number, followMs: number, io: CommandIo): Promise<number> {
+/**
+ * The market time a person's order speaks for: live, now (the envelope's default); in a replay
+ * (`sim`), the market time of the plan's last stored candle, since the guard judges intents on the
+ * replay's clock and the wall clock is months or years away from it.
+ */
+async function marketTimeOf(bus: Bus, plan: Plan): Promise<number | undefined> {
+  if (plan.spec.venue.mode !== 'sim') return undefined;
+  const key = { venue: plan.spec.venue.name, inst: plan.spec.instrument, tf: plan.spec.timeframe };
+  const last = await bus.last(subject('candle', key), Streams.candles).catch(() => undefined);
+  if (!last) return undefined;
+  try {
+    return CandleContract.decode(last.data).eventTime;
+  } catch {
+    return undefined;
+  }
+}
+
+async function place(bus: Bus, intent: OrderIntent, waitMs: number, followMs: number, io: CommandIo, eventTime?: number): Promise<number> {
   const watcher = watch(bus, intent);
   try {
     await bus.nc.flush();
     await bus.publish(OrderIntentContract, subject('orderIntent', { plan: intent.plan, inst: intent.inst }), intent, {
       id: `intent:${intent.clientOrderId}`,
       source: 'kokex-cli',
+      ...(eventTime !== undefined ? { eventTime } : {}),
     });
     io.print(
       `intent ${intent.clientOrderId}: ${intent.side} ${intent.size} ${intent.inst} ${intent.type}${intent.price ? ` @ ${intent.price}` : ''}`,
@@ -283,7 +304,7 @@ export const orderCommand: CommandDefinition = {
         basis: { kind: 'manual' },
         refs: {},
       };
-      return place(bus, intent, waitMs || 10_000, followMs, io);
+      return place(bus, intent, waitMs || 10_000, followMs, io, await marketTimeOf(bus, plan));
     });
   },
 };

@@ -29,8 +29,6 @@ export const guardPlanSchema = z
     /** risk.allowInstruments, else the plan's instrument. */
     instruments: z.array(instrumentToken).min(1),
     risk: z.custom<PlanRisk>((v) => typeof v === 'object' && v !== null, 'a plan risk section'),
-    /** Replay speed in sim mode (market-data age is measured in replayed bars), 1 elsewhere. */
-    speed: z.number().positive(),
     /** Equity the drawdown is measured from: venue.paper.balance. */
     capital: z.number().positive(),
   })
@@ -50,6 +48,17 @@ export const guardConfigSchema = z
     instrumentRetryMs: z.number().int().nonnegative().default(5000),
     /** Server-side redelivery of an intent whose guard died deciding it. Default 30,000 ms. */
     ackWaitMs: z.number().int().positive().default(30_000),
+    /**
+     * How far ahead of the market clock, beyond one bar, a candle, forecast or intent may say it
+     * is (clocks differ a little). Further ahead: a candle or forecast is not believed, an intent
+     * is denied `FUTURE_TIME`. Default 5,000 ms.
+     */
+    futureToleranceMs: z.number().int().nonnegative().max(3_600_000).default(5000),
+    /**
+     * Largest move of a close against the instrument's last accepted close, as a fraction, that is
+     * believed at once; a larger one waits for the next candle to confirm it. Default 0.2 (20 %).
+     */
+    maxPriceMove: z.number().gt(0).max(10).default(0.2),
   })
   .strict();
 export type GuardConfig = z.output<typeof guardConfigSchema>;
@@ -70,7 +79,6 @@ export function guardPlanFrom(plan: Plan): GuardPlan {
     tf: plan.spec.timeframe,
     instruments: risk.allowInstruments ?? [plan.spec.instrument],
     risk,
-    speed: venue.mode === 'sim' ? venue.sim.speed : 1,
     capital: venue.paper.balance,
   };
 }

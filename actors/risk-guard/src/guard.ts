@@ -14,6 +14,7 @@ import {
   OrderIntentContract,
   OrderVerdictContract,
   type OrderVerdict,
+  marketNow,
   Buckets,
   Streams,
   subject,
@@ -27,6 +28,7 @@ import { RiskPublishError, RiskStreamReadError } from './errors.js';
 import { InstrumentCache } from './instruments.js';
 import { PlanBooks } from './books.js';
 import { MarketView } from './market.js';
+import { RiskReason } from './reasons.js';
 import { OrdersTail } from './orders-tail.js';
 import { planSummary } from './summary.js';
 import type { ControlRecord } from './trading-state.js';
@@ -51,7 +53,13 @@ export const RISK_GUARD_CANCEL_DURABLE = 'risk-guard-cancels';
 export function createRiskGuardLogic(ctx: ActorContext<GuardConfig>): ActorLogic<GuardConfig> {
   let config = ctx.config;
   const controls = new Map<string, ControlRecord>();
-  const market = new MarketView(ctx.bus, ctx.log);
+  // Market time per plan (wall live, the data's own in a replay); candles of a venue move the clocks of its plans.
+  const clockOf = (plan: GuardPlan) => ctx.marketClocks.of(plan.plan, plan.mode);
+  const market = new MarketView(ctx.bus, ctx.log, {
+    clocksOf: (venue) => config.plans.filter((p) => p.venue === venue).map(clockOf),
+    futureToleranceMs: config.futureToleranceMs,
+    maxPriceMove: config.maxPriceMove,
+  });
   const instruments = new InstrumentCache(ctx.container.resolve(Tokens.Adapters), () => config, ctx.clock);
   const totals = {
     approved: 0,
@@ -106,9 +114,10 @@ export function createRiskGuardLogic(ctx: ActorContext<GuardConfig>): ActorLogic
    * nothing new. Both go out together: should only one land before a crash, the redelivered intent
    * sends both again and the stream keeps the first of each.
    */
-  const emit = async (env: Envelope<OrderIntent>, verdict: OrderVerdict, reduceOnly: boolean, now: number) => {
+  const emit = async (env: Envelope<OrderIntent>, verdict: OrderVerdict, reduceOnly: boolean, at: number) => {
     const intent = env.data;
-    const meta = { correlationId: env.correlationId, causationId: env.id, source: ctx.instanceId, time: now };
+    // Wall time for latency figures; the market time the verdict was judged at, which the book keeps.
+    const meta = { correlationId: env.correlationId, causationId: env.id, source: ctx.instanceId, time: ctx.clock.now(), eventTime: at };
     const verdictId = `verdict:${env.id}`;
     const plan = planOf(intent.plan);
     const order = verdict.decision === 'approve' ? approvedOrder(plan, intent, verdict, reduceOnly) : undefined;
@@ -129,8 +138,8 @@ export function createRiskGuardLogic(ctx: ActorContext<GuardConfig>): ActorLogic
           }),
         ),
     ]);
-    ledgerOf(intent.plan).recordDecision(env.id, verdict, now);
-    if (order) ledgerOf(intent.plan).recordApproval(order, now);
+    ledgerOf(intent.plan).recordDecision(env.id, verdict, at);
+    if (order) ledgerOf(intent.plan).recordApproval(order, at);
   };
 
   /**
@@ -188,19 +197,26 @@ export function createRiskGuardLogic(ctx: ActorContext<GuardConfig>): ActorLogic
   const decide = async (env: Envelope<OrderIntent>, seq: number): Promise<void> => {
     // The intent itself holds nothing for the book: no need to read it back.
     tail.markOwn(seq);
-    await catchUp();
+    await Promise.all([
+      catchUp(),
+      market.catchUp().catch((err: unknown) => ctx.log.warn({ err }, 'risk guard: reading market data failed')),
+    ]);
     const intent = env.data;
     const ledger = ledgerOf(intent.plan);
     const prior = ledger.decided.get(intent.clientOrderId);
-    const now = ctx.clock.now();
     if (prior && prior.intentId === env.id) {
       // A redelivery (the last guard died before its ack): the same verdict again, stored once.
       totals.redelivered++;
       const state = controls.get(intent.plan)?.state;
-      await emit(env, prior.verdict, intent.reduceOnly || state === 'reducing', now);
+      await emit(env, prior.verdict, intent.reduceOnly || state === 'reducing', prior.at);
       return;
     }
     const plan = planOf(intent.plan);
+    // Market time: the plan's clock now (wall live, the newest accepted candle in a replay), and the
+    // time the intent is judged at: its own eventTime, never before the plan's last approval, so a
+    // replay at any speed counts the same market minutes, and the judged time never goes back.
+    const clockNow = plan ? market.now(plan.venue) : undefined;
+    const now = Math.max(ledger.lastApprovalAt ?? Number.NEGATIVE_INFINITY, env.eventTime);
     const allowed = plan?.instruments.includes(intent.inst) ?? false;
     const decision: Decision = evaluateIntent({
       intent,
@@ -209,7 +225,7 @@ export function createRiskGuardLogic(ctx: ActorContext<GuardConfig>): ActorLogic
       ledger,
       clientOrderIdUsed: books.used(intent.clientOrderId),
       instrument: plan && allowed ? await instruments.resolve(plan, intent.inst) : undefined,
-      market: plan ? market.snapshot({ venue: plan.venue, inst: intent.inst, tf: plan.tf }, now, plan.mode, plan.speed) : undefined,
+      market: plan ? market.snapshot({ venue: plan.venue, inst: intent.inst, tf: plan.tf }, Math.max(now, clockNow ?? now)) : undefined,
       // The forecast the intent acted on when it names one; else (manual, rule, a trigger without one) the latest.
       forecast: !plan
         ? undefined
@@ -222,15 +238,20 @@ export function createRiskGuardLogic(ctx: ActorContext<GuardConfig>): ActorLogic
         contractValue: plan ? instruments.get(plan, inst)?.contractValue : undefined,
       }),
       now,
+      eventTime: env.eventTime,
+      marketNow: clockNow,
+      futureToleranceMs: config.futureToleranceMs,
     });
     const { reduceOnly, ...rest } = decision;
     const verdict: OrderVerdict = { plan: intent.plan, inst: intent.inst, clientOrderId: intent.clientOrderId, side: intent.side, ...rest };
-    await emit(env, verdict, reduceOnly, now);
+    // A verdict on an intent whose time was not believed is stamped with the clock's time, not the intent's.
+    const timeDenied = verdict.reason === RiskReason.FutureTime || verdict.reason === RiskReason.IntentExpired;
+    await emit(env, verdict, reduceOnly, timeDenied ? (clockNow ?? now) : now);
     if (verdict.decision === 'approve') totals.approved++;
     else totals.denied++;
     totals.byReason[verdict.reason] = (totals.byReason[verdict.reason] ?? 0) + 1;
     verdictsTotal.inc({ plan: verdict.plan, decision: verdict.decision, reason: verdict.reason });
-    lastVerdict = { ...verdict, at: now };
+    lastVerdict = { ...verdict, at: ctx.clock.now() };
   };
 
   const preparePlans = async () => {
@@ -309,7 +330,7 @@ export function createRiskGuardLogic(ctx: ActorContext<GuardConfig>): ActorLogic
     },
     status: () => ({
       plans: config.plans.map((plan) =>
-        planSummary(plan, ledgerOf(plan.plan), controls.get(plan.plan), ctx.clock.now(), (inst) => ({
+        planSummary(plan, ledgerOf(plan.plan), controls.get(plan.plan), marketNow(clockOf(plan), ctx.clock.now()), (inst) => ({
           price: market.price(plan.venue, inst),
           contractValue: instruments.get(plan, inst)?.contractValue,
         })),
@@ -319,6 +340,7 @@ export function createRiskGuardLogic(ctx: ActorContext<GuardConfig>): ActorLogic
         byReason: { ...totals.byReason },
         cancels: { ...totals.cancels, byReason: { ...totals.cancels.byReason } },
         undecodable: books.undecodable + market.undecodable,
+        market: { ...market.refused },
       },
       streamPosition: tail.position,
       ...(lastVerdict ? { lastVerdict } : {}),
@@ -344,13 +366,14 @@ export const riskGuardActor = defineActorKind<GuardConfig>({
         `$JS.API.STREAM.MSG.GET.${Streams.orders}`,
         `$JS.API.STREAM.MSG.GET.${Streams.candles}`,
         `$JS.API.STREAM.MSG.GET.${Streams.forecasts}`,
+        `$JS.API.STREAM.INFO.${Streams.candles}`,
+        `$JS.API.STREAM.INFO.${Streams.forecasts}`,
       ],
       subscribe: [
         subjectFilter('orderVerdict'),
         subjectFilter('cancelVerdict'),
         subjectFilter('orderEvent'),
         subjectFilter('candle'),
-        subjectFilter('live'),
         subjectFilter('forecast'),
       ],
       consume: [

@@ -114,6 +114,7 @@ export class PlanLedger {
   readonly legs = new Map<string, Leg>();
   readonly fills: LedgerFill[] = [];
   #approvals: number[] = [];
+  #lastApprovalAt: number | undefined;
   /** Ids of orders not yet closed, so the open-order checks do not walk the whole history. */
   #open = new Set<string>();
   #trades: ClosedTrade[] = [];
@@ -147,6 +148,7 @@ export class PlanLedger {
     });
     this.#open.add(order.clientOrderId);
     this.#approvals.push(at);
+    if (this.#lastApprovalAt === undefined || at > this.#lastApprovalAt) this.#lastApprovalAt = at;
     const horizon = at - HOUR_MS;
     while ((this.#approvals[0] ?? Number.POSITIVE_INFINITY) < horizon) this.#approvals.shift();
   }
@@ -191,6 +193,12 @@ export class PlanLedger {
       this.#open.delete(id);
     } else if (order.state === 'pending') order.state = 'open';
   }
+
+  /** Market time of the latest approval: the guard never judges this plan's intents earlier than it. */
+  get lastApprovalAt(): number | undefined {
+    return this.#lastApprovalAt;
+  }
+
 
   approvalsSince(since: number): number {
     return this.#approvals.filter((t) => t > since).length;

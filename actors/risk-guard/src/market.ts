@@ -2,13 +2,15 @@ import {
   type Bus,
   CandleContract,
   type DecisionBasis,
+  type Envelope,
   ForecastContract,
   type Logger,
+  type MarketClock,
+  MarketClockKind,
   Streams,
   subject,
   subjectFilter,
   timeframeMs,
-  type VenueMode,
 } from '@kokex/core';
 import type { ForecastSnapshot, MarketSnapshot } from './checks.js';
 
@@ -20,19 +22,37 @@ const FORECASTS_KEPT = 512;
 const FORECAST_LOOKBACK = 20_000;
 
 /**
- * What the guard knows of the market: the last closed candle per series (MD_CANDLES), the last
- * price per instrument (closed candles and the feed's live updates), the latest forecast per
- * instrument and timeframe and the recent forecasts by id (FORECASTS). The newest stored message
- * of each series is read at start (`bus.last`); after that core-NATS subscriptions keep it current
- * (JetStream delivers stored subjects to plain subscribers too). A forecast an intent names that the
- * guard has not heard (it started after it) is looked up among the series' stored forecasts.
+ * What the guard believes of the market, and why it believes it (issue 12 finding 1).
+ *
+ * - **Only stored, validated messages.** Candles come from `MD_CANDLES` (the validator is its only
+ *   writer) and forecasts from `FORECASTS`, read by stream sequence (`MSG.GET`); a core-NATS
+ *   subscription only rings the bell, its payload is never read. So a plain publish that the
+ *   stream did not store (a repeated message id, a subject no stream holds, `kokex.md.live.…`
+ *   in-progress bars) never reaches a decision. Prices are the closes of those candles.
+ * - **No times from the future.** A candle or forecast whose market time (`eventTime`; for a
+ *   candle also its close, for a forecast the close of the bar it saw) is more than one bar plus
+ *   `futureToleranceMs` ahead of the venue's market clock is not accepted. Live, that clock is the
+ *   wall clock, and such a message is ignored for good. In a replay the clock is the data's own
+ *   (an event clock), so a jump ahead waits for confirmation (below): the replay may have skipped.
+ * - **No price from nowhere.** A close more than `maxPriceMove` (a fraction) away from the last
+ *   accepted close of the instrument is held back until the next candle of the same series
+ *   confirms it (its close within `maxPriceMove` of the held one, its time not before it); then
+ *   both are accepted. One outlier, forged or broken, never becomes the price the guard values and
+ *   judges at; a real move costs one bar of delay.
+ *
+ * Everything refused is counted (`refused`); nothing here throws into a decision. Each accepted
+ * candle is shown to the market clocks of the venue's plans, which is how a replay's market time
+ * moves (a forecast or an intent never moves it).
  */
 interface CandleSeen {
   close: number;
-  /** Bar open time (venue time). */
+  /** Bar open time (market time). */
   ts: number;
-  /** When the producer published it (wall clock). */
+  /** The market time it speaks for: its envelope's `eventTime` (the validator stamps the bar close). */
   at: number;
+  tf: string;
+  inst: string;
+  venue: string;
 }
 
 export interface SeriesKey {
@@ -41,54 +61,146 @@ export interface SeriesKey {
   tf: string;
 }
 
+export interface MarketViewOptions {
+  /** Market clocks of the plans that trade on a venue (empty for a venue no plan trades). */
+  clocksOf: (venue: string) => MarketClock[];
+  /** Slack beyond one bar for a market time ahead of the clock (ms). */
+  futureToleranceMs: number;
+  /** Largest move of a close against the last accepted close of the instrument, as a fraction. */
+  maxPriceMove: number;
+}
+
+/** Why a candle or forecast was not believed, by reason: the guard's status shows them. */
+export interface MarketRefusals {
+  undecodable: number;
+  futureCandles: number;
+  futureForecasts: number;
+  /** Candles held back for a price or time jump (confirmed later or never). */
+  heldBack: number;
+  /** Held-back candles that the next candle confirmed. */
+  confirmed: number;
+}
+
+/**
+ * Reads one stream from a sequence on, by subject filter, one stored message at a time. Calls
+ * while a read runs share one follow-up read.
+ */
+class StreamTail {
+  #next = 1;
+  #running: Promise<void> | undefined;
+  #queued: Promise<void> | undefined;
+
+  constructor(
+    private readonly bus: Bus,
+    private readonly stream: string,
+    private readonly filter: string,
+    private readonly onMessage: (data: Uint8Array) => void,
+  ) {}
+
+  /** Starts after everything stored now (what is stored was read with `bus.last`). */
+  async startAtEnd(): Promise<void> {
+    const info = await this.bus.jsm.streams.info(this.stream).catch(() => undefined);
+    this.#next = (info?.state.last_seq ?? 0) + 1;
+  }
+
+  catchUp(): Promise<void> {
+    if (this.#queued) return this.#queued;
+    const after = (this.#running ?? Promise.resolve()).catch(() => undefined);
+    const next = after.then(() => {
+      this.#queued = undefined;
+      const run = this.#read().finally(() => {
+        if (this.#running === run) this.#running = undefined;
+      });
+      this.#running = run;
+      return run;
+    });
+    this.#queued = next;
+    return next;
+  }
+
+  async #read(): Promise<void> {
+    for (;;) {
+      const request = { next_by_subj: this.filter, seq: this.#next } as unknown as GetMessageRequest;
+      const msg = await this.bus.jsm.streams.getMessage(this.stream, request);
+      if (!msg) return;
+      this.#next = msg.seq + 1;
+      this.onMessage(msg.data);
+    }
+  }
+}
+
 export class MarketView {
   readonly #candles = new Map<string, CandleSeen>();
-  readonly #prices = new Map<string, { price: number; at: number }>();
+  /** A candle of the series held back for a jump, waiting for the next one to confirm it. */
+  readonly #held = new Map<string, CandleSeen>();
+  readonly #prices = new Map<string, CandleSeen>();
   readonly #forecasts = new Map<string, Required<Pick<ForecastSnapshot, 'asOf'>> & ForecastSnapshot>();
   readonly #byId = new Map<string, ForecastSnapshot & { asOf: number; inst: string; tf: string }>();
   readonly #subs: Array<{ unsubscribe(): void }> = [];
-  /** Messages that did not decode (a producer of another schema version): counted, never thrown. */
-  undecodable = 0;
+  readonly #tails = new Map<string, StreamTail>();
+  readonly #forecastTail: StreamTail;
+  readonly refused: MarketRefusals = { undecodable: 0, futureCandles: 0, futureForecasts: 0, heldBack: 0, confirmed: 0 };
 
   constructor(
     private readonly bus: Bus,
     private readonly log: Logger,
-  ) {}
+    private readonly options: MarketViewOptions,
+  ) {
+    this.#forecastTail = new StreamTail(bus, Streams.forecasts, subjectFilter('forecast'), (data) => this.#remember(data));
+  }
 
+  /** Messages that did not decode (a producer of another schema version): counted, never thrown. */
+  get undecodable(): number {
+    return this.refused.undecodable;
+  }
+
+  /** Core-NATS bells: a stored candle or forecast may be waiting (its payload is not read). */
   start(): void {
-    const on = (filter: string, handle: (data: Uint8Array) => void) =>
+    const bell = (filter: string, read: () => Promise<void>) =>
       this.#subs.push(
         this.bus.nc.subscribe(filter, {
-          callback: (err, msg) => {
-            if (err) return;
-            try {
-              handle(msg.data);
-            } catch {
-              this.undecodable++;
-            }
+          callback: (err) => {
+            if (!err)
+              void read().catch((e: unknown) => this.log.warn({ err: e }, 'risk guard: reading market data failed; the next bell retries'));
           },
         }),
       );
-    on(subjectFilter('candle'), (data) => this.#onCandle(data, true));
-    on(subjectFilter('live'), (data) => this.#onCandle(data, false));
-    on(subjectFilter('forecast'), (data) => this.#onForecast(data));
+    bell(subjectFilter('candle'), () => this.#catchUpCandles());
+    bell(subjectFilter('forecast'), () => this.#forecastTail.catchUp());
   }
 
-  /** Reads the newest stored candle and forecast of each series (nothing stored is not an error). */
+  /**
+   * Reads the newest stored candle and forecast of each series (nothing stored is not an error),
+   * and starts reading both streams after what is stored now.
+   */
   async load(series: SeriesKey[]): Promise<void> {
+    for (const venue of new Set(series.map((s) => s.venue))) {
+      if (this.#tails.has(venue)) continue;
+      const tail = new StreamTail(this.bus, Streams.candles, subjectFilter('candle', { venue }), (data) => this.#onCandle(data));
+      await tail.startAtEnd();
+      this.#tails.set(venue, tail);
+    }
+    if (series.length && !this.#forecastStarted) {
+      this.#forecastStarted = true;
+      await this.#forecastTail.startAtEnd();
+    }
     for (const key of series) {
       const candle = (await this.bus.last(subject('candle', key), Streams.candles))?.data;
-      if (candle) this.#onCandle(candle, true);
+      if (candle) this.#onCandle(candle);
       const forecast = (await this.bus.last(subject('forecast', { inst: key.inst, tf: key.tf }), Streams.forecasts))?.data;
-      if (forecast) {
-        try {
-          this.#onForecast(forecast);
-        } catch (err) {
-          this.undecodable++;
-          this.log.warn({ err, inst: key.inst, tf: key.tf }, 'stored forecast does not decode; waiting for the next');
-        }
-      }
+      if (forecast) this.#remember(forecast);
     }
+  }
+
+  #forecastStarted = false;
+
+  /** Reads every candle and forecast stored since the last read: a decision sees all that came before it. */
+  async catchUp(): Promise<void> {
+    await Promise.all([this.#catchUpCandles(), this.#forecastTail.catchUp()]);
+  }
+
+  async #catchUpCandles(): Promise<void> {
+    await Promise.all([...this.#tails.values()].map((t) => t.catchUp()));
   }
 
   stop(): void {
@@ -96,21 +208,33 @@ export class MarketView {
   }
 
   price(venue: string, inst: string): number | undefined {
-    return this.#prices.get(`${venue}|${inst}`)?.price;
+    return this.#prices.get(`${venue}|${inst}`)?.close;
   }
 
   /**
-   * The last price and how many bars old the last closed candle is. On the simulator the age is
-   * counted in replayed bars since it was published (venue time there is years behind the wall
-   * clock); elsewhere from the bar's close to now.
+   * The venue's market time now: the wall clock when any of its plans trades live, else the newest
+   * accepted candle time (undefined before the first).
    */
-  snapshot(key: SeriesKey, now: number, mode: VenueMode, speed: number): MarketSnapshot | undefined {
+  now(venue: string): number | undefined {
+    let newest: number | undefined;
+    for (const clock of this.options.clocksOf(venue)) {
+      const t = clock.now();
+      if (clock.kind === MarketClockKind.wall) return t;
+      if (t !== undefined && (newest === undefined || t > newest)) newest = t;
+    }
+    return newest;
+  }
+
+  /**
+   * The last price and how many bars old the series' last closed candle is at market time `at`
+   * (its close counts: a candle is fresh until a bar after it should have closed).
+   */
+  snapshot(key: SeriesKey, at: number): MarketSnapshot | undefined {
     const candle = this.#candles.get(`${key.venue}|${key.inst}|${key.tf}`);
     const last = this.price(key.venue, key.inst);
     if (!candle || last === undefined) return undefined;
     const barMs = timeframeMs(key.tf);
-    const ageMs = mode === 'sim' ? (now - candle.at) * speed : now - (candle.ts + barMs);
-    return { last, ageBars: Math.max(0, ageMs / barMs) };
+    return { last, ageBars: Math.max(0, (at - candle.at) / barMs) };
   }
 
   forecast(inst: string, tf: string, venue?: string): ForecastSnapshot | undefined {
@@ -163,28 +287,92 @@ export class MarketView {
   }
 
   #remember(data: Uint8Array): void {
+    let env: Envelope<ReturnType<typeof ForecastContract.schema.parse>>;
     try {
-      this.#onForecast(data);
+      env = ForecastContract.decode(data);
     } catch {
-      this.undecodable++;
+      this.refused.undecodable++;
+      return;
     }
+    this.#onForecast(env);
   }
 
-  #onCandle(data: Uint8Array, closed: boolean): void {
-    const env = CandleContract.decode(data);
+  /** Whether market time `t` of something on `venue` with bars of `barMs` is too far ahead of the venue's clock. */
+  #ahead(venue: string, t: number, barMs: number): boolean {
+    const now = this.now(venue);
+    return now !== undefined && t > now + barMs + this.options.futureToleranceMs;
+  }
+
+  #isWall(venue: string): boolean {
+    return this.options.clocksOf(venue).some((c) => c.kind === MarketClockKind.wall);
+  }
+
+  #onCandle(data: Uint8Array): void {
+    let env: Envelope<ReturnType<typeof CandleContract.schema.parse>>;
+    try {
+      env = CandleContract.decode(data);
+    } catch {
+      this.refused.undecodable++;
+      return;
+    }
     const c = env.data;
-    const priceKey = `${c.venue}|${c.inst}`;
-    const seen = this.#prices.get(priceKey);
-    if (!seen || env.time >= seen.at) this.#prices.set(priceKey, { price: c.close, at: env.time });
-    if (!closed || !c.confirmed) return;
+    if (!c.confirmed) return;
+    const barMs = timeframeMs(c.tf);
+    const seen: CandleSeen = { close: c.close, ts: c.ts, at: env.eventTime, tf: c.tf, inst: c.inst, venue: c.venue };
     const key = `${c.venue}|${c.inst}|${c.tf}`;
-    const known = this.#candles.get(key);
-    if (!known || c.ts >= known.ts) this.#candles.set(key, { close: c.close, ts: c.ts, at: env.time });
+    // Live, the wall clock is the truth about "now": a bar that has not closed yet, or a message
+    // that says it speaks for a later time, is false, whatever follows it.
+    if (this.#isWall(c.venue) && (this.#ahead(c.venue, seen.at, barMs) || this.#ahead(c.venue, c.ts + barMs, barMs))) {
+      this.refused.futureCandles++;
+      return;
+    }
+    const held = this.#held.get(key);
+    if (!this.#jumps(seen, this.#prices.get(`${c.venue}|${c.inst}`), barMs)) {
+      this.#held.delete(key);
+      this.#accept(key, seen);
+      return;
+    }
+    // A jump: believed only when the next candle of the series continues from it.
+    if (held && seen.at >= held.at && !this.#jumps(seen, held, barMs, held.at)) {
+      this.#held.delete(key);
+      this.refused.confirmed++;
+      this.#accept(key, held);
+      this.#accept(key, seen);
+      return;
+    }
+    if (this.#ahead(c.venue, seen.at, barMs)) this.refused.futureCandles++;
+    this.refused.heldBack++;
+    this.#held.set(key, seen);
   }
 
-  #onForecast(data: Uint8Array): void {
-    const env = ForecastContract.decode(data);
+  /**
+   * Whether a candle jumps from what was believed: in price against `prior` (the instrument's last
+   * accepted close), or in time against the venue's clock (or `from`, the held candle's time).
+   */
+  #jumps(c: CandleSeen, prior: CandleSeen | undefined, barMs: number, from?: number): boolean {
+    const tooFar = from === undefined ? this.#ahead(c.venue, c.at, barMs) : c.at > from + barMs + this.options.futureToleranceMs;
+    if (tooFar) return true;
+    if (!prior || prior.close <= 0) return false;
+    return Math.abs(c.close - prior.close) / prior.close > this.options.maxPriceMove;
+  }
+
+  #accept(key: string, c: CandleSeen): void {
+    const priceKey = `${c.venue}|${c.inst}`;
+    const price = this.#prices.get(priceKey);
+    // The newest market time wins (then the later bar): a bar time alone can never pin the price.
+    if (!price || c.at > price.at || (c.at === price.at && c.ts >= price.ts)) this.#prices.set(priceKey, c);
+    const known = this.#candles.get(key);
+    if (!known || c.at > known.at || (c.at === known.at && c.ts >= known.ts)) this.#candles.set(key, c);
+    for (const clock of this.options.clocksOf(c.venue)) clock.observe(c.at);
+  }
+
+  #onForecast(env: Envelope<ReturnType<typeof ForecastContract.schema.parse>>): void {
     const f = env.data;
+    const barMs = timeframeMs(f.tf);
+    if (this.#ahead(f.venue, env.eventTime, barMs) || this.#ahead(f.venue, f.asOf + barMs, barMs)) {
+      this.refused.futureForecasts++;
+      return;
+    }
     const seen = {
       id: env.id,
       inst: f.inst,

@@ -8,6 +8,8 @@ export const RiskReason = {
   UnknownPlan: 'UNKNOWN_PLAN',
   KillSwitch: 'KILL_SWITCH',
   Halted: 'HALTED',
+  FutureTime: 'FUTURE_TIME',
+  IntentExpired: 'INTENT_EXPIRED',
   VenueMismatch: 'VENUE_MISMATCH',
   InstrumentNotAllowed: 'INSTRUMENT_NOT_ALLOWED',
   DuplicateClientOrderId: 'DUPLICATE_CLIENT_ORDER_ID',
@@ -42,6 +44,9 @@ export const RISK_REASON_MEANINGS: Readonly<Record<RiskReason, string>> = {
   UNKNOWN_PLAN: 'no active plan has that name',
   KILL_SWITCH: 'the kill switch is thrown for the plan (`kokex risk halt`): nothing is approved, open orders are cancelled',
   HALTED: 'the plan is in trading state HALTED (its `risk.initialState`): nothing is approved',
+  FUTURE_TIME:
+    "the intent's market time (its envelope's `eventTime`) is more than one bar plus `futureToleranceMs` (guard setting, default 5 s) ahead of the plan's market clock",
+  INTENT_EXPIRED: "the intent's market time is more than `risk.intentTtl` (default two bars) behind the plan's market clock",
   VENUE_MISMATCH: "the intent names another venue than the plan's",
   INSTRUMENT_NOT_ALLOWED: "the instrument is not in `risk.allowInstruments` (default: the plan's instrument)",
   DUPLICATE_CLIENT_ORDER_ID: 'another intent already used this client order id',

@@ -70,8 +70,9 @@ describe('intent → guard → executor → simulator → order events', () => {
     const warming = intentOf('gated');
     await sendIntent(nats.bus, warming);
     expect(await verdictOf(nats.bus, warming.clientOrderId)).toMatchObject({ decision: 'deny', reason: 'FORECAST_NOT_TRADEABLE' });
-    const notTradeable = await publishForecast(nats.bus, false, { asOf: Date.UTC(2026, 0, 5, 2, 1) });
-    const tradeable = await publishForecast(nats.bus, true, { asOf: Date.UTC(2026, 0, 5, 3) });
+    // The earlier one saw the bar before; the tradeable one the market's last bar (it is the latest).
+    const notTradeable = await publishForecast(nats.bus, false, { asOf: Date.UTC(2026, 0, 5, 1, 59) });
+    const tradeable = await publishForecast(nats.bus, true, { asOf: Date.UTC(2026, 0, 5, 2) });
     const ready = intentOf('gated');
     await sendIntent(nats.bus, ready);
     expect(await verdictOf(nats.bus, ready.clientOrderId)).toMatchObject({ decision: 'approve', reason: 'OK' });
@@ -164,7 +165,7 @@ describe('intent → guard → executor → simulator → order events', () => {
   });
 
   it('kokex risk halt throws the kill switch: open orders are cancelled at the simulator, new intents denied', async () => {
-    await publishForecast(nats.bus, true, { asOf: Date.UTC(2026, 0, 5, 4) });
+    await publishForecast(nats.bus, true, { asOf: Date.UTC(2026, 0, 5, 2) });
     const resting = [
       intentOf('halt', { type: 'limit', price: PRICE * 0.9 }),
       intentOf('halt', { type: 'limit', side: 'sell', price: PRICE * 1.1 }),

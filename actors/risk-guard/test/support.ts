@@ -40,6 +40,16 @@ export const DIRS = {
 export const SWAP = 'BTC-USDT-SWAP';
 export const PRICE = 43_000;
 const MIN = 60_000;
+/** The bar of the fixture's candles and forecasts. */
+export const BAR = Date.UTC(2026, 0, 5, 2);
+
+/**
+ * The test's market time: the plans run on the simulator (`sim`), so the guard's clock is the
+ * data's. Each candle published moves it (to the candle's `eventTime`); intents speak for it
+ * unless they say otherwise. Starts at the close of BAR.
+ */
+let market = BAR + MIN;
+export const marketTime = () => market;
 
 /** A flat market at PRICE: every fill is at PRICE, so PnL is exactly the fees. */
 export function flatMinutes(count: number, start = Date.UTC(2026, 0, 5)): SimCandle[] {
@@ -129,17 +139,21 @@ export async function applyPlans(bus: Bus, plans: Plan[]): Promise<void> {
   for (const plan of plans) await applyPlan(bus, plan);
 }
 
-/** A closed candle as the feed stores it, published at `time` (default now: fresh market data). */
+/**
+ * A closed candle as the validator stores it, speaking for market time `eventTime` (default: the
+ * test's market time, which it then becomes when later).
+ */
 export async function publishCandle(
   bus: Bus,
-  o: { close?: number; inst?: string; tf?: string; ts?: number; time?: number } = {},
+  o: { close?: number; inst?: string; tf?: string; ts?: number; eventTime?: number } = {},
 ): Promise<void> {
-  const { close = PRICE, inst = SWAP, tf = '1m', ts = Date.UTC(2026, 0, 5, 2), time = Date.now() } = o;
+  const { close = PRICE, inst = SWAP, tf = '1m', ts = BAR, eventTime = market } = o;
   const candle = { venue: 'okx', inst, tf, ts, open: close, high: close, low: close, close, volume: 1, confirmed: true };
   await bus.publish(CandleContract, subject('candle', { venue: 'okx', inst, tf }), candle, {
-    id: `candle:${inst}:${tf}:${ts}:${time}`,
-    time,
+    id: `candle:${inst}:${tf}:${ts}:${eventTime}:${close}`,
+    eventTime,
   });
+  if (eventTime > market) market = eventTime;
 }
 
 /**
@@ -151,7 +165,7 @@ export async function publishForecast(
   tradeable: boolean,
   o: { inst?: string; tf?: string; asOf?: number; id?: string; lastClose?: number } = {},
 ): Promise<Extract<DecisionBasis, { kind: 'forecast' }>> {
-  const { inst = SWAP, tf = '1m', asOf = Date.UTC(2026, 0, 5, 2), lastClose = PRICE } = o;
+  const { inst = SWAP, tf = '1m', asOf = BAR, lastClose = PRICE } = o;
   const row = [PRICE];
   const { envelope } = await bus.publish(
     ForecastContract,
@@ -184,7 +198,8 @@ export async function publishForecast(
       },
       tradeable,
     },
-    o.id ? { id: o.id } : {},
+    // A forecast speaks for the close of the bar it saw.
+    { ...(o.id ? { id: o.id } : {}), eventTime: Math.min(asOf + MIN, market) },
   );
   return { kind: 'forecast', id: envelope.id, inst, tf, asOf };
 }
@@ -207,9 +222,12 @@ export function intentOf(plan: string, fields: Partial<OrderIntent> = {}): Order
   };
 }
 
-/** Publishes with the client order id in the message id (as the agent and the CLI do) unless `id` says otherwise. */
-export async function sendIntent(bus: Bus, intent: OrderIntent, id = `intent:${intent.clientOrderId}`): Promise<void> {
-  await bus.publish(OrderIntentContract, subject('orderIntent', { plan: intent.plan, inst: intent.inst }), intent, { id });
+/**
+ * Publishes with the client order id in the message id (as the agent and the CLI do) unless `id`
+ * says otherwise, speaking for the test's market time unless `eventTime` says otherwise.
+ */
+export async function sendIntent(bus: Bus, intent: OrderIntent, id = `intent:${intent.clientOrderId}`, eventTime = market): Promise<void> {
+  await bus.publish(OrderIntentContract, subject('orderIntent', { plan: intent.plan, inst: intent.inst }), intent, { id, eventTime });
 }
 
 let cancels = 0;
@@ -226,7 +244,7 @@ export async function sendCancel(
     CancelRequestContract,
     subject('orderCancel', { plan, inst }),
     { plan, venue, inst, cancelId, clientOrderId, origin: { kind: 'rule', who: 'test', why: 'cancel test' }, basis: { kind: 'manual' } },
-    { id: `cancelrequest:${cancelId}` },
+    { id: `cancelrequest:${cancelId}`, eventTime: market },
   );
   return cancelId;
 }

@@ -15,6 +15,8 @@ import {
   intentOf,
   orderPlan,
   PRICE,
+  BAR,
+  marketTime,
   publishCandle,
   publishForecast,
   cancelVerdictOf,
@@ -43,10 +45,9 @@ interface Row {
   value?: number | string | ((value: unknown) => boolean);
   /** Sent again under a new message id (a stream-level repeat would be dropped before the guard saw it). */
   repeat?: boolean;
+  /** The market time the intent says it speaks for (default: the test's market time). */
+  eventTime?: () => number;
 }
-
-/** The bar of the fixture's candles and forecasts. */
-const BAR = Date.UTC(2026, 0, 5, 2);
 /** A tradeable forecast ten bars older than the candle, published before the guard starts (found in the stream, not heard). */
 let stale: DecisionBasis | undefined;
 const staleBasis = () => stale as Extract<DecisionBasis, { kind: 'forecast' }>;
@@ -187,6 +188,36 @@ const ROWS: Row[] = [
     intent: () => intentOf('stale', { type: 'limit', price: PRICE }),
     reason: RiskReason.StaleMarketData,
   },
+  {
+    name: 'an intent stamped ten years ahead of the market',
+    intent: () => intentOf('base'),
+    eventTime: () => marketTime() + 10 * 365 * 86_400_000,
+    reason: RiskReason.FutureTime,
+    limit: 65_000,
+    value: (v) => Number(v) > 3e11,
+  },
+  {
+    name: 'an intent a bar and a half ahead of the market',
+    intent: () => intentOf('base'),
+    eventTime: () => marketTime() + 90_000,
+    reason: RiskReason.FutureTime,
+    value: 90_000,
+  },
+  {
+    name: 'an intent three bars old (the plan’s TTL: two bars)',
+    intent: () => intentOf('base'),
+    eventTime: () => marketTime() - 3 * 60_000,
+    reason: RiskReason.IntentExpired,
+    limit: 120_000,
+    value: 180_000,
+  },
+  {
+    name: 'an intent older than an explicit intentTtl, even reduce-only',
+    intent: () => intentOf('ttl', { side: 'sell', reduceOnly: true }),
+    eventTime: () => marketTime() - 31_000,
+    reason: RiskReason.IntentExpired,
+    limit: 30_000,
+  },
   { name: 'a halted plan', intent: () => intentOf('halted'), reason: RiskReason.Halted, limit: 'active', value: 'halted' },
   {
     name: 'a halted plan, even reduce-only',
@@ -294,6 +325,7 @@ beforeAll(async () => {
     orderPlan('nodata', { allowInstruments: '[BTC-USDT-SWAP, BTC-USDT, ETH-USDT-SWAP]' }),
     orderPlan('stale', {}, { tf: '5m' }),
     orderPlan('halted', { initialState: 'halted' }),
+    orderPlan('ttl', { intentTtl: '30s' }),
     orderPlan('killed'),
     orderPlan('reducing', { initialState: 'reducing' }),
     orderPlan('noforecast', {}, { tf: '3m' }),
@@ -311,7 +343,8 @@ beforeAll(async () => {
   f = await startFixture(plans, {
     prepare: async (bus) => {
       for (const tf of ['3m', '15m']) await publishCandle(bus, { tf });
-      await publishCandle(bus, { tf: '5m', time: Date.now() - 55 * 60_000 });
+      // An hour-old 5m candle: its bar closed 55 minutes before the market's now.
+      await publishCandle(bus, { tf: '5m', ts: BAR - 60 * 60_000, eventTime: BAR - 55 * 60_000 });
       stale = await publishForecast(bus, true, { asOf: BAR - 10 * 60_000, id: 'fc-stale' });
       await publishForecast(bus, true);
       await publishForecast(bus, false, { tf: '15m' });
@@ -341,7 +374,7 @@ beforeAll(async () => {
   for (const row of ROWS) {
     const intent = row.intent();
     if (!row.repeat) unsafeIds.push(intent.clientOrderId);
-    await sendIntent(nats.bus, intent, row.repeat ? `intent:repeat:${repeats}` : undefined);
+    await sendIntent(nats.bus, intent, row.repeat ? `intent:repeat:${repeats}` : undefined, row.eventTime?.());
     verdicts.set(row.name, await verdictOf(nats.bus, intent.clientOrderId, row.repeat ? ++repeats : 1));
   }
   for (const row of CANCEL_ROWS) {

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { instrumentToken } from '../contracts/tokens.js';
 import { durationField, type RefinementParams, tokenField, uniqueListField } from './fields.js';
+import { parseDuration } from './schedule.js';
 
 export const TRADING_STATES = ['active', 'reducing', 'halted'] as const;
 export type TradingState = (typeof TRADING_STATES)[number];
@@ -11,6 +12,10 @@ export type TradingState = (typeof TRADING_STATES)[number];
  */
 const MAX_QUOTE_AMOUNT = 1e12;
 const positive = (description: string) => z.number().finite().positive().max(MAX_QUOTE_AMOUNT).describe(description);
+
+/** Bounds of `risk.intentTtl`. */
+export const INTENT_TTL_MIN_MS = 1000;
+export const INTENT_TTL_MAX_MS = 30 * 86_400_000;
 
 const orderRateSchema = z
   .object({
@@ -78,6 +83,9 @@ export const riskSchema = z
       "Instruments orders may be placed on. Default: the plan's instrument only.",
     ).optional(),
     lossStreak: lossStreakSchema.optional(),
+    intentTtl: durationField(
+      "How old (market time, from the intent's eventTime) an intent may be when the risk guard judges it; older ones are denied INTENT_EXPIRED. 1s to 30d. Default: two bars of the plan's timeframe.",
+    ).optional(),
     initialState: z
       .enum(TRADING_STATES)
       .default('active')
@@ -85,6 +93,14 @@ export const riskSchema = z
   })
   .strict()
   .superRefine((risk, ctx) => {
+    const ttl = risk.intentTtl === undefined ? undefined : parseDuration(risk.intentTtl);
+    if (ttl !== undefined && (ttl < INTENT_TTL_MIN_MS || ttl > INTENT_TTL_MAX_MS)) {
+      const params: RefinementParams = {
+        expected: 'a duration from 1s to 30d',
+        detail: 'an intent must live long enough to be judged, and not so long that a stale decision still trades',
+      };
+      ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['intentTtl'], message: 'intentTtl out of range', params });
+    }
     // The largest order that could ever pass is a full reversal, from the short limit to the long
     // limit: twice maxPositionNotional. A larger maxNotional contradicts the position limit.
     if (risk.maxNotional > 2 * risk.maxPositionNotional) {
