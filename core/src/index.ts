@@ -33,6 +33,14 @@ export {
   orderIntentSchema,
   orderVerdictSchema,
 } from './contracts/orders.js';
+export {
+  RECONCILE_DIFFERENCE_KINDS,
+  RECONCILE_MAX_ITEMS,
+  RECONCILE_STATUSES,
+  ReconcileContract,
+  reconcileDifferenceSchema,
+  reconcileSchema,
+} from './contracts/reconcile.js';
 export { ModelProgressContract, ModelReadyContract, modelProgressSchema, modelReadySchema } from './contracts/model.js';
 export { ForecastContract, forecastSchema, skillSummarySchema } from './contracts/forecast.js';
 export {
@@ -228,6 +236,7 @@ export type {
   OrderIntentInput,
   OrderVerdict,
 } from './contracts/orders.js';
+export type { Reconcile, ReconcileDifference, ReconcileInput } from './contracts/reconcile.js';
 export type { ModelProgress, ModelReady } from './contracts/model.js';
 export type { Forecast, SkillSummary } from './contracts/forecast.js';
 export type { AgentToken, AgentTurn, AgentTurnInput, ConversationEndReason } from './contracts/agent.js';

@@ -41,6 +41,12 @@ export const executorConfigSchema = z
     retryBackoffMs: z.array(z.number().int().nonnegative()).default([200, 1000, 5000, 15000]),
     /** A venue that could not be reached or reconciled is tried again after this long. Default 5,000 ms. */
     reconnectMs: z.number().int().positive().default(5000),
+    /**
+     * How often each ready venue session compares the venue with ORDERS again (open orders,
+     * positions, balances; `kokex.order.reconcile.{plan}.{inst}`), beside the one at start and after
+     * every resubscription. An infrastructure timer on the wall clock. Default 60,000 ms.
+     */
+    reconcileEveryMs: z.number().int().min(1000).default(60_000),
   })
   .strict();
 export type ExecutorConfig = z.output<typeof executorConfigSchema>;

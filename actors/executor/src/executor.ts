@@ -68,6 +68,17 @@ export function createExecutorLogic(ctx: ActorContext<ExecutorConfig>): ActorLog
     'Approvals not placed because no verdict approved them as they are',
     ['venue', 'plan', 'why'],
   );
+  const disagreements = ctx.metrics.counter(
+    'kokex_reconcile_differences_total',
+    'Differences between the venue and ORDERS found by reconciliation (position, order_unknown, order_missing, order_fill)',
+    ['venue', 'plan', 'inst', 'kind'],
+  );
+  const reconciliations = ctx.metrics.counter('kokex_reconciliations_total', 'Reconciliations stored, by status', [
+    'venue',
+    'plan',
+    'status',
+  ]);
+  let reconcileTimer: unknown;
   const filledSize = ctx.metrics.counter('kokex_fill_size_contracts_total', 'Filled size in contracts', ['venue', 'plan', 'inst', 'side']);
 
   const stopped = (plan: string) => {
@@ -103,6 +114,12 @@ export function createExecutorLogic(ctx: ActorContext<ExecutorConfig>): ActorLog
           published: (e) => {
             orderEvents.inc({ venue: e.venue, plan: e.plan ?? '', inst: e.inst, event: e.kind });
             if (e.fill) filledSize.inc({ venue: e.venue, plan: e.plan ?? '', inst: e.inst, side: e.side }, e.fill.size);
+          },
+          reconciled: (r) => {
+            reconciliations.inc({ venue: r.venue, plan: r.plan, status: r.status });
+            for (const d of r.differences) disagreements.inc({ venue: r.venue, plan: r.plan, inst: r.inst, kind: d.kind });
+            if (r.differences.length)
+              ctx.log.warn({ plan: r.plan, inst: r.inst, differences: r.differences }, 'the venue and ORDERS disagree');
           },
         },
       );
@@ -213,9 +230,17 @@ export function createExecutorLogic(ctx: ActorContext<ExecutorConfig>): ActorLog
     ]),
     async start() {
       await watchControls();
+      // Each plan is RECONCILING for the guard until its first reconciliation is stored.
+      for (const session of sessions.values()) await session.announce();
       for (const session of sessions.values()) session.start();
+      const every = () => {
+        for (const session of sessions.values()) session.reconcileSoon();
+        reconcileTimer = ctx.clock.setTimeout(every, config.reconcileEveryMs);
+      };
+      reconcileTimer = ctx.clock.setTimeout(every, config.reconcileEveryMs);
     },
     async stop() {
+      ctx.clock.clearTimeout(reconcileTimer);
       stopWatch?.();
       await Promise.all([...sessions.values()].map((s) => s.stop()));
     },
@@ -241,6 +266,8 @@ export const executorActor = defineActorKind<ExecutorConfig>({
         ...venues.map((venue) => subjectFilter('orderEvent', { venue })),
         // Each approval is checked against its verdict, read by direct get.
         `$JS.API.STREAM.MSG.GET.${Streams.orders}`,
+        // What the venue holds against ORDERS, per plan and instrument.
+        ...[...new Set(routes.map((r) => r.plan))].sort().map((plan) => subjectFilter('orderReconcile', { plan })),
         // The paper venue fills against stored candles, through this executor's connection: the
         // newest one at placement (`bus.last`), then live ones; its account is in kokex-positions.
         ...(paper ? [`$JS.API.STREAM.MSG.GET.${Streams.candles}`] : []),

@@ -6,7 +6,7 @@ import { assign, setup } from 'xstate';
  * they found. Timers run on the clock the actor is created with, so tests drive a `ManualClock`.
  *
  *   connecting ──CONNECTED──▶ reconciling ──RECONCILED──▶ ready ──RESUBSCRIBED──▶ resyncing
- *       ▲                         │                        ▲                        │
+ *       ▲                         │                        ▲      (or RECONCILE)    │
  *       │                      FAILED                      └──RECONCILED / FAILED───┘
  *       └──(retryMs)── reconnecting ◀──FAILED── connecting
  *   any state ──STOP──▶ stopped
@@ -30,6 +30,8 @@ export type SessionEvent =
   | { type: 'RECONCILED' }
   | { type: 'FAILED'; error: string }
   | { type: 'RESUBSCRIBED' }
+  /** The periodic reconciliation is due (`reconcileEveryMs`): a reconcile beside trading, as after a resubscription. */
+  | { type: 'RECONCILE' }
   | { type: 'ERROR'; error: string }
   | { type: 'STOP' };
 
@@ -91,7 +93,7 @@ export const venueSessionMachine = setup({
       after: { retry: 'connecting' },
     },
     ready: {
-      on: { RESUBSCRIBED: 'resyncing' },
+      on: { RESUBSCRIBED: 'resyncing', RECONCILE: 'resyncing' },
     },
     resyncing: {
       entry: 'resync',
@@ -100,6 +102,7 @@ export const venueSessionMachine = setup({
         FAILED: { target: 'ready', actions: 'noteError' },
         // Another gap while reconciling: the running reconcile already asks for everything.
         RESUBSCRIBED: {},
+        RECONCILE: {},
       },
     },
     stopped: { type: 'final' },

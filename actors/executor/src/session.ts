@@ -13,6 +13,8 @@ import {
   type Logger,
   type OrderEvent,
   OrderEventContract,
+  type Reconcile,
+  type ReconcileDifference,
   subject,
   type Subscription,
   type VenueOrder,
@@ -28,6 +30,7 @@ import {
 } from './errors.js';
 import { eventFromVenue, eventMessageId, isFinal, rejectionOf } from './events.js';
 import { canTrade, type SessionEvent, type SessionState, venueSessionMachine } from './machine.js';
+import { OrdersView, publishReconcile, reconcileOf } from './reconcile.js';
 import { type OrderRecord, OrderRecords } from './records.js';
 
 /** What a session needs from the executor around it. */
@@ -45,6 +48,8 @@ export interface SessionEnv {
   reconnectMs(): number;
   /** Called after each order event is stored (the executor's metrics). */
   published?(event: OrderEvent): void;
+  /** Called after each reconciliation is stored (the executor's metrics). */
+  reconciled?(reconcile: Reconcile): void;
 }
 
 export interface SessionSpec {
@@ -70,7 +75,12 @@ const PUBLISHED_KEPT = 10_000;
 export class VenueSession {
   readonly records: OrderRecords;
   readonly counters = { placed: 0, duplicates: 0, adopted: 0, rejected: 0, retried: 0, cancels: 0, events: 0, foreign: 0 };
-  lastReconcile: { at: number; open: number; resolved: number; foreign: number } | undefined;
+  lastReconcile: { at: number; open: number; resolved: number; foreign: number; differences: number } | undefined;
+  /** What ORDERS says the plans hold, compared with the venue at each reconciliation. */
+  readonly view: OrdersView;
+  /** One id per session: reconciliations are `{source}:{session}:{n}`. */
+  readonly #session = Math.random().toString(36).slice(2, 10);
+  #runs = 0;
   #adapter: ExecutionAdapter | undefined;
   #subscription: Subscription | undefined;
   #serial: Promise<unknown> = Promise.resolve();
@@ -91,6 +101,7 @@ export class VenueSession {
     private readonly env: SessionEnv,
   ) {
     this.records = new OrderRecords(env.bus, spec.venue);
+    this.view = new OrdersView(env.bus, spec.venue, () => this.#keys());
     const machine = venueSessionMachine.provide({
       actions: {
         connect: () => void this.#connect(),
@@ -227,15 +238,37 @@ export class VenueSession {
     if (!adapter) return;
     await this.records.load();
     const open = await adapter.openOrders();
+    const [positions, balances] = await Promise.all([adapter.positions(), adapter.balances()]);
     const openById = new Map(open.flatMap((o) => (o.clientOrderId ? [[o.clientOrderId, o] as const] : [])));
+    const found = new Map<string, ReconcileDifference[]>();
+    const note = (record: OrderRecord, d: ReconcileDifference) => {
+      const k = `${record.order.plan}|${record.order.inst}`;
+      found.set(k, [...(found.get(k) ?? []), d]);
+    };
     let resolved = 0;
     for (const record of this.records.all()) {
       const id = record.order.clientOrderId;
       const venueOrder = openById.get(id) ?? (await adapter.getOrder({ inst: record.order.inst, clientOrderId: id }));
       if (venueOrder) {
+        if (venueOrder.filledSize > record.filledSize + 1e-12) {
+          note(record, {
+            kind: 'order_fill',
+            clientOrderId: id,
+            venue: venueOrder.filledSize,
+            book: record.filledSize,
+            message: `the venue filled ${venueOrder.filledSize} of ${id}, ORDERS had ${record.filledSize}: the fill is reported`,
+          });
+        }
         await this.#apply({ order: venueOrder, receivedAt: this.env.clock.now() });
         if (!openById.has(id)) resolved++;
       } else if (record.state === 'working') {
+        note(record, {
+          kind: 'order_missing',
+          clientOrderId: id,
+          venue: 0,
+          book: record.order.size - record.filledSize,
+          message: `${id} is working in ORDERS and unknown to the venue: reported canceled`,
+        });
         // Known to us as working, unknown to the venue now (OKX forgets unfilled cancels after 2 h).
         await this.#apply(
           { order: this.#venueView(record, 'canceled'), reason: 'no longer known to the venue', receivedAt: this.env.clock.now() },
@@ -246,8 +279,54 @@ export class VenueSession {
       // A record still "placing" belongs to an approval not yet acked: its redelivery decides.
     }
     const foreign = open.filter((o) => !o.clientOrderId || !this.records.get(o.clientOrderId)).length;
-    this.lastReconcile = { at: this.env.clock.now(), open: open.length - foreign, resolved, foreign };
-    await this.#writePositions();
+    // Every event the loop above stored is in ORDERS now: what the stream says, against the venue.
+    await this.#serial;
+    await this.view.catchUp();
+    const run = `${this.env.source}:${this.#session}:${++this.#runs}`;
+    const truth = { positions, open, balances, known: (id: string) => this.records.get(id) !== undefined };
+    const plansOf = new Map<string, number>();
+    for (const [, inst] of this.#keys()) plansOf.set(inst, (plansOf.get(inst) ?? 0) + 1);
+    let differences = 0;
+    for (const [plan, inst] of this.#keys()) {
+      const data = reconcileOf({
+        plan,
+        venue: this.spec.venue,
+        inst,
+        run,
+        truth,
+        booked: this.view.booked(plan, inst),
+        found: found.get(`${plan}|${inst}`) ?? [],
+        shared: (plansOf.get(inst) ?? 0) > 1,
+      });
+      const { seq, reconcile } = await publishReconcile(this.env.bus, data, this.env.source);
+      this.view.rebase(plan, inst, seq, reconcile.position?.size ?? 0);
+      differences += reconcile.differences.length;
+      this.env.reconciled?.(reconcile);
+    }
+    this.lastReconcile = { at: this.env.clock.now(), open: open.length - foreign, resolved, foreign, differences };
+    await this.#writePositions(positions);
+  }
+
+  /**
+   * Says, before the first reconciliation, that the plans of this session are being reconciled
+   * (`status: reconciling`): the guard denies them new risk until a `reconciled` one follows.
+   */
+  async announce(status: 'reconciling' | 'failed' = 'reconciling', error?: string): Promise<void> {
+    const run = `${this.env.source}:${this.#session}:${status === 'reconciling' ? 0 : this.#runs + 1}`;
+    for (const [plan, inst] of this.#keys()) {
+      const data = { plan, venue: this.spec.venue, inst, status, run, ...(error ? { error: error.slice(0, 500) } : {}) };
+      this.env.reconciled?.((await publishReconcile(this.env.bus, data, this.env.source)).reconcile);
+    }
+  }
+
+  /** Asks for a reconciliation beside trading (the periodic one): ignored unless the session is ready. */
+  reconcileSoon(): void {
+    if (this.state === 'ready') this.#send({ type: 'RECONCILE' });
+  }
+
+  /** The plans and instruments of this session. */
+  #keys(): Array<[string, string]> {
+    return [...this.spec.plans].flatMap(([plan, insts]) => insts.map((inst) => [plan, inst] as [string, string]));
   }
 
   status(): Record<string, unknown> {
@@ -288,7 +367,10 @@ export class VenueSession {
       this.#send({ type: 'RECONCILED' });
     } catch (err) {
       this.env.log.warn({ err, venue: this.spec.venue }, 'reconcile failed');
-      this.#send({ type: 'FAILED', error: String((err as Error)?.message ?? err) });
+      const error = String((err as Error)?.message ?? err);
+      // The guard denies new risk until the next reconciliation succeeds.
+      await this.announce('failed', error).catch((e: unknown) => this.env.log.warn({ err: e }, 'reconcile failure not stored'));
+      this.#send({ type: 'FAILED', error });
     }
   }
 
@@ -355,8 +437,7 @@ export class VenueSession {
     if (isFinal(event.kind)) {
       await this.records.remove(record.order.clientOrderId);
       this.#approvedAt.delete(record.order.clientOrderId);
-    }
-    else if (this.records.get(record.order.clientOrderId)) {
+    } else if (this.records.get(record.order.clientOrderId)) {
       await this.records.put({
         ...record,
         state: 'working',
@@ -370,7 +451,11 @@ export class VenueSession {
 
   async #reject(order: ApprovedOrder, correlationId: string, reason: string): Promise<void> {
     this.counters.rejected++;
-    await this.#publish(rejectionOf(this.spec.venue, order, reason, this.env.clock.now()), correlationId, this.#approvedAt.get(order.clientOrderId));
+    await this.#publish(
+      rejectionOf(this.spec.venue, order, reason, this.env.clock.now()),
+      correlationId,
+      this.#approvedAt.get(order.clientOrderId),
+    );
     this.#approvedAt.delete(order.clientOrderId);
     await this.records.remove(order.clientOrderId).catch(() => undefined);
   }
@@ -408,10 +493,10 @@ export class VenueSession {
   }
 
   /** The venue's position per plan and instrument, in `kokex-positions` as `{plan}.{inst}` (for `kokex orders`). */
-  async #writePositions(): Promise<void> {
+  async #writePositions(known?: Awaited<ReturnType<ExecutionAdapter['positions']>>): Promise<void> {
     const adapter = this.#adapter;
     if (!adapter) return;
-    const positions = await adapter.positions();
+    const positions = known ?? (await adapter.positions());
     const kv = await this.env.bus.kv(Buckets.positions);
     const at = this.env.clock.now();
     for (const [plan, instruments] of this.spec.plans) {

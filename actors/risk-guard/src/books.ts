@@ -1,4 +1,11 @@
-import { ApprovedOrderContract, CancelVerdictContract, OrderEventContract, OrderVerdictContract, parseSubject } from '@kokex/core';
+import {
+  ApprovedOrderContract,
+  CancelVerdictContract,
+  OrderEventContract,
+  OrderVerdictContract,
+  parseSubject,
+  ReconcileContract,
+} from '@kokex/core';
 import { PlanLedger } from './ledger.js';
 
 /**
@@ -39,6 +46,10 @@ export class PlanBooks {
       } else if (family === 'orderApproved') {
         const env = ApprovedOrderContract.decode(data);
         this.ledgerOf(env.data.plan).recordApproval(env.data, env.eventTime);
+      } else if (family === 'orderReconcile') {
+        // The executor's comparison with the venue: the venue's position replaces the book's.
+        const r = ReconcileContract.decode(data).data;
+        this.ledgerOf(r.plan).applyReconcile(r);
       } else if (family === 'orderEvent') {
         const env = OrderEventContract.decode(data);
         const event = env.data;

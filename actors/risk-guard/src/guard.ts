@@ -30,6 +30,7 @@ import { PlanBooks } from './books.js';
 import { MarketView } from './market.js';
 import { RiskReason } from './reasons.js';
 import { OrdersTail } from './orders-tail.js';
+import { reconcilingDenial } from './reconciling.js';
 import { planSummary } from './summary.js';
 import type { ControlRecord } from './trading-state.js';
 
@@ -242,7 +243,10 @@ export function createRiskGuardLogic(ctx: ActorContext<GuardConfig>): ActorLogic
       marketNow: clockNow,
       futureToleranceMs: config.futureToleranceMs,
     });
-    const { reduceOnly, ...rest } = decision;
+    const { reduceOnly, ...approved } = decision;
+    // No new risk before the venue and ORDERS agree (the executor's reconciliation).
+    const held = plan && approved.decision === 'approve' ? reconcilingDenial(ledger, plan, intent.reduceOnly || reduceOnly) : undefined;
+    const rest = held ?? approved;
     const verdict: OrderVerdict = { plan: intent.plan, inst: intent.inst, clientOrderId: intent.clientOrderId, side: intent.side, ...rest };
     // A verdict on an intent whose time was not believed is stamped with the clock's time, not the intent's.
     const timeDenied = verdict.reason === RiskReason.FutureTime || verdict.reason === RiskReason.IntentExpired;

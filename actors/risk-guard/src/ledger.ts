@@ -1,4 +1,4 @@
-import type { ApprovedOrder, CancelVerdict, OrderEvent, OrderVerdict } from '@kokex/core';
+import type { ApprovedOrder, CancelVerdict, OrderEvent, OrderVerdict, Reconcile } from '@kokex/core';
 
 /**
  * One plan's book as the guard rebuilds it from the ORDERS stream: what was decided (for
@@ -199,6 +199,23 @@ export class PlanLedger {
     return this.#lastApprovalAt;
   }
 
+
+  /** The newest reconciliation per instrument (the executor's `order.reconcile`): its status and run. */
+  readonly reconciliation = new Map<string, { status: Reconcile['status']; run: string }>();
+
+  /**
+   * Books a reconciliation: the venue is the truth. A `reconciled` one sets the position to the
+   * venue's (size and average price; no fill, so PnL is untouched); later events add to it.
+   */
+  applyReconcile(r: Reconcile): void {
+    this.reconciliation.set(r.inst, { status: r.status, run: r.run });
+    if (r.status !== 'reconciled' || !r.position) return;
+    const leg = this.legs.get(r.inst) ?? { qty: 0, avgPrice: 0, tradeRaw: 0, tradeFees: 0 };
+    if (Math.abs(leg.qty - r.position.size) <= EPS) return;
+    leg.qty = round(r.position.size);
+    leg.avgPrice = leg.qty === 0 ? 0 : r.position.avgPrice;
+    this.legs.set(r.inst, leg);
+  }
 
   approvalsSince(since: number): number {
     return this.#approvals.filter((t) => t > since).length;

@@ -35,6 +35,8 @@ export const RiskReason = {
   MaxOpenOrders: 'MAX_OPEN_ORDERS',
   RatePerMinute: 'RATE_PER_MINUTE',
   RatePerHour: 'RATE_PER_HOUR',
+  /** Last: it holds back only what every other check approved. */
+  Reconciling: 'RECONCILING',
 } as const;
 export type RiskReason = (typeof RiskReason)[keyof typeof RiskReason];
 
@@ -44,6 +46,8 @@ export const RISK_REASON_MEANINGS: Readonly<Record<RiskReason, string>> = {
   UNKNOWN_PLAN: 'no active plan has that name',
   KILL_SWITCH: 'the kill switch is thrown for the plan (`kokex risk halt`): nothing is approved, open orders are cancelled',
   HALTED: 'the plan is in trading state HALTED (its `risk.initialState`): nothing is approved',
+  RECONCILING:
+    "the executor has not yet compared the venue with ORDERS for one of the plan's instruments (`order.reconcile`: `reconciling` or `failed`; on demo and live, also none yet); cancels and reduce-only orders still pass",
   FUTURE_TIME:
     "the intent's market time (its envelope's `eventTime`) is more than one bar plus `futureToleranceMs` (guard setting, default 5 s) ahead of the plan's market clock",
   INTENT_EXPIRED: "the intent's market time is more than `risk.intentTtl` (default two bars) behind the plan's market clock",

@@ -11,6 +11,7 @@ import {
   connectBus,
   loadPlugin,
   NatsServerProcess,
+  ReconcileContract,
   renderNatsConfig,
   Streams,
   subject,
@@ -86,6 +87,11 @@ beforeAll(async () => {
     await host.start();
     cleanup.push(() => host.stop());
   }
+  // New risk waits for the executor's first reconciliation (RECONCILING until then).
+  await eventually(async () => {
+    const last = await admin.last(`kokex.order.reconcile.perm.${SWAP}`);
+    return last !== undefined && ReconcileContract.decode(last.data).data.status === 'reconciled';
+  }, 30_000);
 });
 
 /** What the server says to a subscription: its refusal, `received` for a message, `silent` for nothing in 2 s. */

@@ -157,6 +157,15 @@ export const SUBJECT_CATALOGUE: { readonly [F in SubjectFamily]: CatalogueEntry 
     producers: ['risk-guard'],
     description: 'what the executor may cancel at the venue',
   },
+  orderReconcile: {
+    transport: Transport.stream,
+    stream: Streams.orders,
+    messages: [m('order.reconcile')],
+    producers: ['executor'],
+    id: 'reconcile:{venue}:{plan}:{inst}:{run}:{status}',
+    description:
+      "the venue's open orders, position and balances against what ORDERS says, each difference named; the guard books the position and denies new risk while it says `reconciling`",
+  },
   clockTick: {
     transport: Transport.stream,
     stream: Streams.clock,

@@ -42,6 +42,8 @@ export const SUBJECT_FAMILIES = {
   cancelVerdict: { head: ['kokex', 'order', 'cancelverdict'], keys: ['plan', 'inst'] },
   /** What the executor may cancel, keyed by venue like approved orders. */
   cancelApproved: { head: ['kokex', 'order', 'cancelapproved'], keys: ['venue', 'inst'] },
+  /** The executor's comparison of the venue with ORDERS, per plan and instrument: the venue's truth for the guard. */
+  orderReconcile: { head: ['kokex', 'order', 'reconcile'], keys: ['plan', 'inst'] },
   clockTick: { head: ['kokex', 'clock', 'tick'], keys: ['tf'] },
   /** A plan's job fell due (the scheduler; one stored per fire across replicas). */
   scheduleFire: { head: ['kokex', 'clock', 'fire'], keys: ['plan', 'job'] },
