@@ -4,5 +4,5 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 for b in scripts/bench/*.ts; do
-  node --import tsx "$b"
+  node --import tsx --conditions=kokex-source "$b"
 done

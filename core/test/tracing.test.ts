@@ -96,7 +96,7 @@ describe('traces across the bus', () => {
     const receiver = await otlpReceiver();
     let child: ChildProcess | undefined;
     try {
-      child = spawn(process.execPath, ['--import', 'tsx', resolve(__dirname, 'fixtures/trace-relay.ts')], {
+      child = spawn(process.execPath, ['--import', 'tsx', '--conditions=kokex-source', resolve(__dirname, 'fixtures/trace-relay.ts')], {
         env: { ...process.env, NATS_URL: nats.url, OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, OTEL_BSP_SCHEDULE_DELAY: '100' },
         stdio: ['ignore', 'pipe', 'inherit'],
       });

@@ -3,9 +3,8 @@
 // Run it as a NATS user allowed to (the `admin` of `kokex deploy nats`) before restricted actor
 // hosts start: they may not create streams. The plans Job and the compose `plans` service run it
 // before `kokex plan apply`. Idempotent: a second run changes nothing.
-import { register } from 'tsx/esm/api';
-
-register();
+// From the TypeScript sources (tsx and the `kokex-source` export condition), as the CLI in a checkout.
+await import('@kokex/core/source');
 const { connectBus } = await import('@kokex/core');
 const bus = await connectBus({ name: 'kokex-provision', reconnect: false });
 try {

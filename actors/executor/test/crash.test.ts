@@ -27,7 +27,7 @@ afterAll(async () => {
 async function startExecutor(): Promise<ChildProcess> {
   const child = spawn(
     process.execPath,
-    ['--import', 'tsx', 'actors/executor/test/fixtures/executor-host.ts', nats.url, String(port), '1500'],
+    ['--import', 'tsx', '--conditions=kokex-source', 'actors/executor/test/fixtures/executor-host.ts', nats.url, String(port), '1500'],
     {
       cwd: REPO,
       stdio: ['ignore', 'pipe', 'inherit'],

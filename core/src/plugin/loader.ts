@@ -1,16 +1,19 @@
-import { readdir } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { readdir, readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { register } from 'tsx/esm/api';
 import { ErrorCode, KokexError } from '../errors.js';
 import type { ActorKind } from '../host/actor.js';
-import { lendHostModules } from './host-modules.js';
+import { lendHostModules, RUNS_FROM_SOURCE } from './host-modules.js';
 import { checkDefinition, type PluginDefinition, type PluginPackage, readPluginPackage } from './manifest.js';
 
 /**
- * Imports plugin packages. Every load runs in a fresh tsx module namespace, so a reload evaluates
- * the plugin's files again (all of them, not only the entry) while the old version keeps running
- * from its own copy until it has drained.
+ * Imports plugin packages. Every load runs in a fresh module namespace, so a reload evaluates the
+ * plugin's files again (all of them, not only the entry) while the old version keeps running from
+ * its own copy until it has drained. A host running from source imports the manifest's `entry`
+ * through a tsx namespace; a compiled host imports the package's compiled entry (its `exports['.']`
+ * default target, or a JavaScript `entry`) with a `?kokex-plugin=N` tag that the resolve hooks pass
+ * to every file the plugin imports, and falls back to tsx for a plugin that ships TypeScript only.
  */
 export interface LoadedPlugin {
   pkg: PluginPackage;
@@ -38,16 +41,45 @@ export async function loadPlugin(dir: string): Promise<LoadedPlugin> {
   // as the host's own copy.
   lendHostModules();
   const generation = ++generationCounter;
-  const namespace = `kokex-plugin-${generation}`;
-  const api = register({ namespace });
   let mod: { default?: unknown };
   try {
-    mod = (await api.import(pathToFileURL(join(abs, pkg.manifest.entry)).href, import.meta.url)) as { default?: unknown };
+    const compiled = RUNS_FROM_SOURCE ? undefined : await compiledEntry(abs, pkg.manifest.entry);
+    if (compiled) {
+      mod = (await import(`${pathToFileURL(compiled).href}?kokex-plugin=${generation}`)) as { default?: unknown };
+    } else {
+      // tsx only where TypeScript is loaded: a compiled host never imports it for compiled plugins.
+      const { register } = await import('tsx/esm/api');
+      const api = register({ namespace: `kokex-plugin-${generation}` });
+      mod = (await api.import(pathToFileURL(join(abs, pkg.manifest.entry)).href, import.meta.url)) as { default?: unknown };
+    }
   } catch (err) {
     throw new PluginLoadError(abs, err);
   }
   const definition = checkDefinition(pkg, mod.default);
   return { pkg, definition, generation, loadedAt: Date.now() };
+}
+
+const TYPESCRIPT = /\.[cm]?tsx?$/;
+
+/**
+ * The JavaScript a compiled host runs for a plugin: a JavaScript `entry` as it is, else the default
+ * target of the package's `exports['.']` (its build), else undefined (TypeScript only).
+ */
+async function compiledEntry(dir: string, entry: string): Promise<string | undefined> {
+  if (!TYPESCRIPT.test(entry)) return join(dir, entry);
+  const pkg = JSON.parse(await readFile(join(dir, 'package.json'), 'utf8')) as { exports?: unknown };
+  const root =
+    typeof pkg.exports === 'object' && pkg.exports && '.' in pkg.exports ? (pkg.exports as Record<string, unknown>)['.'] : pkg.exports;
+  const target = defaultTarget(root);
+  if (target && !TYPESCRIPT.test(target) && existsSync(join(dir, target))) return join(dir, target);
+  return undefined;
+}
+
+function defaultTarget(value: unknown): string | undefined {
+  if (typeof value === 'string') return value;
+  if (!value || typeof value !== 'object') return undefined;
+  const conditions = value as Record<string, unknown>;
+  return defaultTarget(conditions.import) ?? defaultTarget(conditions.node) ?? defaultTarget(conditions.default);
 }
 
 /** Finds plugin packages (package.json with a `kokex` field) one level under each folder. */
