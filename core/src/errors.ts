@@ -80,6 +80,10 @@ export const ErrorCode = {
   Provision: 'KOKEX_PROVISION',
   PlanInvalid: 'KOKEX_PLAN_INVALID',
   PlanNotFound: 'KOKEX_PLAN_NOT_FOUND',
+  /** `kokex backtest`: a data directory with no file for the instrument, a bad row, a duplicate or a gap. */
+  BacktestData: 'KOKEX_BACKTEST_DATA',
+  /** `kokex backtest`: the pipeline did not settle on a bar, or the simulator's lockstep control failed. */
+  BacktestRun: 'KOKEX_BACKTEST_RUN',
   PluginManifest: 'KOKEX_PLUGIN_MANIFEST',
   PluginLoad: 'KOKEX_PLUGIN_LOAD',
   PluginNotLoaded: 'KOKEX_PLUGIN_NOT_LOADED',

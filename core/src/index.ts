@@ -67,6 +67,13 @@ export { chatRequestSchema } from './contracts/chat.js';
 export { TRAINER_QUEUE_GROUP, TrainerEndpoints } from './contracts/trainer.js';
 export { InferencerEndpoints } from './contracts/inferencer.js';
 export {
+  SIM_CONTROL_KIND,
+  SimControlEndpoints,
+  simControlStateSchema,
+  simOrderStateSchema,
+  simStepRequestSchema,
+} from './contracts/sim-control.js';
+export {
   TOKEN_PATTERN,
   describeTokenProblem,
   venueToken,
@@ -252,6 +259,7 @@ export type {
   TrainRequest,
 } from './contracts/trainer.js';
 export type { ForecastAnswer, ForecastReply, ForecastRequest } from './contracts/inferencer.js';
+export type { SimControlReply, SimControlState, SimOrderState, SimStepRequest } from './contracts/sim-control.js';
 export type { Timeframe } from './time/timeframe.js';
 export type { Clock } from './time/clock.js';
 export type { ResolvedNatsUrl } from './config.js';

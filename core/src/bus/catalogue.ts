@@ -227,9 +227,9 @@ export const SUBJECT_CATALOGUE: { readonly [F in SubjectFamily]: CatalogueEntry 
   actorRequest: {
     transport: Transport.request,
     messages: [],
-    producers: ['`kokex train`', '`kokex forecast`', 'scheduler'],
+    producers: ['`kokex train`', '`kokex forecast`', '`kokex backtest`', 'scheduler'],
     description:
-      'a request to any replica of a kind: `trainer.train` `{plan}` (queue group `kokex-trainer`), `trainer.cancel` `{jobId}`, `inferencer.forecast` `{inst, tf}`',
+      'a request to any replica of a kind: `trainer.train` `{plan}` (queue group `kokex-trainer`), `trainer.cancel` `{jobId}`, `inferencer.forecast` `{inst, tf}`, `okx-sim.step` `{bars}` and `okx-sim.status` `{}` (a simulator in lockstep, driven by `kokex backtest`)',
   },
 };
 

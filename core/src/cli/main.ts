@@ -7,6 +7,7 @@ import { createLogger, humanLogDestination, LOG_FORMATS } from '../log/logger.js
 import { actorsTable, applyPlans, microList, planList, planRemove, pluginCommand, streamsTable, tail, validatePlans } from './commands.js';
 import { UsageError } from './errors.js';
 import { runHost } from './up.js';
+import { BACKTEST_USAGE, backtestCommand } from './backtest.js';
 import { deployNats } from './deploy.js';
 import { findPlugins } from './runtime.js';
 import { loadPlugin } from '../plugin/loader.js';
@@ -51,6 +52,10 @@ const COMMANDS: Record<string, { summary: string; usage: string; json?: boolean 
   deploy: {
     summary: 'per-actor NATS users and permissions (nats.conf, users.env)',
     usage: 'usage: kokex deploy nats [plan.yaml…] [--out dir]   (default dir: deploy/nats)',
+  },
+  backtest: {
+    summary: "replay history through the plan's own actors in lockstep; report.json, report.html; compare runs",
+    usage: BACKTEST_USAGE,
   },
   completion: {
     summary: 'shell completion script: eval "$(kokex completion bash)"',
@@ -176,6 +181,22 @@ export async function main(argv: string[]): Promise<number> {
         env: process.env,
       });
     }
+  }
+  // `kokex backtest` parses its own options (--from, --to, --data …).
+  if (first === 'backtest') {
+    if (wantsHelp(argv.slice(1))) return show(BACKTEST_USAGE);
+    const abort = new AbortController();
+    void stopSignal().then(() => abort.abort());
+    const log = createLogger({ level: process.env.LOG_LEVEL ?? 'warn', name: 'kokex', destination: humanLogDestination() });
+    return backtestCommand(argv.slice(1), {
+      print: out,
+      status: (text, final) => {
+        if (process.stderr.isTTY) process.stderr.write(final ? '\n' : `\r${text}\x1b[K`);
+        else if (!final && text) process.stderr.write(`${text}\n`);
+      },
+      log,
+      signal: abort.signal,
+    });
   }
   const { values, positionals } = parseArgs({
     args: argv,

@@ -4,6 +4,7 @@ import { parseFaultSpec } from './faults.js';
 import { chooseReplayData, replayStart, spotInstrument } from './replay-data.js';
 import { OkxSimulator, type OkxSimulatorAddress } from './simulator.js';
 import { kvAccountStore, simAccountKey } from './account-store.js';
+import { type LockstepControl, serveLockstep } from './lockstep.js';
 
 /** Where the simulator listens by default; the okx adapter's sim mode looks there too. */
 export const OKX_SIM_DEFAULT_PORT = 18080;
@@ -37,6 +38,11 @@ export const okxSimConfigSchema = z
     dataDir: z.string().min(1).optional(),
     /** Intrabar updates per 1m bar. Default 4. */
     stepsPerBar: z.number().int().min(1).max(60).default(4),
+    /**
+     * Lockstep (`kokex backtest`): the replay starts at `startAt` and moves only when asked on
+     * `kokex.ctl.okx-sim.step`. Default null: real time at the plan's speed.
+     */
+    lockstep: z.object({ startAt: z.number().int().nonnegative() }).strict().nullable().default(null),
     /** Derived from the plans; null when no plan needs the simulator. */
     replay: replaySchema.nullable().default(null),
   })
@@ -64,6 +70,7 @@ interface Running {
   sim: OkxSimulator;
   address: OkxSimulatorAddress;
   origin: string;
+  lockstep?: LockstepControl;
 }
 
 /**
@@ -106,10 +113,11 @@ export function createOkxSimLogic(ctx: ActorContext<OkxSimConfig>): ActorLogic<O
       return undefined;
     });
     if (!data) return;
-    const startAt = await resumePoint(ctx, replay.inst, replayStart(data.bars, replay.historyMs), data.bars);
+    const lockstep = config.lockstep;
+    const startAt = lockstep ? lockstep.startAt : await resumePoint(ctx, replay.inst, replayStart(data.bars, replay.historyMs), data.bars);
     const sim = new OkxSimulator({
       data: data.bars,
-      clock: 'realtime',
+      clock: lockstep ? 'manual' : 'realtime',
       speed: replay.speed,
       instId: spotInstrument(replay.inst),
       startAt,
@@ -121,8 +129,8 @@ export function createOkxSimLogic(ctx: ActorContext<OkxSimConfig>): ActorLogic<O
     });
     try {
       const address = await sim.start({ port: config.port, host: config.host });
-      running = { sim, address, origin: data.origin };
-      note = `replaying for plan ${replay.plan}`;
+      running = { sim, address, origin: data.origin, ...(lockstep ? { lockstep: serveLockstep(ctx.bus, sim, ctx.log) } : {}) };
+      note = lockstep ? `in lockstep for plan ${replay.plan}` : `replaying for plan ${replay.plan}`;
       ctx.log.info(
         { url: address.restUrl, origin: data.origin, speed: replay.speed, from: new Date(sim.now()).toISOString() },
         'okx simulator up',
@@ -139,6 +147,7 @@ export function createOkxSimLogic(ctx: ActorContext<OkxSimConfig>): ActorLogic<O
   const stop = async () => {
     const was = running;
     running = undefined;
+    was?.lockstep?.stop();
     await was?.sim.stop();
   };
 
@@ -146,7 +155,9 @@ export function createOkxSimLogic(ctx: ActorContext<OkxSimConfig>): ActorLogic<O
     start,
     stop,
     pause: () => running?.sim.pause(),
-    resume: () => running?.sim.play(),
+    resume: () => {
+      if (!running?.lockstep) running?.sim.play();
+    },
     async reconfigure(next) {
       const before = JSON.stringify(config);
       config = next;

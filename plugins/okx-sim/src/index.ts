@@ -7,6 +7,8 @@ export type { OkxSimConfig } from './actor.js';
 export { createOkxSimLogic, OKX_SIM_DEFAULT_PORT, okxSimActor, okxSimConfigSchema, replayFromPlans } from './actor.js';
 export { simCommand } from './command.js';
 export { kvAccountStore, resetSimAccounts, simAccountKey } from './account-store.js';
+export type { LockstepControl } from './lockstep.js';
+export { serveLockstep, simOrderStates } from './lockstep.js';
 export type { ReplayData, ReplayDataOptions } from './replay-data.js';
 export { chooseReplayData, replayStart, spotInstrument } from './replay-data.js';
 

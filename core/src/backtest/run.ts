@@ -1,0 +1,267 @@
+import { createHash } from 'node:crypto';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { basename, join } from 'node:path';
+import { type Bus, connectBus } from '../bus/bus.js';
+import { freePort, NatsServerProcess } from '../bus/nats-server.js';
+import { SimControlEndpoints } from '../contracts/sim-control.js';
+import { ErrorCode, KokexError } from '../errors.js';
+import { ActorHost } from '../host/host.js';
+import type { Logger } from '../log/logger.js';
+import { loadPlanFile } from '../plan/load.js';
+import { parseDuration } from '../plan/schedule.js';
+import type { Plan } from '../plan/schema.js';
+import { applyPlan } from '../plan/store.js';
+import { AdapterPort } from '../di/tokens.js';
+import type { MarketDataAdapter } from '../ports/exchange.js';
+import { adapterFor } from '../ports/registry.js';
+import { loadPlugin } from '../plugin/loader.js';
+import { readPluginPackage } from '../plugin/manifest.js';
+import { barOpen, timeframeMs } from '../time/timeframe.js';
+import { type BacktestCollected, collectRun } from './collect.js';
+import { barsToCsv, type BacktestData, type GapPolicy, loadBacktestData } from './data.js';
+import { PipelineProbe } from './settle.js';
+
+/**
+ * `kokex backtest`: the plan's own actors (the same code as live) against history, through a
+ * fresh nats-server on a temporary store, with the OKX simulator in lockstep. Two hosts in this
+ * process: first the data side (simulator, feed, validator) fills MD_CANDLES with the plan's
+ * history window, then the trading side (inferencer, agent, risk guard, executor) starts on it,
+ * so what the trading side sees at the first replayed bar does not depend on how fast history
+ * arrived. Then one bar at a time: release, wait until settled, next.
+ */
+export interface BacktestOptions {
+  planFile: string;
+  dataDir: string;
+  /** First replayed bar (ms, a bar open). Default: the data's first bar plus the plan's history window. */
+  from?: number;
+  /** End of the replay (ms, exclusive). Default: the end of the data. */
+  to?: number;
+  /** The forecast sampling seed (the plan's `forecast.seed` when given there, else 1). */
+  seed?: number;
+  gaps?: GapPolicy;
+  /** Run the trainer and scheduler too: the plan's retrain schedule fires in market time. */
+  retrain?: boolean;
+  log: Logger;
+  /** Plugin folders (as `kokex up` finds them). */
+  pluginDirs: string[];
+  /** `git describe` or the package version: recorded in the report. */
+  codeVersion: string;
+  progress?: (p: BacktestProgress) => void;
+  signal?: AbortSignal;
+  /** How long one bar may take to settle before the run fails (infrastructure; default 120 s). */
+  settleTimeoutMs?: number;
+}
+
+export interface BacktestProgress {
+  done: number;
+  total: number;
+  /** Market time of the bar just settled. */
+  ts: number;
+  /** Wall-clock rate and estimate (progress display only). */
+  barsPerSec: number;
+  etaMs: number;
+}
+
+export interface BacktestRun {
+  plan: Plan;
+  planFile: string;
+  planSha256: string;
+  data: BacktestData;
+  from: number;
+  to: number;
+  /** Bars the plan's timeframe replays between from and to, and how many were released. */
+  total: number;
+  replayed: number;
+  partial: boolean;
+  seed: number;
+  retrain: boolean;
+  codeVersion: string;
+  /** The plan's history window (ms): what the data side loaded before the first replayed bar. */
+  historyMs: number;
+  /** Base units per contract (OKX `ctVal`) as the venue lists the instrument; 1 for spot. */
+  contractValue: number;
+  collected: BacktestCollected;
+  /** Wall seconds of the replay loop (for the terminal and the bench; never in report.json). */
+  wallSeconds: number;
+}
+
+const DATA_KINDS = ['okx-sim', 'feed', 'validator'];
+const TRADE_KINDS = ['inferencer', 'agent', 'risk-guard', 'executor'];
+const RETRAIN_KINDS = ['trainer', 'scheduler', 'clock'];
+
+/** Settings every kind with adapter settings gets: the okx adapter talks to this run's simulator. */
+function adapterSettings(simPort: number) {
+  return {
+    okx: {
+      simPort,
+      ws: { reconnectInitialDelayMs: 50, reconnectMaxDelayMs: 500 },
+    },
+  };
+}
+
+/**
+ * Which field of a kind's configuration holds per-adapter settings: `adapters` (feed, validator,
+ * executor, risk guard) or `venues` (the agent's account reads); undefined when it has none.
+ */
+function adapterSettingsField(schema: unknown): string | undefined {
+  let s = schema as { shape?: Record<string, unknown>; _def?: { schema?: unknown; innerType?: unknown } } | undefined;
+  for (let i = 0; i < 5 && s && !s.shape; i++) s = (s._def?.schema ?? s._def?.innerType) as typeof s;
+  if (!s?.shape) return undefined;
+  return ['adapters', 'venues'].find((k) => k in (s?.shape ?? {}));
+}
+
+async function startHost(
+  bus: Bus,
+  log: Logger,
+  dirs: string[],
+  kinds: string[],
+  config: Record<string, Record<string, unknown>>,
+  simPort: number,
+) {
+  const host = new ActorHost({ bus, log, kinds, config, heartbeatMs: 60_000 });
+  for (const dir of dirs) {
+    const manifest = (await readPluginPackage(dir)).manifest;
+    if (manifest.actors.some((k) => kinds.includes(k)) || manifest.adapters.length > 0) {
+      if (manifest.actors.some((k) => kinds.includes(k))) {
+        await host.loadPlugin(dir);
+        continue;
+      }
+      for (const a of manifest.adapters) {
+        host.adapters.registerLazy(a.port, a.name, async () =>
+          (await loadPlugin(dir)).definition.adapters?.find((d) => d.port === a.port && d.name === a.name),
+        );
+      }
+    }
+  }
+  for (const kind of kinds) {
+    const { actor } = host.registry.resolveKind(kind);
+    const field = adapterSettingsField(actor.configSchema);
+    if (field) config[kind] = { ...(config[kind] ?? {}), [field]: adapterSettings(simPort) };
+  }
+  await host.start();
+  return host;
+}
+
+/** The plan as the backtest runs it: on the simulator, replaying the prepared file, with the run's seed. */
+function backtestPlan(plan: Plan, file: string, seed: number): Plan {
+  return {
+    ...plan,
+    spec: {
+      ...plan.spec,
+      venue: { ...plan.spec.venue, mode: 'sim', sim: { ...plan.spec.venue.sim, file } },
+      forecast: { ...plan.spec.forecast, seed },
+    },
+  };
+}
+
+export async function runBacktest(o: BacktestOptions): Promise<BacktestRun> {
+  const planText = await readFile(o.planFile);
+  const plan = await loadPlanFile(o.planFile);
+  const { instrument: inst, timeframe: tf } = plan.spec;
+  if (plan.spec.venue.name !== 'okx')
+    throw new KokexError(
+      ErrorCode.BacktestRun,
+      `plan ${plan.metadata.name} trades ${plan.spec.venue.name}: backtests replay on the OKX simulator only`,
+    );
+  const data = await loadBacktestData({ dir: o.dataDir, inst, tf, ...(o.gaps ? { gaps: o.gaps } : {}) });
+  const barMs = timeframeMs(tf);
+  if (barMs % data.barMs !== 0)
+    throw new KokexError(ErrorCode.BacktestRun, `the data's ${data.tf} bars do not roll up into the plan's ${tf} bars`);
+  const windowMs = parseDuration(plan.spec.data.window) ?? 0;
+  const first = (data.bars[0] as { ts: number }).ts;
+  const end = (data.bars[data.bars.length - 1] as { ts: number }).ts + data.barMs;
+  const from = barOpen(o.from ?? first + windowMs, tf);
+  const to = Math.min(o.to ?? end, end);
+  const iso = (t: number) => new Date(t).toISOString();
+  if (from <= first) throw new KokexError(ErrorCode.BacktestRun, `--from ${iso(from)} leaves no history: the data starts at ${iso(first)}`);
+  if (from >= to)
+    throw new KokexError(
+      ErrorCode.BacktestRun,
+      `nothing to replay: --from ${iso(from)} is not before --to ${iso(to)} (data ends ${iso(end)})`,
+    );
+  const total = Math.floor((to - from) / barMs);
+  if (total < 1) throw new KokexError(ErrorCode.BacktestRun, `the window ${iso(from)} → ${iso(to)} holds no whole ${tf} bar`);
+  const replayEnd = from + total * barMs;
+  const slice = data.bars.filter((b) => b.ts >= Math.max(first, from - windowMs) && b.ts < replayEnd);
+  const seed = o.seed ?? plan.spec.forecast.seed ?? 1;
+
+  const tmp = await mkdtemp(join(tmpdir(), 'kokex-backtest-'));
+  const csv = join(tmp, `${inst}_${data.tf}.csv`);
+  await writeFile(csv, barsToCsv(slice));
+  let nats: NatsServerProcess | undefined;
+  let bus: Bus | undefined;
+  const hosts: ActorHost[] = [];
+  let probe: PipelineProbe | undefined;
+  try {
+    nats = await NatsServerProcess.start({ storeDir: join(tmp, 'nats') });
+    bus = await connectBus({ url: nats.url, name: 'kokex-backtest' });
+    await bus.provision();
+    await applyPlan(bus, backtestPlan(plan, csv, seed), basename(o.planFile));
+    const simPort = await freePort();
+    const config: Record<string, Record<string, unknown>> = { 'okx-sim': { port: simPort, lockstep: { startAt: from } } };
+    const series = { venue: plan.spec.venue.name, inst, tf };
+    probe = new PipelineProbe(bus, series);
+    probe.start();
+    if (process.env.KOKEX_BACKTEST_TRACE) probe.trace = (line) => process.stderr.write(`settle ${line}\n`);
+    const settleMs = o.settleTimeoutMs ?? 120_000;
+    // The data side first: the plan's history window lands in MD_CANDLES before anything trades.
+    hosts.push(await startHost(bus, o.log, o.pluginDirs, DATA_KINDS, config, simPort));
+    const lastHistoryBar = from - barMs;
+    if (slice.some((b) => b.ts <= lastHistoryBar)) await probe.settle(lastHistoryBar, settleMs, o.signal);
+    await probe.settle(undefined, settleMs, o.signal);
+    hosts.push(await startHost(bus, o.log, o.pluginDirs, o.retrain ? [...TRADE_KINDS, ...RETRAIN_KINDS] : TRADE_KINDS, config, simPort));
+    await probe.settle(undefined, settleMs, o.signal);
+
+    const stepBars = barMs / data.barMs;
+    const started = performance.now();
+    let replayed = 0;
+    while (replayed < total && !o.signal?.aborted) {
+      const state = await probe.sim(SimControlEndpoints.step, { bars: stepBars });
+      const ts = from + replayed * barMs;
+      if (state.stepped === 0 && state.ended && !probe.barSeen(ts)) break;
+      await probe.settle(ts, settleMs, o.signal);
+      if (o.signal?.aborted) break;
+      replayed++;
+      const elapsed = (performance.now() - started) / 1000;
+      const rate = elapsed > 0 ? replayed / elapsed : 0;
+      o.progress?.({ done: replayed, total, ts, barsPerSec: rate, etaMs: rate > 0 ? ((total - replayed) / rate) * 1000 : 0 });
+    }
+    const wallSeconds = (performance.now() - started) / 1000;
+    // What the last bar caused (a fill at the next step never comes: the replay ends there).
+    if (!o.signal?.aborted) await probe.settle(undefined, settleMs);
+    const collected = await collectRun(bus, { plan: plan.metadata.name, series, from, to: from + replayed * barMs });
+    // PnL needs the contract value: asked of the venue (the simulator) as the live summary asks it.
+    const venue = await adapterFor<MarketDataAdapter>(
+      (hosts[0] as ActorHost).adapters,
+      AdapterPort.exchange,
+      { name: 'okx', mode: 'sim' },
+      adapterSettings(simPort),
+    );
+    const contractValue = (await venue.instrument(inst)).contractValue ?? 1;
+    return {
+      plan,
+      planFile: basename(o.planFile),
+      planSha256: createHash('sha256').update(planText).digest('hex'),
+      data,
+      from,
+      to: replayEnd,
+      total,
+      replayed,
+      partial: replayed < total,
+      seed,
+      retrain: o.retrain === true,
+      codeVersion: o.codeVersion,
+      historyMs: windowMs,
+      contractValue,
+      collected,
+      wallSeconds,
+    };
+  } finally {
+    probe?.stop();
+    for (const h of hosts.reverse()) await h.stop().catch((err: unknown) => o.log.warn({ err }, 'backtest host stop failed'));
+    await bus?.close().catch(() => undefined);
+    await nats?.stop().catch(() => undefined);
+    await rm(tmp, { recursive: true, force: true }).catch(() => undefined);
+  }
+}
