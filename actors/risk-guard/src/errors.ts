@@ -13,6 +13,12 @@ export const RiskErrorCode = {
   PlanUnknown: 'RISK_PLAN_UNKNOWN',
   /** `kokex order place` saw no verdict in time: no guard is running, or it is behind. */
   NoVerdict: 'RISK_NO_VERDICT',
+  /**
+   * Not an exception: the code a dead letter carries for an ORDERS message the guard's books
+   * refused (not published by the guard or the executor, an event of an order it never approved,
+   * or a payload that does not decode).
+   */
+  Unbooked: 'RISK_UNBOOKED',
 } as const;
 export type RiskErrorCode = (typeof RiskErrorCode)[keyof typeof RiskErrorCode];
 

@@ -8,6 +8,8 @@ import {
   type CancelVerdict,
   CancelVerdictContract,
   consume,
+  DEAD_LETTER_EXCERPT_BYTES,
+  DeadLetterContract,
   defineActorKind,
   type Envelope,
   type OrderIntent,
@@ -20,13 +22,14 @@ import {
   subject,
   subjectFilter,
   Tokens,
+  utf8Excerpt,
 } from '@kokex/core';
 import { type Decision, evaluateCancel, evaluateIntent } from './checks.js';
 import { type GuardConfig, type GuardPlan, guardConfigFromPlans, guardConfigSchema } from './config.js';
 import { ensureControl, watchControls } from './control.js';
-import { RiskPublishError, RiskStreamReadError } from './errors.js';
+import { RiskErrorCode, RiskPublishError, RiskStreamReadError } from './errors.js';
 import { InstrumentCache } from './instruments.js';
-import { PlanBooks } from './books.js';
+import { PlanBooks, type RefusedMessage } from './books.js';
 import { MarketView } from './market.js';
 import { RiskReason } from './reasons.js';
 import { OrdersTail } from './orders-tail.js';
@@ -76,10 +79,45 @@ export function createRiskGuardLogic(ctx: ActorContext<GuardConfig>): ActorLogic
   let poll: unknown;
   let lastVerdict: (OrderVerdict & { at: number }) | undefined;
 
-  const books = new PlanBooks();
+  // What the books refuse (not the guard's, not the executor's, never approved, undecodable) is dead-lettered, never dropped.
+  const booksDurable = `${RISK_GUARD_DURABLE}-books`;
+  const deadLetter = (m: RefusedMessage) => {
+    const excerpt = utf8Excerpt(m.data, DEAD_LETTER_EXCERPT_BYTES);
+    const letter = {
+      stream: Streams.orders,
+      consumer: booksDurable,
+      subject: m.subject,
+      streamSeq: m.seq ?? 0,
+      deliveries: 1,
+      error: {
+        code: RiskErrorCode.Unbooked,
+        message: `not booked (${m.refusal}): ${m.detail}`.slice(0, 1000),
+        retryable: false,
+        data: { refusal: m.refusal },
+      },
+      payload: excerpt.text,
+      payloadBytes: m.data.length,
+      truncated: excerpt.truncated,
+    };
+    const meta = {
+      source: ctx.instanceId,
+      time: ctx.clock.now(),
+      ...(m.seq !== undefined ? { id: `dlq:${Streams.orders}:${booksDurable}:${m.seq}` } : {}),
+    };
+    ctx.log.warn(
+      { subject: m.subject, seq: m.seq, refusal: m.refusal, detail: m.detail },
+      'risk guard: ORDERS message not booked; dead-lettered',
+    );
+    void ctx.bus
+      .publish(DeadLetterContract, subject('dlq', { stream: Streams.orders, consumer: booksDurable }), letter, meta)
+      .catch((err: unknown) =>
+        ctx.log.error({ err, subject: m.subject, seq: m.seq }, 'risk guard: dead-lettering an unbooked message failed'),
+      );
+  };
+  const books = new PlanBooks(deadLetter);
   const ledgerOf = (plan: string) => books.ledgerOf(plan);
   const planOf = (name: string) => config.plans.find((p) => p.plan === name);
-  const tail = new OrdersTail(ctx.bus, (subj, data) => books.apply(subj, data));
+  const tail = new OrdersTail(ctx.bus, (subj, data, seq) => books.apply(subj, data, seq));
   const catchUp = async () => {
     try {
       await tail.catchUp();
@@ -344,6 +382,7 @@ export function createRiskGuardLogic(ctx: ActorContext<GuardConfig>): ActorLogic
         byReason: { ...totals.byReason },
         cancels: { ...totals.cancels, byReason: { ...totals.cancels.byReason } },
         undecodable: books.undecodable + market.undecodable,
+        unbooked: { ...books.refused },
         market: { ...market.refused },
       },
       streamPosition: tail.position,

@@ -153,30 +153,16 @@ export class PlanLedger {
     while ((this.#approvals[0] ?? Number.POSITIVE_INFINITY) < horizon) this.#approvals.shift();
   }
 
-  /** Applies a venue event: state, and the fill it adds (by cumulative filled size, so a repeat adds nothing). */
-  applyEvent(event: OrderEvent, at: number): void {
+  /**
+   * Applies a venue event of an order this plan approved: state, and the fill it adds (by
+   * cumulative filled size, so a repeat adds nothing). An event of any other order is not booked
+   * (false): the book holds only what the guard approved.
+   */
+  applyEvent(event: OrderEvent, at: number): boolean {
     const id = event.clientOrderId;
-    if (!id) return;
-    let order = this.orders.get(id);
-    if (!order) {
-      // An order from before the stream's history, or placed outside the guard: track it anyway.
-      order = {
-        clientOrderId: id,
-        inst: event.inst,
-        side: event.side,
-        type: event.type ?? 'limit',
-        size: event.size,
-        price: event.price,
-        reduceOnly: false,
-        state: 'open',
-        filled: 0,
-        avgPrice: 0,
-        approvedAt: at,
-        updatedAt: at,
-      };
-      this.orders.set(id, order);
-      this.#open.add(id);
-    }
+    if (!id) return false;
+    const order = this.orders.get(id);
+    if (!order) return false;
     if (event.venueOrderId) order.venueOrderId = event.venueOrderId;
     const delta = round(event.filledSize - order.filled);
     if (delta > EPS) {
@@ -192,13 +178,13 @@ export class PlanLedger {
       order.state = 'closed';
       this.#open.delete(id);
     } else if (order.state === 'pending') order.state = 'open';
+    return true;
   }
 
   /** Market time of the latest approval: the guard never judges this plan's intents earlier than it. */
   get lastApprovalAt(): number | undefined {
     return this.#lastApprovalAt;
   }
-
 
   /** The newest reconciliation per instrument (the executor's `order.reconcile`): its status and run. */
   readonly reconciliation = new Map<string, { status: Reconcile['status']; run: string }>();

@@ -104,7 +104,26 @@ describe('trading state', () => {
   });
 });
 
+/** Books an event of an order the plan approved (a ledger books events of approved orders only). */
+function booked(ledger: PlanLedger, event: OrderEvent, at: number): void {
+  const { venue, inst, side, size } = event;
+  ledger.recordApproval(
+    { plan: 'p', venue, inst, side, size, type: 'market', clientOrderId: event.clientOrderId as string, reduceOnly: false },
+    at,
+  );
+  expect(ledger.applyEvent(event, at)).toBe(true);
+}
+
 describe('the plan ledger', () => {
+  it('books no event of an order it never approved: a forged fill moves nothing', () => {
+    const ledger = new PlanLedger('p');
+    expect(ledger.applyEvent(fill('forged1', 'buy', 5000, 0.0001, 0), NOW)).toBe(false);
+    expect(ledger.applyEvent({ ...fill('x', 'buy', 1, 40_000, 0), clientOrderId: undefined }, NOW)).toBe(false);
+    expect(ledger.position(SWAP).qty).toBe(0);
+    expect(ledger.fills).toEqual([]);
+    expect(ledger.orders.size).toBe(0);
+  });
+
   it('books fills by cumulative size (a repeated event adds nothing) and realises PnL with the contract value', () => {
     const ledger = new PlanLedger('p');
     ledger.recordApproval(
@@ -112,11 +131,11 @@ describe('the plan ledger', () => {
       NOW,
     );
     expect(ledger.openOrders()).toHaveLength(1);
-    ledger.applyEvent(fill('a', 'buy', 2, 40_000, 0.8), NOW);
-    ledger.applyEvent(fill('a', 'buy', 2, 40_000, 0.8), NOW);
+    booked(ledger, fill('a', 'buy', 2, 40_000, 0.8), NOW);
+    booked(ledger, fill('a', 'buy', 2, 40_000, 0.8), NOW);
     expect(ledger.position(SWAP)).toMatchObject({ qty: 2, avgPrice: 40_000 });
     expect(ledger.openOrders()).toEqual([]);
-    ledger.applyEvent(fill('b', 'sell', 3, 40_500, 1.2), NOW);
+    booked(ledger, fill('b', 'sell', 3, 40_500, 1.2), NOW);
     const v = ledger.valuation(NOW, 10_000, () => ({ price: 40_500, contractValue: 0.01 }));
     // 2 contracts × 0.01 BTC × 500 up, and a short of 1 opened at 40,500.
     expect(v).toMatchObject({ realized: 10, fees: 2, unrealized: 0, equity: 10_008, lossStreak: 0 });
@@ -125,11 +144,11 @@ describe('the plan ledger', () => {
 
   it('counts today’s loss with open losses but not open gains, a losing streak, and the drawdown from the peak', () => {
     const ledger = new PlanLedger('p');
-    ledger.applyEvent(fill('a', 'buy', 1, 40_000, 0.4, { receivedAt: NOW - 86_400_000 }), NOW - 86_400_000);
-    ledger.applyEvent(fill('b', 'sell', 1, 41_000, 0.4, { receivedAt: NOW - 86_400_000 }), NOW - 86_400_000);
-    ledger.applyEvent(fill('c', 'buy', 1, 41_000, 0.4), NOW);
-    ledger.applyEvent(fill('d', 'sell', 1, 40_000, 0.4), NOW);
-    ledger.applyEvent(fill('e', 'buy', 2, 40_000, 0.8), NOW);
+    booked(ledger, fill('a', 'buy', 1, 40_000, 0.4, { receivedAt: NOW - 86_400_000 }), NOW - 86_400_000);
+    booked(ledger, fill('b', 'sell', 1, 41_000, 0.4, { receivedAt: NOW - 86_400_000 }), NOW - 86_400_000);
+    booked(ledger, fill('c', 'buy', 1, 41_000, 0.4), NOW);
+    booked(ledger, fill('d', 'sell', 1, 40_000, 0.4), NOW);
+    booked(ledger, fill('e', 'buy', 2, 40_000, 0.8), NOW);
     const down = ledger.valuation(NOW, 100, () => ({ price: 39_000, contractValue: 0.01 }));
     expect(down).toMatchObject({ lossStreak: 1, lastLossAt: NOW });
     // Today: the losing round trip (−10 and two fees) and the open loss of the new long (−20).
@@ -142,7 +161,8 @@ describe('the plan ledger', () => {
 
   it('converts a spot fee charged in the base currency to the quote currency', () => {
     const ledger = new PlanLedger('p');
-    ledger.applyEvent(
+    booked(
+      ledger,
       { ...fill('s', 'buy', 0.5, 40_000, 0.0005), inst: 'BTC-USDT', fill: { price: 40_000, size: 0.5, fee: 0.0005, feeCcy: 'BTC' } },
       NOW,
     );
@@ -160,7 +180,7 @@ describe('decisions', () => {
       reduceOnly: false,
     });
     const ledger = new PlanLedger('p');
-    ledger.applyEvent(fill('a', 'buy', 2, 40_000, 0), NOW);
+    booked(ledger, fill('a', 'buy', 2, 40_000, 0), NOW);
     const reducing = applyTradingCommand(initialControl('active', 0), 'reduce', 't', '', 0);
     expect(decide(intent({ side: 'sell' }), ledger, { control: reducing })).toMatchObject({ decision: 'approve', reduceOnly: true });
     expect(decide(intent({ side: 'sell', size: 3 }), ledger, { control: reducing })).toMatchObject({ reason: RiskReason.Reducing });
@@ -168,7 +188,7 @@ describe('decisions', () => {
 
   it('lets reducing orders through the loss limits and the skill gate, but not new risk', () => {
     const ledger = new PlanLedger('p');
-    ledger.applyEvent(fill('a', 'buy', 2, 40_000, 150), NOW);
+    booked(ledger, fill('a', 'buy', 2, 40_000, 150), NOW);
     const untested = { forecast: { tradeable: false, reason: 'warming up' } };
     expect(decide(intent({ side: 'sell', size: 1 }), ledger, untested)).toMatchObject({ decision: 'approve' });
     expect(decide(intent({ size: 1 }), ledger, untested)).toMatchObject({ reason: RiskReason.DailyLoss, limit: 100, value: '150' });
@@ -176,7 +196,7 @@ describe('decisions', () => {
 
   it('refuses to value a book whose instrument lost its contract value rather than skip the loss limits', () => {
     const ledger = new PlanLedger('p');
-    ledger.applyEvent(fill('a', 'buy', 1, 40_000, 0, { inst: 'ETH-USDT-SWAP' }), NOW);
+    booked(ledger, fill('a', 'buy', 1, 40_000, 0, { inst: 'ETH-USDT-SWAP' }), NOW);
     expect(
       decide(intent(), ledger, { quote: (inst) => ({ price: 40_000, ...(inst === SWAP ? { contractValue: 0.01 } : {}) }) }),
     ).toMatchObject({
