@@ -1,5 +1,15 @@
 // Public face of @kokex/plugin-binance-sim. Explicit exports only: values first, then types.
 import { definePlugin } from '@kokex/core';
+import { binanceSimActor } from './actor.js';
+
+export {
+  BINANCE_SIM_DEFAULT_PORT,
+  binanceReplayData,
+  binanceReplayFromPlans,
+  binanceSimActor,
+  binanceSimConfigSchema,
+  createBinanceSimLogic,
+} from './actor.js';
 
 export { loadBars, parseBarCsv, seeded, syntheticBars } from './data.js';
 export { BinanceReject, BTCUSDT, orderJson, TradingEngine } from './engine.js';
@@ -9,6 +19,7 @@ export { DEFAULT_REST_LIMITS, RestRouter } from './rest.js';
 export { BinanceSimulator, DEFAULT_BINANCE_SIM_KEY } from './simulator.js';
 export { DEFAULT_WS_OPTIONS, WsGateway } from './ws.js';
 
+export type { BinanceSimConfig } from './actor.js';
 export type { SimBar, SimBarSource } from './data.js';
 export type { AccountEvent, SimAccountState, SimOrder, SimOrderStatus, SimPosition, SimSymbol } from './engine.js';
 export type { BinanceSimFaults } from './faults.js';
@@ -17,5 +28,5 @@ export type { RestLimits, SimApiKey } from './rest.js';
 export type { BinanceSimStats, BinanceSimulatorAddress, BinanceSimulatorOptions } from './simulator.js';
 export type { WsConnectionInfo, WsOptions, WsRoot } from './ws.js';
 
-/** The plugin: a library of the simulator for tests and demos (no actors or adapters yet). */
-export default definePlugin({ name: '@kokex/plugin-binance-sim', version: '0.1.0' });
+/** The plugin: the `binance-sim` actor kind (manifest in package.json). */
+export default definePlugin({ name: '@kokex/plugin-binance-sim', version: '0.1.0', actors: [binanceSimActor] });

@@ -48,13 +48,15 @@ exchangeConformance(
           async withLostResponses<T>(body: () => Promise<T>): Promise<T> {
             const before = sim.stats().unknownStatus;
             sim.setFaults({ unknownStatus: 1 });
+            let result: T;
             try {
-              return await body();
+              result = await body();
             } finally {
               sim.setFaults({ unknownStatus: 0 });
-              // The fault did fire: the adapter met a real -1007, not a quiet success.
-              if (sim.stats().unknownStatus <= before) throw new Error('no -1007 was answered');
             }
+            // The fault did fire: the adapter met a real -1007, not a quiet success.
+            if (sim.stats().unknownStatus <= before) throw new Error('no -1007 was answered');
+            return result;
           },
           setRateLimited: (on: boolean) => sim.setFaults({ rateLimit429: on ? 1 : 0 }),
         },
