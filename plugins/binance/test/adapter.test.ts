@@ -36,7 +36,11 @@ function adapter(over: Record<string, unknown> = {}): BinanceVenueAdapter {
 }
 
 beforeAll(async () => {
-  sim = new BinanceSimulator({ data: syntheticBars({ count: 800, start: START }), startAt: START + 500 * MIN, limits: { faultRetryAfterSec: 1 } });
+  sim = new BinanceSimulator({
+    data: syntheticBars({ count: 800, start: START }),
+    startAt: START + 500 * MIN,
+    limits: { faultRetryAfterSec: 1 },
+  });
   ({ port } = await sim.start({ port: 0 }));
 });
 afterAll(async () => {
@@ -72,12 +76,42 @@ describe('signing and units', () => {
       {
         e: 'ORDER_TRADE_UPDATE',
         T: 5,
-        o: { s: 'BTCUSDT', c: 'a1', S: 'BUY', o: 'LIMIT', q: '0.010', p: '67000.0', ap: '67000.0', x: 'TRADE', X: 'PARTIALLY_FILLED', i: 22, l: '0.004', z: '0.004', L: '67000.0', N: 'USDT', n: '0.1072', T: 5, t: 9 },
+        o: {
+          s: 'BTCUSDT',
+          c: 'a1',
+          S: 'BUY',
+          o: 'LIMIT',
+          q: '0.010',
+          p: '67000.0',
+          ap: '67000.0',
+          x: 'TRADE',
+          X: 'PARTIALLY_FILLED',
+          i: 22,
+          l: '0.004',
+          z: '0.004',
+          L: '67000.0',
+          N: 'USDT',
+          n: '0.1072',
+          T: 5,
+          t: 9,
+        },
       },
       7,
     );
     expect(u).toEqual({
-      order: { inst: 'BTCUSDT', clientOrderId: 'a1', venueOrderId: '22', side: 'buy', type: 'limit', price: 67000, size: 0.01, filledSize: 0.004, avgPrice: 67000, state: 'partially_filled', updatedAt: 5 },
+      order: {
+        inst: 'BTCUSDT',
+        clientOrderId: 'a1',
+        venueOrderId: '22',
+        side: 'buy',
+        type: 'limit',
+        price: 67000,
+        size: 0.01,
+        filledSize: 0.004,
+        avgPrice: 67000,
+        state: 'partially_filled',
+        updatedAt: 5,
+      },
       fill: { price: 67000, size: 0.004, fee: 0.1072, feeCcy: 'USDT', tradeId: '9' },
       receivedAt: 7,
     });
@@ -91,7 +125,17 @@ describe('the Binance adapter on binance-sim', () => {
     const market = await registry.resolve<BinanceVenueAdapter>('exchange', 'binance', { mode: 'sim', simPort: port });
     opened.push(market);
     const info = await market.instrument('BTCUSDT');
-    expect(info).toMatchObject({ venue: 'binance', inst: 'BTCUSDT', tickSize: 0.1, lotSize: 0.001, minSize: 0.001, contractValue: 1, minNotional: 100, marketMaxSize: 120, state: 'live' });
+    expect(info).toMatchObject({
+      venue: 'binance',
+      inst: 'BTCUSDT',
+      tickSize: 0.1,
+      lotSize: 0.001,
+      minSize: 0.001,
+      contractValue: 1,
+      minNotional: 100,
+      marketMaxSize: 120,
+      state: 'live',
+    });
     const t = await market.ticker('BTCUSDT');
     expect(t.last).toBe(sim.price());
     expect(registry.has('execution', 'binance')).toBe(true);
@@ -121,11 +165,22 @@ describe('the Binance adapter on binance-sim', () => {
 
   it('a place refused by the venue is refused, with its code: notional, reduce-only, lot', async () => {
     const a = adapter();
-    const place = (over: object) => a.placeOrder({ inst: 'BTCUSDT', side: 'buy', size: 0.01, type: 'market', reduceOnly: false, clientOrderId: `r${Math.random().toString(36).slice(2, 10)}`, ...over });
+    const place = (over: object) =>
+      a.placeOrder({
+        inst: 'BTCUSDT',
+        side: 'buy',
+        size: 0.01,
+        type: 'market',
+        reduceOnly: false,
+        clientOrderId: `r${Math.random().toString(36).slice(2, 10)}`,
+        ...over,
+      });
     expect(await place({ size: 0.001 })).toMatchObject({ accepted: false, reason: expect.stringMatching(/^-4164/) });
     expect(await place({ side: 'sell', reduceOnly: true })).toMatchObject({ accepted: false, reason: expect.stringMatching(/^-2022/) });
     expect(await place({ size: 0.0105 })).toMatchObject({ accepted: false, reason: expect.stringMatching(/^-4023/) });
-    const err = await a.placeOrder({ inst: 'BTCUSDT', side: 'buy', size: 0.01, type: 'market', reduceOnly: false, clientOrderId: 'bad key' }).catch((e: unknown) => e);
+    const err = await a
+      .placeOrder({ inst: 'BTCUSDT', side: 'buy', size: 0.01, type: 'market', reduceOnly: false, clientOrderId: 'bad key' })
+      .catch((e: unknown) => e);
     expect(err).toMatchObject({ accepted: false });
     const paper = adapter({ mode: 'paper' });
     await expect(paper.balances()).rejects.toMatchObject({ code: 'BINANCE_CONFIG' });
@@ -133,7 +188,14 @@ describe('the Binance adapter on binance-sim', () => {
 
   it('a repeat of an id this process placed and that is closed already places nothing new', async () => {
     const a = adapter();
-    const req = { inst: 'BTCUSDT', side: 'buy' as const, size: 0.01, type: 'market' as const, reduceOnly: false, clientOrderId: 'repeat-closed-1' };
+    const req = {
+      inst: 'BTCUSDT',
+      side: 'buy' as const,
+      size: 0.01,
+      type: 'market' as const,
+      reduceOnly: false,
+      clientOrderId: 'repeat-closed-1',
+    };
     const first = await a.placeOrder(req);
     expect((await a.getOrder({ inst: 'BTCUSDT', clientOrderId: req.clientOrderId }))?.state).toBe('filled');
     const again = await a.placeOrder(req);
@@ -197,7 +259,13 @@ describe('the Binance adapter on binance-sim', () => {
   it('the API error keeps Binance code, HTTP status and retryability', () => {
     const e = new BinanceApiError({ code: -1007, msg: 'Timeout', httpStatus: 503, path: '/fapi/v1/order' });
     expect(e).toMatchObject({ code: 'BINANCE_API', binanceCode: -1007, retryable: true, outcomeUnknown: true });
-    expect(new BinanceApiError({ code: -2019, msg: 'Margin is insufficient.', httpStatus: 400, path: '/x' })).toMatchObject({ retryable: false, outcomeUnknown: false });
-    expect(new BinanceApiError({ code: -1003, msg: 'Too many', httpStatus: 429, path: '/x' })).toMatchObject({ retryable: true, rateLimited: true });
+    expect(new BinanceApiError({ code: -2019, msg: 'Margin is insufficient.', httpStatus: 400, path: '/x' })).toMatchObject({
+      retryable: false,
+      outcomeUnknown: false,
+    });
+    expect(new BinanceApiError({ code: -1003, msg: 'Too many', httpStatus: 429, path: '/x' })).toMatchObject({
+      retryable: true,
+      rateLimited: true,
+    });
   });
 });
