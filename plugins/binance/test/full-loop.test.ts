@@ -160,4 +160,47 @@ describe('a binance plan: feed → validator → agent → guard → executor on
     // The venue holds the position the fill made, in base units (contract value 1).
     expect(sim.account().positions.get(INST)?.amount).toBeCloseTo(intent.data.size, 9);
   }, 90_000);
+
+  it("checks intents with Binance's own rules: LOT_SIZE minQty and step from exchangeInfo", async () => {
+    const candles = await storedCandles(nats.bus, { venue: 'binance', inst: INST, tf: '1m' });
+    const last = candles.at(-1) as (typeof candles)[number];
+    const send = async (id: string, size: number) => {
+      const intent: OrderIntent = {
+        plan: 'bnloop',
+        venue: 'binance',
+        inst: INST,
+        side: 'buy',
+        size,
+        type: 'market',
+        reduceOnly: false,
+        clientOrderId: id,
+        origin: { kind: 'rule', who: 'test', why: 'binance rules' },
+        basis: { kind: 'manual' },
+        refs: {},
+      };
+      await nats.bus.publish(OrderIntentContract, subject('orderIntent', { plan: 'bnloop', inst: INST }), intent, {
+        id: `intent:${id}`,
+        eventTime: last.ts + MIN,
+      });
+      let v: OrderVerdict | undefined;
+      await eventually(async () => {
+        v = (await stored('kokex.order.verdict.bnloop.>', (d) => OrderVerdictContract.decode(d))).find(
+          (e) => e.data.clientOrderId === id,
+        )?.data;
+        return v !== undefined;
+      }, 20_000);
+      return v as OrderVerdict;
+    };
+    // 0.0006 BTC is under BTCUSDT's minQty 0.001 (LOT_SIZE), the minimum the guard learns from the adapter.
+    expect(await send('bnsmall1', 0.0006)).toMatchObject({ decision: 'deny', rule: 'instrument.minSize', limit: 0.001 });
+    // 0.0123 rounds down to Binance's step 0.001: approved at 0.012, and that is what the venue fills.
+    const approved = await send('bnstep1', 0.0123);
+    expect(approved).toMatchObject({ decision: 'approve' });
+    const events = () => stored('kokex.order.event.binance.>', (d) => OrderEventContract.decode(d));
+    await eventually(async () => (await events()).some((e) => e.data.clientOrderId === 'bnstep1' && e.data.kind === 'filled'), 20_000);
+    expect((await events()).find((e) => e.data.clientOrderId === 'bnstep1' && e.data.kind === 'filled')?.data.filledSize).toBeCloseTo(
+      0.012,
+      9,
+    );
+  }, 60_000);
 });
