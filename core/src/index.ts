@@ -5,6 +5,11 @@ export { KokexError, ErrorCode, errorFromWire, isKokexError, toWireError } from 
 // contracts
 export { causedBy, defineContract, InvalidMessageError, SchemaVersionError } from './contracts/envelope.js';
 export { backtestFigures, stable } from './backtest/figures.js';
+export { BacktestDataError, GAP_POLICIES, loadBacktestData } from './backtest/data.js';
+export { runBacktest } from './backtest/run.js';
+export { buildReport, REPORT_SCHEMA, reportJson } from './backtest/report.js';
+export { compareRuns, comparisonTable, readReport } from './backtest/compare.js';
+export { renderHtml } from './backtest/html.js';
 export { EventMarketClock, MarketClockKind, MarketClocks, marketClockFor, marketNow, wallMarketClock } from './time/market-clock.js';
 export { nextScheduleFire, scheduleFiresBetween } from './time/fire-times.js';
 export { candleSchema, CandleContract, RawCandleContract } from './contracts/market.js';
@@ -217,6 +222,10 @@ export type { WireError, KokexErrorOptions } from './errors.js';
 export type { Contract, Envelope, EnvelopeMeta } from './contracts/envelope.js';
 export type { MarketClock } from './time/market-clock.js';
 export type { BacktestBar, BacktestFigures, BacktestFill, EquityPoint, FiguresInput, RoundTrip } from './backtest/figures.js';
+export type { BacktestData, DataBar, DataFile, DataGap, GapPolicy } from './backtest/data.js';
+export type { BacktestOptions, BacktestProgress, BacktestRun } from './backtest/run.js';
+export type { BacktestReport, ReliabilityBin, ReportFigures } from './backtest/report.js';
+export type { Comparison } from './backtest/compare.js';
 export type { MessageSpanAttributes, Tracing, TracingOptions } from './telemetry/tracing.js';
 export type { Candle } from './contracts/market.js';
 export type { QualityMessage, QualityReport, QuarantineOrigin, QuarantineRecord } from './contracts/quality.js';

@@ -10,7 +10,7 @@ import { backtest } from './backtest-support.js';
  * actors (feed, validator, inferencer on the shipped model, agent on the offline policy, risk guard,
  * executor) against the OKX simulator in lockstep, each on its own nats-server.
  */
-const REPLAY = 12;
+const REPLAY = 8;
 let root: string | undefined;
 
 afterAll(async () => {

@@ -42,6 +42,11 @@ export interface BacktestOptions {
   gaps?: GapPolicy;
   /** Run the trainer and scheduler too: the plan's retrain schedule fires in market time. */
   retrain?: boolean;
+  /**
+   * Run the inferencer (default true). Off, the trading side is agent, risk guard and executor
+   * only: what the benchmark measures with a policy on candles (trigger `kline_event`).
+   */
+  forecasting?: boolean;
   log: Logger;
   /** Plugin folders (as `kokex up` finds them). */
   pluginDirs: string[];
@@ -203,16 +208,22 @@ export async function runBacktest(o: BacktestOptions): Promise<BacktestRun> {
     const series = { venue: plan.spec.venue.name, inst, tf };
     probe = new PipelineProbe(bus, series);
     probe.start();
+    const t0 = performance.now();
+    const phase = (what: string) => probe?.trace?.(`${what} at ${((performance.now() - t0) / 1000).toFixed(1)} s`);
     if (process.env.KOKEX_BACKTEST_TRACE) probe.trace = (line) => process.stderr.write(`settle ${line}\n`);
     const settleMs = o.settleTimeoutMs ?? 120_000;
     // The data side first: the plan's history window lands in MD_CANDLES before anything trades.
     hosts.push(await startHost(bus, o.log, o.pluginDirs, DATA_KINDS, config, simPort));
+    phase('data side started');
     const lastHistoryBar = from - barMs;
     if (slice.some((b) => b.ts <= lastHistoryBar)) await probe.settle(lastHistoryBar, settleMs, o.signal);
     await probe.settle(undefined, settleMs, o.signal);
-    hosts.push(await startHost(bus, o.log, o.pluginDirs, o.retrain ? [...TRADE_KINDS, ...RETRAIN_KINDS] : TRADE_KINDS, config, simPort));
+    phase('history loaded');
+    const trading = TRADE_KINDS.filter((k) => o.forecasting !== false || k !== 'inferencer');
+    hosts.push(await startHost(bus, o.log, o.pluginDirs, o.retrain ? [...trading, ...RETRAIN_KINDS] : trading, config, simPort));
     await probe.settle(undefined, settleMs, o.signal);
 
+    phase('trading side started');
     const stepBars = barMs / data.barMs;
     const started = performance.now();
     let replayed = 0;
