@@ -12,6 +12,7 @@ export { compareRuns, comparisonTable, readReport } from './backtest/compare.js'
 export { renderHtml } from './backtest/html.js';
 export { EventMarketClock, MarketClockKind, MarketClocks, marketClockFor, marketNow, wallMarketClock } from './time/market-clock.js';
 export { nextScheduleFire, scheduleFiresBetween } from './time/fire-times.js';
+export { ScheduleTimers } from './time/schedule-timers.js';
 export { candleSchema, CandleContract, RawCandleContract } from './contracts/market.js';
 export { CandleFault, QUARANTINE_ORIGINS, QualityContract, qualityReportSchema, quarantineSchema } from './contracts/quality.js';
 export { ClockTickContract, DEAD_LETTER_EXCERPT_BYTES, DeadLetterContract, PlanChangedContract } from './contracts/system.js';
@@ -221,6 +222,7 @@ export { applyPlan, changedSections, deletePlan, getStoredPlan, listPlans } from
 export type { WireError, KokexErrorOptions } from './errors.js';
 export type { Contract, Envelope, EnvelopeMeta } from './contracts/envelope.js';
 export type { MarketClock } from './time/market-clock.js';
+export type { ScheduleEntry, UpcomingFire } from './time/schedule-timers.js';
 export type { BacktestBar, BacktestFigures, BacktestFill, EquityPoint, FiguresInput, RoundTrip } from './backtest/figures.js';
 export type { BacktestData, DataBar, DataFile, DataGap, GapPolicy } from './backtest/data.js';
 export type { BacktestOptions, BacktestProgress, BacktestRun } from './backtest/run.js';

@@ -202,4 +202,41 @@ describe('inferencer actor', () => {
     lines.length = 0;
     expect(await skillCommand.run(['no-such-plan'], io)).toBe(2);
   });
+
+  it('serves a model until it expires in the plan’s market time, not the wall clock’s', async () => {
+    // A replayed plan (the test plans are sim) at January 2026: a version that expired months ago on
+    // the wall clock is still within its maxAge at the data's time, and serves.
+    const files: Record<string, Uint8Array> = {};
+    for (const f of await readdir(SHIPPED_MODEL_DIR)) if (f.endsWith('.onnx')) files[f] = await readFile(join(SHIPPED_MODEL_DIR, f));
+    const card = { ...JSON.parse(await readFile(join(SHIPPED_MODEL_DIR, 'card.json'), 'utf8')), version: 'v-market-time' };
+    files['card.json'] = new TextEncoder().encode(JSON.stringify(card));
+    const registeredAt = START + 50 * HOUR;
+    const record = await registerModel(
+      nats.bus,
+      { name: 'kronos', inst: ETH, tf: '1H', version: 'v-market-time', card, registeredAt, expiresAt: START + 100 * HOUR },
+      files,
+    );
+    expect(record.expiresAt).toBeLessThan(Date.now());
+    await nats.bus.publish(ModelReadyContract, subject('modelReady', { inst: ETH, tf: '1H' }), {
+      inst: ETH,
+      tf: '1H',
+      name: 'kronos',
+      version: record.version,
+      artifacts: Object.values(record.artifacts),
+      createdAt: registeredAt,
+      expiresAt: record.expiresAt,
+    });
+    const servedBy = () => {
+      const series = (host.instances()[0]?.status().detail.series ?? []) as Array<{ series: string; model: string }>;
+      return series.find((x) => x.series === `${ETH}.1H`)?.model;
+    };
+    await eventually(() => servedBy() === 'v-market-tim', 20_000);
+    const [sent] = await publishCandles(nats.bus, hourlyCandles(ETH, START, 1, 60));
+    await eventually(async () => (await lastForecast(ETH))?.data.asOf === START + 60 * HOUR, 20_000);
+    const f = (await lastForecast(ETH))!;
+    expect(f.data.model.version).toBe('v-market-time');
+    expect(f.causationId).toBe(sent?.id);
+    // The forecast speaks for the close of the bar it saw.
+    expect(f.eventTime).toBe(START + 61 * HOUR);
+  }, 60_000);
 });

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type Bus, type Candle, CandleContract, candleMessageId, type Plan, parsePlan, subject } from '@kokex/core';
+import { type Bus, barClose, type Candle, CandleContract, candleMessageId, type Plan, parsePlan, subject } from '@kokex/core';
 
 export const INFERENCER_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 export const DEMO_PLAN = resolve(INFERENCER_DIR, '../../plans/demo.yaml');
@@ -58,6 +58,8 @@ export async function publishCandles(bus: Bus, candles: readonly Candle[]): Prom
     const r = await bus.publish(CandleContract, subject('candle', c), c, {
       id: candleMessageId(c.venue, c.inst, c.tf, c.ts),
       source: 'test-feed',
+      // As the validator stamps a candle: it speaks for its close.
+      eventTime: barClose(c.ts, c.tf),
     });
     out.push({ id: r.envelope.id, correlationId: r.envelope.correlationId });
   }

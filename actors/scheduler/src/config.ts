@@ -1,4 +1,4 @@
-import { instrumentToken, parseDuration, type Plan, planToken, timeframeToken, venueToken } from '@kokex/core';
+import { instrumentToken, parseDuration, type Plan, planToken, timeframeToken, VENUE_MODES, venueToken } from '@kokex/core';
 import { z } from 'zod';
 
 /**
@@ -21,6 +21,8 @@ export const scheduledJobSchema = z
     schedule: z.string().min(1),
     from: z.enum(['train', 'infer', 'decide']),
     venue: venueToken,
+    /** The plan's venue mode: which market clock the job fires on (`sim`: the time of the plan's candles). Default live. */
+    mode: z.enum(VENUE_MODES).default('live'),
     inst: instrumentToken,
     tf: timeframeToken,
     /** Whether the decide and execute stages run (the plan's agent takes scheduled decisions). */
@@ -62,6 +64,7 @@ export function jobsFromPlan(plan: Plan): ScheduledJob[] {
   const base = {
     plan: plan.metadata.name,
     venue: spec.venue.name,
+    mode: spec.venue.mode,
     inst: spec.instrument,
     tf: spec.timeframe,
     decide,

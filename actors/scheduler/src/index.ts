@@ -11,14 +11,13 @@ export {
   schedulerConfigSchema,
 } from './config.js';
 export { ScheduleSubjects } from './contracts.js';
-export { cronTable, nextCronFire, nextFire } from './cron.js';
+export { nextFire } from './cron.js';
 export { SchedulerErrorCode, SchedulerStageError } from './errors.js';
 export { SCHEDULER_DURABLE, createSchedulerLogic, schedulerActor } from './scheduler.js';
 export { FORECAST_SUBJECT, TRAIN_SUBJECT, stageWork } from './stages.js';
 
 export type { ChainContext, ChainInput } from './chain.js';
 export type { ScheduledJob, SchedulerConfig } from './config.js';
-export type { CronTable } from './cron.js';
 export type { RunRecord } from './scheduler.js';
 export type { RunIdentity, StageEnv } from './stages.js';
 

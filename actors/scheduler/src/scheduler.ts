@@ -1,44 +1,32 @@
 import {
   type ActorContext,
   type ActorLogic,
+  CandleContract,
   CHAIN_STAGES,
   type ChainStage,
   consume,
   defineActorKind,
   type Envelope,
+  MarketClockKind,
   parseSchedule,
-  type Schedule,
   type ScheduleFire,
   ScheduleFireContract,
   ScheduleStageContract,
+  ScheduleTimers,
   type StageState,
   Streams,
+  subject,
   subjectFilter,
 } from '@kokex/core';
 import { type Actor, createActor, fromPromise } from 'xstate';
 import { type ChainContext, chainMachine } from './chain.js';
-import {
-  effectiveJobs,
-  type ScheduledJob,
-  type SchedulerConfig,
-  schedulerConfigFromPlans,
-  schedulerConfigSchema,
-} from './config.js';
+import { effectiveJobs, type ScheduledJob, type SchedulerConfig, schedulerConfigFromPlans, schedulerConfigSchema } from './config.js';
 import { ScheduleSubjects } from './contracts.js';
-import { nextFire } from './cron.js';
 import { FORECAST_SUBJECT, stageWork, TRAIN_SUBJECT } from './stages.js';
 
 /** The durable every replica pulls fires from: a fire stored once is run once. */
 export const SCHEDULER_DURABLE = 'scheduler';
 const SCHEDULER_CONSUMER = { stream: Streams.clock, durable: SCHEDULER_DURABLE, filter: ScheduleSubjects.fireFilter } as const;
-/** Timers longer than this are re-armed on the way (long sleeps and clock jumps). */
-const MAX_WAIT_MS = 3_600_000;
-
-interface Timing {
-  job: ScheduledJob;
-  schedule: Schedule;
-  next: number | undefined;
-}
 
 export interface RunRecord {
   runId: string;
@@ -54,24 +42,58 @@ export interface RunRecord {
 const keyOf = (j: Pick<ScheduledJob, 'plan' | 'job'>) => `${j.plan}.${j.job}`;
 
 /**
- * The scheduler: every replica keeps the jobs' fire times on the injected clock and, when one falls
- * due, stores a fire (`kokex.clock.fire.{plan}.{job}`, message id `fire:{plan}:{job}:{at}`). The
+ * The scheduler: every replica keeps the jobs' fire times at their plan's market time (core's
+ * `ScheduleTimers`: wall-clock timers live; in a replayed plan, the `eventTime` of the plan's
+ * closed candles, which it follows on core NATS) and, when one falls due, stores a fire
+ * (`kokex.clock.fire.{plan}.{job}`, message id `fire:{plan}:{job}:{at}`, `eventTime` = `at`). The
  * stream keeps the first copy only, and the shared durable hands it to one replica, which runs the
  * chain from the job's first stage, publishing each stage's state on `kokex.clock.stage.{plan}.{job}`
  * and keeping the latest runs in its status.
  */
 export function createSchedulerLogic(ctx: ActorContext<SchedulerConfig>): ActorLogic<SchedulerConfig> {
   let config = ctx.config;
-  let timings = new Map<string, Timing>();
+  let jobs = new Map<string, ScheduledJob>();
   const runs: RunRecord[] = [];
   const active = new Map<string, { actor: Actor<typeof chainMachine>; release(): void }>();
   const counters = { fired: 0, firedByOthers: 0, started: 0, late: 0, unknownJobs: 0 };
-  let timer: unknown;
-  let running = false;
+  /** A job's market clock: its plan's. */
+  const clockOf = (job: Pick<ScheduledJob, 'plan' | 'mode'>) => ctx.marketClocks.of(job.plan, job.mode);
+  const timers = new ScheduleTimers(ctx.clock, (key, at) => {
+    const job = jobs.get(key);
+    if (job) void fire(job, at);
+  });
+  let candleSubscriptions: Array<{ unsubscribe(): void }> = [];
+
+  /**
+   * A replayed plan's jobs fire when its candles reach the fire time: the scheduler follows the
+   * plan's closed candles on core NATS (no durable: a candle missed while down is a clock tick
+   * missed, the next one moves the clock as far) and shows each `eventTime` to the plan's clock.
+   */
+  const followCandles = () => {
+    for (const s of candleSubscriptions) s.unsubscribe();
+    const series = new Map<string, ScheduledJob>();
+    for (const job of jobs.values()) {
+      if (clockOf(job).kind !== MarketClockKind.event) continue;
+      series.set(`${job.plan}|${subject('candle', job)}`, job);
+    }
+    candleSubscriptions = [...series.values()].map((job) =>
+      ctx.bus.nc.subscribe(subject('candle', { venue: job.venue, inst: job.inst, tf: job.tf }), {
+        callback: (err, msg) => {
+          if (err) return;
+          try {
+            clockOf(job).observe(CandleContract.decode(msg.data).eventTime);
+          } catch {
+            return;
+          }
+          timers.check();
+        },
+      }),
+    );
+  };
 
   const plan = () => {
-    const next = new Map<string, Timing>();
-    const now = ctx.clock.now();
+    const next = new Map<string, ScheduledJob>();
+    const entries = [];
     for (const job of effectiveJobs(config)) {
       const schedule = parseSchedule(job.schedule);
       if (!schedule) {
@@ -81,11 +103,11 @@ export function createSchedulerLogic(ctx: ActorContext<SchedulerConfig>): ActorL
         );
         continue;
       }
-      const known = timings.get(keyOf(job));
-      const keep = known && known.job.schedule === job.schedule ? known.next : undefined;
-      next.set(keyOf(job), { job, schedule, next: keep ?? nextFire(schedule, now) });
+      next.set(keyOf(job), job);
+      entries.push({ key: keyOf(job), schedule, clock: clockOf(job) });
     }
-    timings = next;
+    jobs = next;
+    timers.set(entries);
   };
 
   const fire = async (job: ScheduledJob, at: number) => {
@@ -94,33 +116,14 @@ export function createSchedulerLogic(ctx: ActorContext<SchedulerConfig>): ActorL
       const ack = await ctx.bus.publish(ScheduleFireContract, ScheduleSubjects.fire(job.plan, job.job), data, {
         id: `fire:${job.plan}:${job.job}:${at}`,
         source: ctx.instanceId,
-        time: at,
+        time: ctx.clock.now(),
+        eventTime: at,
       });
       counters[ack.duplicate ? 'firedByOthers' : 'fired']++;
     } catch (err) {
       ctx.log.error({ err, plan: job.plan, job: job.job }, 'scheduler: the fire could not be stored; this slot is lost');
     }
   };
-
-  const arm = () => {
-    ctx.clock.clearTimeout(timer);
-    if (!running) return;
-    const now = ctx.clock.now();
-    const due = [...timings.values()].flatMap((t) => (t.next === undefined ? [] : [t.next]));
-    if (due.length === 0) return;
-    timer = ctx.clock.setTimeout(onTimer, Math.min(Math.max(0, Math.min(...due) - now), MAX_WAIT_MS));
-  };
-
-  function onTimer(): void {
-    const now = ctx.clock.now();
-    for (const t of timings.values()) {
-      if (t.next === undefined || t.next > now) continue;
-      void fire(t.job, t.next);
-      // After a long sleep several slots are overdue: fire the last one once, then look ahead from now.
-      t.next = nextFire(t.schedule, Math.max(t.next, now));
-    }
-    arm();
-  }
 
   const publishStage = (record: RunRecord, stage: ChainStage, state: StageState, context: ChainContext) => {
     const detail =
@@ -133,7 +136,7 @@ export function createSchedulerLogic(ctx: ActorContext<SchedulerConfig>): ActorL
         ScheduleStageContract,
         ScheduleSubjects.stage(record.plan, record.job),
         { runId: record.runId, plan: record.plan, job: record.job, stage, state, at: ctx.clock.now(), detail, ...(error ? { error } : {}) },
-        { id: `stage:${record.runId}:${stage}:${state}`, correlationId: record.runId, source: ctx.instanceId },
+        { id: `stage:${record.runId}:${stage}:${state}`, correlationId: record.runId, source: ctx.instanceId, eventTime: record.at },
       )
       .catch((err: unknown) => ctx.log.warn({ err, runId: record.runId, stage }, 'scheduler: stage state not published'));
   };
@@ -189,7 +192,8 @@ export function createSchedulerLogic(ctx: ActorContext<SchedulerConfig>): ActorL
       counters.unknownJobs++;
       return;
     }
-    if (ctx.clock.now() - fired.at > config.lateAfterMs) {
+    // Late in the plan's market time (a replica that has seen no candle of a replay yet takes it as on time).
+    if ((clockOf(job).now() ?? fired.at) - fired.at > config.lateAfterMs) {
       // Stored while no scheduler ran: a run this late would act on an old moment.
       counters.late++;
       return;
@@ -198,28 +202,21 @@ export function createSchedulerLogic(ctx: ActorContext<SchedulerConfig>): ActorL
   };
 
   return {
-    consumers: [
-      consume(
-        { ...SCHEDULER_CONSUMER, contract: ScheduleFireContract },
-        (env) => onFire(env),
-      ),
-    ],
+    consumers: [consume({ ...SCHEDULER_CONSUMER, contract: ScheduleFireContract }, (env) => onFire(env))],
     start() {
-      running = true;
       plan();
-      arm();
+      timers.start();
+      followCandles();
     },
     pause() {
-      running = false;
-      ctx.clock.clearTimeout(timer);
+      timers.stop();
     },
     resume() {
-      running = true;
-      arm();
+      timers.start();
     },
     stop() {
-      running = false;
-      ctx.clock.clearTimeout(timer);
+      timers.stop();
+      for (const s of candleSubscriptions.splice(0)) s.unsubscribe();
       for (const { actor, release } of active.values()) {
         actor.stop();
         release();
@@ -229,20 +226,26 @@ export function createSchedulerLogic(ctx: ActorContext<SchedulerConfig>): ActorL
     reconfigure(next) {
       config = next;
       plan();
-      arm();
+      followCandles();
     },
-    status: () => ({
-      jobs: [...timings.values()].map((t) => ({
-        plan: t.job.plan,
-        job: t.job.job,
-        schedule: t.job.schedule,
-        from: t.job.from,
-        decide: t.job.decide,
-        next: t.next === undefined ? null : new Date(t.next).toISOString(),
-      })),
-      runs: runs.map((r) => ({ ...r, stages: { ...r.stages } })),
-      ...counters,
-    }),
+    status: () => {
+      const upcoming = new Map(timers.upcoming().map((u) => [u.key, u.at]));
+      return {
+        jobs: [...jobs.values()].map((j) => {
+          const at = upcoming.get(keyOf(j));
+          return {
+            plan: j.plan,
+            job: j.job,
+            schedule: j.schedule,
+            from: j.from,
+            decide: j.decide,
+            next: at === undefined ? null : new Date(at).toISOString(),
+          };
+        }),
+        runs: runs.map((r) => ({ ...r, stages: { ...r.stages } })),
+        ...counters,
+      };
+    },
   };
 }
 
@@ -253,8 +256,15 @@ export const schedulerActor = defineActorKind<SchedulerConfig>({
   configFromPlans: schedulerConfigFromPlans,
   create: createSchedulerLogic,
   bus: {
-    publishes: [subjectFilter('scheduleFire'), subjectFilter('scheduleStage'), subjectFilter('scheduleDecision'), TRAIN_SUBJECT, FORECAST_SUBJECT],
-    subscribes: [subjectFilter('modelProgress'), subjectFilter('orderVerdict'), subjectFilter('orderEvent')],
+    publishes: [
+      subjectFilter('scheduleFire'),
+      subjectFilter('scheduleStage'),
+      subjectFilter('scheduleDecision'),
+      TRAIN_SUBJECT,
+      FORECAST_SUBJECT,
+    ],
+    // Replayed plans' closed candles are its market time (their jobs fire on it).
+    subscribes: [subjectFilter('modelProgress'), subjectFilter('orderVerdict'), subjectFilter('orderEvent'), subjectFilter('candle')],
     consumes: [SCHEDULER_CONSUMER],
   },
 });

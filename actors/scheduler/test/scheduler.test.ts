@@ -28,6 +28,7 @@ const JOB: ScheduledJob = {
   schedule: '5m',
   from: 'train',
   venue: 'okx',
+  mode: 'live',
   inst: 'BTC-USDT-SWAP',
   tf: '1m',
   decide: true,

@@ -10,6 +10,7 @@ import {
   parseDuration,
   TRAINING_DEVICES,
   timeframeToken,
+  VENUE_MODES,
   venueToken,
 } from '@kokex/core';
 import { z } from 'zod';
@@ -37,6 +38,8 @@ export const trainingTargetSchema = z
   .object({
     plan: z.string().min(1),
     venue: venueToken,
+    /** The plan's venue mode: which market clock its schedule and window run on (`sim`: the data's time). */
+    mode: z.enum(VENUE_MODES).default('live'),
     inst: instrumentToken,
     tf: timeframeToken,
     /** Model registry name. */
@@ -142,6 +145,7 @@ export function targetFromPlan(plan: Plan): TrainingTarget {
   return {
     plan: plan.metadata.name,
     venue: spec.venue.name,
+    mode: spec.venue.mode,
     inst: spec.instrument,
     tf: spec.timeframe,
     name: spec.model.name,

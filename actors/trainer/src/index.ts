@@ -35,7 +35,7 @@ export { LEASE_REFRESH_MS, acquireLease, leaseHolder, leaseKey } from './lease.j
 export { ProgressRelay, flattenMetrics, progressFromLine } from './progress.js';
 export { TrainerSubjects } from './protocol.js';
 export { checkKronosPackage, checkPython, runTraining } from './python.js';
-export { RetrainScheduler, cronMatcher, nextCronRun, nextRunAt } from './schedule.js';
+export { RetrainScheduler, nextRunAt } from './schedule.js';
 export { modelReadyOf, publishModelReady, storeModel } from './store.js';
 export { createTrainerLogic, trainerActor } from './trainer.js';
 
@@ -45,7 +45,7 @@ export type { JobEnvironment, JobOutcome, JobState, JobTrigger, TrainingJobSpec 
 export type { Lease, LeaseHolder } from './lease.js';
 export type { ProgressRelayOptions, ProgressUpdate } from './progress.js';
 export type { TrainingLine, TrainingRunOptions, TrainingRunResult } from './python.js';
-export type { CronMatcher, ScheduledRun } from './schedule.js';
+export type { ScheduledRun } from './schedule.js';
 export type { StoredModel, StoreModelOptions } from './store.js';
 
 export default definePlugin({ name: '@kokex/actor-trainer', version: '0.1.0', actors: [trainerActor], commands: [trainCommand] });

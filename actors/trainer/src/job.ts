@@ -6,7 +6,10 @@ import {
   type Clock,
   isKokexError,
   type Logger,
+  type MarketClock,
+  MarketClockKind,
   type ModelRecord,
+  marketNow,
   modelKey,
   toWireError,
   type WireError,
@@ -41,7 +44,13 @@ export interface TrainingJobSpec {
 
 export interface JobEnvironment {
   bus: Bus;
+  /** Wall time: the lease, progress messages, job timings. */
   clock: Clock;
+  /**
+   * The plan's market time: the registration's stamps (`registeredAt`, expiry) and, in a replay,
+   * the training window's end (never a bar after market now). Default: the wall clock.
+   */
+  marketClock?: MarketClock;
   log: Logger;
   config: TrainerConfig;
   instanceId: string;
@@ -169,11 +178,15 @@ export async function runTrainingJob(env: JobEnvironment, spec: TrainingJobSpec)
       run: join(workDir, 'run'),
       export: join(workDir, 'export'),
     };
+    // Live, the newest stored bar is now; in a replay the store may already hold bars after the
+    // plan's market time (the validator runs ahead): the window ends at market now, never later.
+    const marketTime = env.marketClock?.kind === MarketClockKind.event ? env.marketClock.now() : undefined;
     const window = await exportCandleWindow(bus, paths.csv, {
       venue: target.venue,
       inst: target.inst,
       tf: target.tf,
       windowMs: target.windowMs,
+      ...(marketTime === undefined ? {} : { end: marketTime }),
       signal,
     });
     throwIfAborted(signal);
@@ -199,7 +212,7 @@ export async function runTrainingJob(env: JobEnvironment, spec: TrainingJobSpec)
       inst: target.inst,
       tf: target.tf,
       maxAgeMs: target.maxAgeMs,
-      now: clock.now(),
+      now: env.marketClock ? marketNow(env.marketClock, clock.now()) : clock.now(),
     });
     const { record } = stored;
     await publishModelReady(bus, record, { jobId, source: env.instanceId, time: clock.now() });

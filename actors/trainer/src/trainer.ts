@@ -3,12 +3,15 @@ import {
   type ActorContext,
   type ActorLogic,
   Buckets,
+  CandleContract,
   defineActorKind,
   ErrorCode,
   isKokexError,
   KokexError,
+  MarketClockKind,
   ObjectStores,
   Streams,
+  subject,
   subjectFilter,
   TRAINER_QUEUE_GROUP,
   type TrainAccepted,
@@ -23,8 +26,8 @@ import { decodeBody, encodeJson, TrainerSubjects } from './protocol.js';
 import { RetrainScheduler } from './schedule.js';
 
 /**
- * The trainer actor: trains Kronos for the active plans, on each plan's retrain schedule (on the
- * injected clock) and on request. Jobs wait in a FIFO queue and run `concurrency` at a time on this
+ * The trainer actor: trains Kronos for the active plans, on each plan's retrain schedule (at the
+ * plan's market time: the wall clock live, the candles' time in a replay) and on request. Jobs wait in a FIFO queue and run `concurrency` at a time on this
  * instance; across replicas a lease per instrument and timeframe keeps a second job for the same
  * series from starting. Drain cancels: queued jobs are dropped, running ones have their Python
  * process killed and their lease released, and each reports stage `failed`.
@@ -69,6 +72,10 @@ export function createTrainerLogic(ctx: ActorContext<TrainerConfig>): ActorLogic
   let cancelSubscription: Subscription | undefined;
 
   const findTarget = (plan: string) => config.targets.find((t) => t.plan === plan);
+  /** A target's market clock: its plan's (the wall clock live; the data's time in a replay). */
+  const clockOf = (t: Pick<TrainingTarget, 'plan' | 'mode'>) => ctx.marketClocks.of(t.plan, t.mode);
+  /** Candle subscriptions of the replayed plans: their candles are the trainer's market time. */
+  let candleSubscriptions: Subscription[] = [];
 
   const scheduler = new RetrainScheduler(ctx.clock, (plan, at) => {
     const target = findTarget(plan);
@@ -80,9 +87,38 @@ export function createTrainerLogic(ctx: ActorContext<TrainerConfig>): ActorLogic
     }
   });
 
+  /**
+   * A replayed plan's schedule fires when its candles reach the fire time: the trainer listens to
+   * the plan's closed candles (core NATS, no durable: a candle missed while down is a clock tick
+   * missed, and the next one moves the clock as far) and shows their `eventTime` to the plan's clock.
+   */
+  const followCandles = () => {
+    for (const s of candleSubscriptions) s.unsubscribe();
+    candleSubscriptions = config.targets
+      .filter((t) => t.schedule && clockOf(t).kind === MarketClockKind.event)
+      .map((t) =>
+        ctx.bus.nc.subscribe(subject('candle', { venue: t.venue, inst: t.inst, tf: t.tf }), {
+          callback: (err, msg) => {
+            if (err) return;
+            try {
+              clockOf(t).observe(CandleContract.decode(msg.data).eventTime);
+            } catch {
+              return;
+            }
+            scheduler.observe();
+          },
+        }),
+      );
+  };
+  const unfollowCandles = () => {
+    for (const s of candleSubscriptions) s.unsubscribe();
+    candleSubscriptions = [];
+  };
+
   const armSchedules = () => {
     const entries = new Map(config.targets.flatMap((t) => (t.schedule ? [[t.plan, t.schedule] as const] : [])));
-    const invalid = scheduler.set(entries);
+    const invalid = scheduler.set(entries, (plan) => clockOf(findTarget(plan) ?? { plan, mode: 'live' }));
+    followCandles();
     if (invalid.length)
       ctx.log.warn({ plans: invalid }, 'retrain schedules that are neither an interval nor a cron expression are ignored');
   };
@@ -171,6 +207,7 @@ export function createTrainerLogic(ctx: ActorContext<TrainerConfig>): ActorLogic
         {
           bus: ctx.bus,
           clock: ctx.clock,
+          marketClock: clockOf(job.target),
           log: ctx.log,
           config,
           instanceId: ctx.instanceId,
@@ -269,6 +306,7 @@ export function createTrainerLogic(ctx: ActorContext<TrainerConfig>): ActorLogic
       // Running jobs go on; nothing new starts, and requests go to the other replicas.
       accepting = false;
       scheduler.stop();
+      unfollowCandles();
       trainSubscription?.unsubscribe();
       trainSubscription = undefined;
     },
@@ -281,6 +319,7 @@ export function createTrainerLogic(ctx: ActorContext<TrainerConfig>): ActorLogic
     async stop() {
       accepting = false;
       scheduler.stop();
+      unfollowCandles();
       trainSubscription?.unsubscribe();
       cancelSubscription?.unsubscribe();
       trainSubscription = cancelSubscription = undefined;
@@ -318,6 +357,8 @@ export const trainerActor = defineActorKind<TrainerConfig>({
   // Its request subjects are the kind's own (`kokex.ctl.trainer.*`, in every host's baseline).
   bus: {
     publishes: [subjectFilter('modelProgress'), subjectFilter('modelReady')],
+    // A replayed plan's closed candles: its market time, which its retrain schedule fires on.
+    subscribes: [subjectFilter('candle')],
     // The training window starts from the last stored bar (then an ordered replay, not yet declared).
     reads: [Streams.candles],
     kv: [Buckets.models, Buckets.leases],

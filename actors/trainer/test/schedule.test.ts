@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ManualClock, parsePlan, parseSchedule, type Schedule } from '@kokex/core';
+import { EventMarketClock, ManualClock, parsePlan, parseSchedule, type Schedule } from '@kokex/core';
 import { fitWindow, nextRunAt, RetrainScheduler, targetFromPlan, trainArguments, trainerConfigSchema } from '../src/index.js';
 
 const at = (iso: string) => Date.parse(iso);
@@ -75,6 +75,25 @@ describe('retrain schedules', () => {
     expect(fired).toEqual([]);
     clock.set(at('2027-01-01T00:00:00Z'));
     expect(fired.map(iso)).toEqual(['2027-01-01T00:00:00.000Z']);
+  });
+});
+
+describe('retrain schedules at market time', () => {
+  it('fires a replayed plan when its candles reach the fire time, never on the wall clock', () => {
+    const wall = new ManualClock(at('2026-12-02T09:00:00Z'));
+    const replay = new EventMarketClock();
+    const fired: string[] = [];
+    const scheduler = new RetrainScheduler(wall, (key, when) => fired.push(`${key}@${iso(when)}`));
+    scheduler.set(new Map([['replayed', '6h']]), () => replay);
+    wall.advance(48 * 3_600_000);
+    expect(fired).toEqual([]);
+    for (let m = 1; m <= 13 * 60; m++) {
+      replay.observe(at('2016-01-01T00:00:00Z') + m * 60_000);
+      scheduler.observe();
+    }
+    expect(fired).toEqual(['replayed@2016-01-01T06:00:00.000Z', 'replayed@2016-01-01T12:00:00.000Z']);
+    expect(scheduler.upcoming().map((r) => iso(r.at))).toEqual(['2016-01-01T18:00:00.000Z']);
+    expect(wall.pending).toBe(0);
   });
 });
 

@@ -101,8 +101,9 @@ describe('raw bars → validator → inferencer', () => {
   it('stamps each raw bar with its close as its market time', async () => {
     const raw = await nats.bus.js.streams.get(Streams.raw).then((st) => st.getMessage({ last_by_subj: subject('rawCandle', key) }));
     const env = RawCandleContract.decode(raw?.data ?? new Uint8Array());
-    expect(env.eventTime).toBe(env.data.ts + HOUR);
-    expect(env.data.ts).toBe(START + 59 * HOUR);
+    const bar = env.data as Candle;
+    expect(env.eventTime).toBe(bar.ts + HOUR);
+    expect(bar.ts).toBe(START + 59 * HOUR);
   });
 
   it('forecasts the validated bar, caused by it, and never the bad copy published before it', async () => {

@@ -48,6 +48,11 @@ export const ClockTickContract = defineContract({
     boundary: z.number().int(),
     /** How late the tick fired after the boundary (ms), for monitoring timer drift. */
     lateMs: z.number(),
+    /**
+     * The replayed plan whose market time crossed the boundary (its candles' `eventTime`); absent
+     * on wall-clock ticks. A replay's ticks speak for the data's time, not the present.
+     */
+    plan: z.string().min(1).optional(),
   }),
 });
 export type ClockTick = z.infer<typeof ClockTickContract.schema>;

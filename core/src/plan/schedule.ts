@@ -10,6 +10,8 @@
  * (`minute hour day-of-month month day-of-week`, UTC), e.g. `30 2 * * 1-5` (02:30 on weekdays).
  */
 
+import { cronProblem } from '../time/fire-times.js';
+
 export const DURATION_PATTERN = /^([1-9][0-9]*)(s|m|h|d|w)$/;
 
 const UNIT_MS = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 } as const;
@@ -99,7 +101,8 @@ export function describeScheduleProblem(text: string): string | undefined {
     const problem = describeCronFieldProblem(fields[index] ?? '', field);
     if (problem) return problem;
   }
-  return undefined;
+  // Fire times are croner's (core/src/time/fire-times.ts): what it cannot evaluate is no schedule.
+  return cronProblem(text);
 }
 
 /** A schedule as data, or undefined when the text is neither an interval nor a cron expression. */

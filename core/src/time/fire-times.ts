@@ -22,6 +22,19 @@ function cronOf(text: string): Cron {
   return cron;
 }
 
+/**
+ * Why croner cannot evaluate a five-field cron expression (`*\/90` in minutes: a step beyond the
+ * field), or undefined when it can. Plan validation asks it last, so what validates also runs.
+ */
+export function cronProblem(text: string): string | undefined {
+  try {
+    cronOf(text);
+    return undefined;
+  } catch (err) {
+    return String((err as Error).message ?? err).replace(/^CronPattern: /, '');
+  }
+}
+
 /** The first fire time strictly after `after`; undefined when none ever comes (`0 0 31 2 *`). */
 export function nextScheduleFire(schedule: Schedule, after: number): number | undefined {
   if (schedule.kind === 'interval') return (Math.floor(after / schedule.everyMs) + 1) * schedule.everyMs;
