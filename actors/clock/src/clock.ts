@@ -140,9 +140,9 @@ export function createClockLogic(ctx: ActorContext<ClockConfig>): ActorLogic<Clo
    * long sleep does).
    */
   const onReplayCandle = (r: ClockReplay, eventTime: number) => {
-    const clock = ctx.marketClocks.of(r.plan, r.mode);
-    clock.observe(eventTime);
-    const now = clock.now();
+    const market = ctx.marketClocks.of(r.plan, r.mode);
+    market.observe(eventTime);
+    const now = market.now();
     if (now === undefined) return;
     const next = replayNext.get(r.plan);
     if (next !== undefined && now < next) return;
