@@ -147,7 +147,7 @@ export {
   withCatalogueTables,
 } from './bus/catalogue.js';
 export { ACTOR_STATUS_TTL_MS, Buckets, KOKEX_TOPOLOGY, ObjectStores, Streams, streamOf, subjectMatches } from './bus/topology.js';
-export { ProvisionError, provision, provisionKv, provisionObjectStore, provisionStream } from './bus/provision.js';
+export { ProvisionError, provision, provisionKv, provisionObjectStore, provisionReplicas, provisionStream } from './bus/provision.js';
 export { DurableWorker, consumerConfig, ensureConsumer, utf8Excerpt } from './bus/consumer.js';
 export { contextFrom, inHandlerSpan, inPublishSpan, startTracing, traceHeaders, tracingRequested } from './telemetry/tracing.js';
 // logging and DI
@@ -281,7 +281,7 @@ export type { CatalogueEntry, CatalogueMessage } from './bus/catalogue.js';
 export type { KvSpec, ObjectStoreSpec, StreamSpec, Topology } from './bus/topology.js';
 export type { AdapterPorts, AdapterTarget } from './ports/registry.js';
 export type { HistoryApplyResult, HistoryStore, HistoryWrite, HistoryWriteIssue } from './ports/store.js';
-export type { ProvisionResult } from './bus/provision.js';
+export type { ProvisionOptions, ProvisionResult } from './bus/provision.js';
 export type { ConsumerStats, DurableConsumerOptions, DurableWorkerEvents, MessageHandler } from './bus/consumer.js';
 export type { LogFormat, Logger, LoggerOptions } from './log/logger.js';
 export type { ActorBusDeclaration, ActorContext, ActorKind, ActorLogic, BusDeclarationInput, ConsumerBinding, Declared } from './host/actor.js';

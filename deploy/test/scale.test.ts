@@ -2,7 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { connectBus, type Bus, freePort, NatsServerProcess } from '@kokex/core';
+import { Buckets, connectBus, type Bus, freePort, KOKEX_TOPOLOGY, NatsServerProcess, provisionReplicas, Streams } from '@kokex/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WorkContract } from '../../core/test/fixtures/plugins/counter.js';
 
@@ -119,6 +119,36 @@ afterAll(async () => {
   await bus?.close().catch(() => undefined);
   for (const n of nodes) await n.server?.stop().catch(() => undefined);
   if (tmp) rmSync(tmp, { recursive: true, force: true });
+});
+
+describe('provisioning with replicas', () => {
+  it('takes the count from the option, else KOKEX_STREAM_REPLICAS, and refuses one outside 1-5', () => {
+    expect(provisionReplicas({ replicas: 3 }, {})).toBe(3);
+    expect(provisionReplicas({}, { KOKEX_STREAM_REPLICAS: '3' })).toBe(3);
+    expect(provisionReplicas({ replicas: 1 }, { KOKEX_STREAM_REPLICAS: '3' })).toBe(1);
+    expect(provisionReplicas({}, {})).toBeUndefined();
+    expect(() => provisionReplicas({ replicas: 7 }, {})).toThrow(/1-5/);
+    expect(() => provisionReplicas({}, { KOKEX_STREAM_REPLICAS: 'three' })).toThrow(/1-5/);
+  });
+
+  it('provisions every KOKEX stream, bucket and object store with 3 replicas on the cluster, and raises an existing R1 stream to R3', async () => {
+    const r1 = { name: 'SCALE_R_UP', subjects: ['scale.rup.>'] };
+    await bus.provision({ streams: [r1], kv: [], objectStores: [] }, { replicas: 1 });
+    expect((await bus.jsm.streams.info(r1.name)).config.num_replicas).toBe(1);
+    const up = await bus.provision({ streams: [r1], kv: [], objectStores: [] }, { replicas: 3 });
+    expect(up[0]).toMatchObject({ action: 'updated', changes: ['num_replicas'] });
+    expect((await bus.jsm.streams.info(r1.name)).config.num_replicas).toBe(3);
+
+    await bus.provision(KOKEX_TOPOLOGY, { replicas: 3 });
+    for (const s of KOKEX_TOPOLOGY.streams) expect([s.name, (await bus.jsm.streams.info(s.name)).config.num_replicas]).toEqual([s.name, 3]);
+    expect((await bus.jsm.streams.info(`KV_${Buckets.plans}`)).config.num_replicas).toBe(3);
+    expect((await bus.jsm.streams.info(`KV_${Buckets.simVenues}`)).config.num_replicas).toBe(3);
+    expect((await bus.jsm.streams.info('OBJ_kokex-artifacts')).config.num_replicas).toBe(3);
+    // Without a count (and without KOKEX_STREAM_REPLICAS) the replicas are left as they are.
+    const again = await bus.provision(KOKEX_TOPOLOGY, { replicas: undefined });
+    expect(again.filter((x) => x.action !== 'unchanged')).toEqual([]);
+    expect((await bus.jsm.streams.info(Streams.orders)).config.num_replicas).toBe(3);
+  }, 120_000);
 });
 
 describe('scale and failures on a 3-node NATS cluster (short version)', () => {

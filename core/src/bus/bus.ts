@@ -8,7 +8,7 @@ import { inboxPrefixFor } from '../deploy/access.js';
 import type { Contract, Envelope, EnvelopeMeta } from '../contracts/envelope.js';
 import { ErrorCode, KokexError } from '../errors.js';
 import { inPublishSpan, traceHeaders } from '../telemetry/tracing.js';
-import { type ProvisionResult, provision } from './provision.js';
+import { type ProvisionOptions, type ProvisionResult, provision } from './provision.js';
 import { KOKEX_TOPOLOGY, streamOf, type Topology } from './topology.js';
 
 /** JetStream's "no message" answers (10037) and a missing stream (10059) both mean: nothing stored. */
@@ -64,7 +64,8 @@ export interface Bus {
   last(subject: string, stream?: string): Promise<StoredMessage | undefined>;
   kv(bucket: string): Promise<KV>;
   objectStore(bucket: string): Promise<ObjectStore>;
-  provision(topology?: Topology): Promise<ProvisionResult[]>;
+  /** Makes the server hold `topology`; `options.replicas` (default KOKEX_STREAM_REPLICAS) sets `num_replicas`. */
+  provision(topology?: Topology, options?: ProvisionOptions): Promise<ProvisionResult[]>;
   /** Drains subscriptions and closes the connection. */
   close(): Promise<void>;
 }
@@ -145,8 +146,8 @@ class BusImpl implements Bus {
     return os;
   }
 
-  provision(topology: Topology = KOKEX_TOPOLOGY): Promise<ProvisionResult[]> {
-    return provision(this.nc, this.jsm, topology);
+  provision(topology: Topology = KOKEX_TOPOLOGY, options?: ProvisionOptions): Promise<ProvisionResult[]> {
+    return provision(this.nc, this.jsm, topology, options);
   }
 
   async close(): Promise<void> {

@@ -22,6 +22,25 @@ export class ProvisionError extends KokexError {
   }
 }
 
+/**
+ * How many copies of each stream, KV bucket and object store a clustered JetStream keeps
+ * (`num_replicas`, 1-5). Default: `KOKEX_STREAM_REPLICAS`, else 1 (a single server). When set, it is
+ * managed like the other fields: an existing stream with another count is updated to it (JetStream
+ * changes the replica count of a live stream in place); when unset, an existing count is left as it is.
+ */
+export interface ProvisionOptions {
+  replicas?: number;
+}
+
+/** The replica count asked for (option, else KOKEX_STREAM_REPLICAS), or undefined when neither is set. */
+export function provisionReplicas(options: ProvisionOptions = {}, env: NodeJS.ProcessEnv = process.env): number | undefined {
+  const raw = options.replicas ?? (env.KOKEX_STREAM_REPLICAS ? Number(env.KOKEX_STREAM_REPLICAS) : undefined);
+  if (raw === undefined) return undefined;
+  if (!Number.isInteger(raw) || raw < 1 || raw > 5)
+    throw new ProvisionError('stream', '*', new Error(`replicas must be a whole number 1-5 (KOKEX_STREAM_REPLICAS), got ${String(raw)}`));
+  return raw;
+}
+
 /** The fields we manage, in the server's units, so a spec compares field by field with StreamInfo. */
 interface ManagedFields {
   subjects?: string[];
@@ -31,6 +50,7 @@ interface ManagedFields {
   max_msgs_per_subject: number;
   max_msg_size?: number;
   description?: string;
+  num_replicas?: number;
 }
 
 function streamFields(spec: StreamSpec): ManagedFields {
@@ -93,8 +113,12 @@ async function reconcile(
   }
 }
 
-export async function provisionStream(jsm: JetStreamManager, spec: StreamSpec): Promise<ProvisionResult> {
-  const want = streamFields(spec);
+/** `{num_replicas}` when a count is asked for, else nothing (the field is then not managed). */
+const replicaField = (replicas: number | undefined) => (replicas === undefined ? {} : { num_replicas: replicas });
+
+export async function provisionStream(jsm: JetStreamManager, spec: StreamSpec, options: ProvisionOptions = {}): Promise<ProvisionResult> {
+  const replicas = provisionReplicas(options);
+  const want = { ...streamFields(spec), ...replicaField(replicas) };
   return reconcile(jsm, 'stream', spec.name, spec.name, want, () =>
     jsm.streams.add({
       name: spec.name,
@@ -103,13 +127,15 @@ export async function provisionStream(jsm: JetStreamManager, spec: StreamSpec): 
       retention: RetentionPolicy.Limits,
       storage: spec.storage === 'memory' ? StorageType.Memory : StorageType.File,
       discard: DiscardPolicy.Old,
-      num_replicas: 1,
+      num_replicas: replicas ?? 1,
     }),
   );
 }
 
-export async function provisionKv(nc: NatsConnection, jsm: JetStreamManager, spec: KvSpec): Promise<ProvisionResult> {
+export async function provisionKv(nc: NatsConnection, jsm: JetStreamManager, spec: KvSpec, options: ProvisionOptions = {}): Promise<ProvisionResult> {
+  const replicas = provisionReplicas(options);
   const want: ManagedFields = {
+    ...replicaField(replicas),
     max_age: nanos(spec.ttlMs ?? 0),
     max_bytes: spec.maxBytes ?? -1,
     max_msgs_per_subject: spec.history ?? 1,
@@ -121,27 +147,35 @@ export async function provisionKv(nc: NatsConnection, jsm: JetStreamManager, spe
       ttl: spec.ttlMs ?? 0,
       description: spec.description,
       ...(spec.maxBytes ? { max_bytes: spec.maxBytes } : {}),
+      ...(replicas ? { replicas } : {}),
     }),
   );
 }
 
-export async function provisionObjectStore(nc: NatsConnection, jsm: JetStreamManager, spec: ObjectStoreSpec): Promise<ProvisionResult> {
+export async function provisionObjectStore(
+  nc: NatsConnection,
+  jsm: JetStreamManager,
+  spec: ObjectStoreSpec,
+  options: ProvisionOptions = {},
+): Promise<ProvisionResult> {
+  const replicas = provisionReplicas(options);
   const want: ManagedFields = {
+    ...replicaField(replicas),
     max_age: nanos(spec.ttlMs ?? 0),
     max_bytes: spec.maxBytes ?? -1,
     max_msgs_per_subject: -1,
     description: spec.description ?? '',
   };
   return reconcile(jsm, 'object-store', spec.bucket, `OBJ_${spec.bucket}`, want, () =>
-    new Objm(nc).create(spec.bucket, { description: spec.description }),
+    new Objm(nc).create(spec.bucket, { description: spec.description, ...(replicas ? { replicas } : {}) }),
   );
 }
 
 /** Makes the server hold exactly what `topology` describes; safe to run on every start. */
-export async function provision(nc: NatsConnection, jsm: JetStreamManager, topology: Topology): Promise<ProvisionResult[]> {
+export async function provision(nc: NatsConnection, jsm: JetStreamManager, topology: Topology, options: ProvisionOptions = {}): Promise<ProvisionResult[]> {
   const results: ProvisionResult[] = [];
-  for (const s of topology.streams) results.push(await provisionStream(jsm, s));
-  for (const k of topology.kv) results.push(await provisionKv(nc, jsm, k));
-  for (const o of topology.objectStores) results.push(await provisionObjectStore(nc, jsm, o));
+  for (const s of topology.streams) results.push(await provisionStream(jsm, s, options));
+  for (const k of topology.kv) results.push(await provisionKv(nc, jsm, k, options));
+  for (const o of topology.objectStores) results.push(await provisionObjectStore(nc, jsm, o, options));
   return results;
 }
