@@ -154,19 +154,47 @@ export class MarketView {
     return this.refused.undecodable;
   }
 
-  /** Core-NATS bells: a stored candle or forecast may be waiting (its payload is not read). */
+  /**
+   * Core-NATS bells: a stored candle or forecast may be waiting (its payload is not read). A bell
+   * marks the stream unread; `catchUp` reads only what a bell marked, so a decision costs no
+   * request when nothing new was published. The bell of a message stored before an intent arrives
+   * on the same connection before the intent's delivery, so the decision still sees it.
+   */
   start(): void {
-    const bell = (filter: string, read: () => Promise<void>) =>
+    const bell = (filter: string, which: 'candles' | 'forecasts') =>
       this.#subs.push(
         this.bus.nc.subscribe(filter, {
           callback: (err) => {
-            if (!err)
-              void read().catch((e: unknown) => this.log.warn({ err: e }, 'risk guard: reading market data failed; the next bell retries'));
+            if (err) return;
+            this.#unread[which] = true;
+            void this.#read(which).catch((e: unknown) =>
+              this.log.warn({ err: e }, 'risk guard: reading market data failed; the next bell retries'),
+            );
           },
         }),
       );
-    bell(subjectFilter('candle'), () => this.#catchUpCandles());
-    bell(subjectFilter('forecast'), () => this.#forecastTail.catchUp());
+    bell(subjectFilter('candle'), 'candles');
+    bell(subjectFilter('forecast'), 'forecasts');
+  }
+
+  /** Streams a bell marked since they were last read (both until the first read). */
+  readonly #unread = { candles: true, forecasts: true };
+
+  /** The read in progress per stream: a caller with nothing new to read still waits for it. */
+  readonly #reading: Record<'candles' | 'forecasts', Promise<void> | undefined> = { candles: undefined, forecasts: undefined };
+
+  #read(which: 'candles' | 'forecasts'): Promise<void> {
+    if (!this.#unread[which]) return this.#reading[which] ?? Promise.resolve();
+    this.#unread[which] = false;
+    const read = (which === 'candles' ? this.#catchUpCandles() : this.#forecastTail.catchUp()).catch((err: unknown) => {
+      this.#unread[which] = true;
+      throw err;
+    });
+    const done = read.finally(() => {
+      if (this.#reading[which] === done) this.#reading[which] = undefined;
+    });
+    this.#reading[which] = done;
+    return done;
   }
 
   /**
@@ -194,9 +222,9 @@ export class MarketView {
 
   #forecastStarted = false;
 
-  /** Reads every candle and forecast stored since the last read: a decision sees all that came before it. */
+  /** Reads the candles and forecasts stored since the last read that a bell announced: a decision sees all that came before it. */
   async catchUp(): Promise<void> {
-    await Promise.all([this.#catchUpCandles(), this.#forecastTail.catchUp()]);
+    await Promise.all([this.#read('candles'), this.#read('forecasts')]);
   }
 
   async #catchUpCandles(): Promise<void> {

@@ -169,6 +169,7 @@ describe('the market view in a replay: the data is the clock', () => {
         maxPriceMove: 0.2,
       });
       await view.load([{ venue: 'okx', inst: SWAP, tf: '1m' }]);
+      view.start();
       await forge(nats.bus, { ts: BAR, eventTime: BAR + MIN, close: PRICE });
       await view.catchUp();
       expect(clock.now()).toBe(BAR + MIN);
@@ -185,6 +186,7 @@ describe('the market view in a replay: the data is the clock', () => {
       await view.catchUp();
       expect(clock.now()).toBe(BAR + 62 * MIN);
       expect(view.refused).toMatchObject({ heldBack: 2, confirmed: 1 });
+      view.stop();
     } finally {
       await nats.stop();
     }
