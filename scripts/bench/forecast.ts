@@ -1,33 +1,61 @@
 /**
- * Forecast benchmark: prints figures with the machine they ran on, asserts nothing.
- *  A. the shipped model (kronos-tiny, context 128), horizon 24, lookback 96 (the window never slides):
- *     latency p50/p99 and throughput for 1, 8, 32 and 128 paths, KV cache vs full recompute, a
- *     prefill shared by the paths vs one per path (the upstream loop's structure), CPU provider;
- *  B. the issue's figures, horizon 24 and 32 paths at lookback 256 and 512: this runtime vs the
- *     PyTorch reference loop (models/kronos `generate`, upstream semantics: paths replicated along
- *     the batch, full recompute) on the same machine in the same run, on the shipped model and on
- *     a Kronos-small-shaped model (random weights, exported at start), and KV cache vs recompute.
- * Runs that would take minutes are measured over 1 and 3 steps and projected to 24 (the window
- * length is constant once it slides, so the per-step cost is too); such rows say "projected".
- * Knobs: BENCH_REPS (default 10), BENCH_ONLY=A or B, BENCH_SKIP_SMALL=1, BENCH_TORCH_SMALL=1 (PyTorch on the
- * small-shaped model: about 2 minutes per measured step on 2 cores, so off by default).
+ * Forecast benchmark (issue 17): prints figures with the machine they ran on, asserts nothing.
+ *
+ *   npm run bench -- forecast [--json] [--settings [--table]] [--quick] [--no-pytorch] [--models=shipped,small,mini]
+ *
+ * Table: for the shipped model (lookback 96 and 256), Kronos-small and Kronos-mini (official layouts
+ * with random weights, `python3 -m kronos random-official`; lookback 256 and 512), horizon 24, 1 / 8 / 32 / 128 paths:
+ * ms per forecast (median and p99), forecasts/s and paths/s of
+ *   - kv:        this runtime (in-place KV cache, shared prefill; it records the path it took),
+ *   - recompute: the full-window loop of the previous runtime (every step recomputes the window),
+ *   - pytorch:   the PyTorch reference loop (upstream's: paths replicated, full recompute),
+ * measured interleaved (one run of each per round). Rows that would take minutes are projected from
+ * horizons 1 and 2 (t1 + 23 × (t2 − t1); after the prefill every step of the recompute loop costs
+ * the same once the window is full) and say so. The floor of each case is its FLOPs (the exact
+ * job: one prefill per series, one token per path per cached step, the whole window per path per
+ * slid step, s2 heads, tokenizer) divided by the GFLOP/s of a 2048² MatMul measured in this process
+ * with the same session options; `× floor` is measured time / floor.
+ * --settings measures ONNX Runtime session settings on Kronos-small, lookback 256, 32 paths.
+ * Knobs: BENCH_REPS (default 10), BENCH_SETTINGS_REPS (default 5), BENCH_FRESH=1 re-exports the
+ * official-shaped models (otherwise kept in the OS temp dir between runs).
  */
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { type ChildProcessWithoutNullStreams, spawn, spawnSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { type CacheMode, type CandleRow, KronosModel, type PrefillMode } from '@kokex/kronos-runtime';
-import { env } from 'onnxruntime-node';
+import { createInterface } from 'node:readline';
+import {
+  type CacheMode,
+  type CandleRow,
+  decodePath,
+  GRAPH_CONTRACT,
+  KronosModel,
+  type KronosModelOptions,
+  type PrefillMode,
+  sessionOptions,
+} from '@kokex/kronos-runtime';
+import { env, InferenceSession, Tensor } from 'onnxruntime-node';
 import { machine, percentile } from './lib/report.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
-const SHIPPED = join(ROOT, 'models/kronos/shipped');
 const PYTHON = process.env.KOKEX_PYTHON ?? '/usr/bin/python3';
-const REPS = Number(process.env.BENCH_REPS ?? 10);
+const args = process.argv.slice(2);
+const JSON_OUT = args.includes('--json');
+const QUICK = args.includes('--quick');
+const MODELS = (args.find((a) => a.startsWith('--models='))?.slice(9) ?? 'shipped,small,mini').split(',');
+const REPS = Number(process.env.BENCH_REPS ?? (QUICK ? 3 : 10));
 const HOUR = 3_600_000;
+const HORIZON = 24;
+/** The shipped model's context is 128: 96 (its training lookback) fits with the horizon, 256 is cut to 128 and slides. */
+const LOOKBACKS: Record<string, number[]> = { shipped: [96, 256], small: [256, 512], mini: [256, 512] };
+const PATHS = QUICK ? [1, 32] : [1, 8, 32, 128];
 const SAMPLING = { temperature: 1, topK: 0, topP: 0.9 };
 
-/** A seeded random walk of hourly bars (the same recipe for the runtime and the PyTorch runs). */
+const log = (line = '') => {
+  if (!JSON_OUT) console.log(line);
+};
+
+/** A seeded random walk of hourly bars. */
 function series(count: number, seed = 1): CandleRow[] {
   let state = seed;
   const uniform = () => {
@@ -50,239 +78,386 @@ function series(count: number, seed = 1): CandleRow[] {
   });
 }
 
-interface Case {
-  lookback: number;
-  horizon: number;
-  paths: number;
-  cache: CacheMode;
-  prefill: PrefillMode;
-}
-
-interface Timing {
-  p50: number;
-  p99: number;
-  mean: number;
-  projected: boolean;
-}
-
-
-async function once(model: KronosModel, c: Case): Promise<number> {
-  const candles = series(c.lookback);
-  const last = candles[candles.length - 1]?.ts as number;
-  const futureTs = Array.from({ length: c.horizon }, (_, k) => last + (k + 1) * HOUR);
-  const started = performance.now();
-  await model.forecast([{ candles, futureTs, paths: c.paths, sampling: SAMPLING, seed: 1 }], { cache: c.cache, prefill: c.prefill });
-  return performance.now() - started;
-}
-
-/**
- * Latencies of several cases measured round-robin (one run of each per round, after a warm-up of
- * each), so load from other processes on a shared machine falls on all of them alike.
- */
-async function measure(model: KronosModel, cases: Case[], reps: number): Promise<Timing[]> {
-  for (const c of cases) await once(model, c); // warm-up: first-run allocations and kernel selection
-  const times = cases.map(() => [] as number[]);
-  for (let r = 0; r < reps; r++) for (const [i, c] of cases.entries()) times[i]?.push(await once(model, c));
-  return times.map((t) => {
-    t.sort((a, b) => a - b);
-    return { p50: percentile(t, 0.5), p99: percentile(t, 0.99), mean: t.reduce((s, v) => s + v, 0) / t.length, projected: false };
-  });
-}
-
-/** Horizons 1 and 3, the faster of two runs each; the 24-step latency is t1 + 23 × (t3 − t1) / 2. */
-async function projected(model: KronosModel, c: Case): Promise<Timing> {
-  const best = async (horizon: number) => Math.min(await once(model, { ...c, horizon }), await once(model, { ...c, horizon }));
-  const t1 = await best(1);
-  const t3 = await best(3);
-  const total = t1 + ((c.horizon - 1) * (t3 - t1)) / 2;
-  return { p50: total, p99: total, mean: total, projected: true };
-}
-
-const PY_TIMER = `
-import json, os, sys, time
-import numpy as np, torch
-from pathlib import Path
-from kronos.data import features, normalize, time_stamps
-from kronos.export import load_run
-from kronos.inference import Sampling, generate
-torch.set_num_threads(os.cpu_count())
-tok, model, cfg = load_run(Path(sys.argv[1]))
-out = []
-for c in json.loads(sys.argv[2]):
-    T, P = c["lookback"], c["horizon"]
-    g = np.random.default_rng(1)
-    close = 30000 * np.exp(np.cumsum(g.normal(0, 0.01, T)))
-    ohlcv = np.stack([close, close * 1.002, close * 0.998, close, 100 + 30 * g.random(T)], 1)
-    ts = 1767225600000 + 3600000 * np.arange(T + P)
-    x, _, _ = normalize(features(ohlcv), T)
-    times = []
-    for _ in range(c["reps"]):
-        t = time.perf_counter()
-        generate(tok, model, torch.from_numpy(x)[None], torch.from_numpy(time_stamps(ts[:T]))[None],
-                 torch.from_numpy(time_stamps(ts[T:]))[None], P, cfg["max_context"], Sampling(temperature=1.0, top_p=0.9),
-                 sample_count=c["paths"], use_kv_cache=c["kv"], generator=torch.Generator().manual_seed(1))
-        times.append((time.perf_counter() - t) * 1000)
-    out.append(times)
-print(json.dumps({"torch": torch.__version__, "threads": torch.get_num_threads(), "times": out}))
-`;
-
-const PY_EXPORT_SMALL = `
-import json, sys, torch
-from pathlib import Path
-from kronos.config import resolve_predictor_config, resolve_tokenizer_config
-from kronos.export import export_graphs, write_card
-from kronos.predictor import Kronos
-from kronos.tokenizer import KronosTokenizer
-out = Path(sys.argv[1])
-torch.manual_seed(0)
-tc, pc = resolve_tokenizer_config("tokenizer-base"), resolve_predictor_config("small")
-tok, model = KronosTokenizer(tc), Kronos(pc)
-files = export_graphs(tok, model, out)
-write_card(out, files, tc, pc, 512, None, None, "kronos-small-random")
-torch.save(tok.state_dict(), out / "tokenizer.pt")
-torch.save(model.state_dict(), out / "predictor.pt")
-(out / "config.json").write_text(json.dumps({"tokenizer": tc.to_dict(), "predictor": pc.to_dict(), "max_context": 512}))
-`;
-
-function python(code: string, args: string[]): string | undefined {
-  const run = spawnSync(PYTHON, ['-c', code, ...args], {
-    encoding: 'utf8',
-    env: { ...process.env, PYTHONPATH: join(ROOT, 'models/kronos') },
-    maxBuffer: 16 * 2 ** 20,
-  });
-  if (run.status !== 0) {
-    console.log(`  (PyTorch reference unavailable: ${(run.stderr || run.error?.message || '').trim().split('\n').pop()})`);
-    return undefined;
+// ------------------------------------------------------------------------------------------ floor
+/** GFLOP/s of one 2048² float32 MatMul on onnxruntime-node with the runtime's session options (best of 3). */
+async function matmulGflops(options: KronosModelOptions = {}): Promise<number> {
+  const session = await InferenceSession.create(join(ROOT, 'scripts/bench/lib/matmul.onnx'), sessionOptions('cpu', options));
+  const n = 2048;
+  const a = new Tensor(
+    'float32',
+    Float32Array.from({ length: n * n }, (_, i) => ((i * 7919) % 1000) / 1000 - 0.5),
+    [n, n],
+  );
+  const b = new Tensor(
+    'float32',
+    Float32Array.from({ length: n * n }, (_, i) => ((i * 104_729) % 1000) / 1000 - 0.5),
+    [n, n],
+  );
+  await session.run({ a, b });
+  let best = Number.POSITIVE_INFINITY;
+  for (let r = 0; r < 3; r++) {
+    const t = performance.now();
+    await session.run({ a, b });
+    best = Math.min(best, performance.now() - t);
   }
-  return run.stdout;
+  await session.release();
+  return (2 * n ** 3) / best / 1e6;
 }
 
-/** PyTorch reference timings (ms) per case; `projectFromOne` times horizon 1 and multiplies by the horizon. */
-function torchTimes(runDir: string, c: Case, reps: number, projectFromOne = false): Timing | undefined {
-  const spec = [{ lookback: c.lookback, horizon: projectFromOne ? 1 : c.horizon, paths: c.paths, kv: c.cache === 'auto', reps }];
-  const out = python(PY_TIMER, [runDir, JSON.stringify(spec)]);
-  if (!out) return undefined;
-  const times = ((JSON.parse(out) as { times: number[][] }).times[0] ?? []).sort((a, b) => a - b);
-  const scale = projectFromOne ? c.horizon : 1;
+interface Dims {
+  d: number;
+  layers: number;
+  ff: number;
+  v1: number;
+  v2: number;
+  td: number;
+  encLayers: number;
+  decLayers: number;
+  tff: number;
+  bits: number;
+}
+
+function dims(model: KronosModel): Dims {
+  const c = model.card.config as unknown as { tokenizer: Record<string, number>; predictor: Record<string, number> };
+  const p = c.predictor;
+  const t = c.tokenizer;
   return {
-    p50: percentile(times, 0.5) * scale,
-    p99: percentile(times, 0.99) * scale,
-    mean: (times.reduce((s, t) => s + t, 0) / times.length) * scale,
-    projected: projectFromOne,
+    d: p.d_model as number,
+    layers: p.n_layers as number,
+    ff: p.ff_dim as number,
+    v1: 2 ** (p.s1_bits as number),
+    v2: 2 ** (p.s2_bits as number),
+    td: t.d_model as number,
+    encLayers: (t.n_enc_layers as number) - 1,
+    decLayers: (t.n_dec_layers as number) - 1,
+    tff: t.ff_dim as number,
+    bits: (t.s1_bits as number) + (t.s2_bits as number),
   };
 }
 
-const ms = (t: number) => (t >= 10_000 ? `${(t / 1000).toFixed(1)} s` : `${t.toFixed(t < 10 ? 2 : 1)} ms`);
-const row = (cells: Array<string | number>) => console.log(`| ${cells.join(' | ')} |`);
-
-function timingRow(label: string, c: Case, t: Timing, reference?: Timing): void {
-  const perSecond = 1000 / t.mean;
-  row([
-    label,
-    c.lookback,
-    c.paths,
-    `${c.cache === 'auto' ? 'kv' : 'recompute'} / ${c.prefill}`,
-    ms(t.p50) + (t.projected ? ' (projected)' : ''),
-    t.projected ? '-' : ms(t.p99),
-    perSecond.toFixed(perSecond < 1 ? 3 : 1),
-    (perSecond * c.paths).toFixed(perSecond * c.paths < 10 ? 2 : 0),
-    reference ? `${(reference.mean / t.mean).toFixed(1)}×` : '',
-  ]);
+/** FLOPs of the exact job: what no exact loop can skip (see the header). */
+function jobFlops(m: Dims, T: number, P: number, paths: number, maxContext: number): number {
+  const block = (d: number, ff: number) => 2 * (4 * d * d + 3 * d * ff);
+  const attn = (d: number, layers: number, context: number) => layers * 4 * d * context;
+  // Trunk tokens: each costs the blocks, its attention over its context, the embedding fusion and the s2 head's key/value projections.
+  const trunkToken = (context: number) => m.layers * block(m.d, m.ff) + attn(m.d, m.layers, context) + 4 * m.d * m.d + 4 * m.d * m.d;
+  let flops = 0;
+  for (let t = 0; t < T; t++) flops += trunkToken(t + 1); // prefill, once per series
+  const path = decodePath({ lookback: T, horizon: P, maxContext, cache: 'auto' });
+  for (let i = 1; i < P; i++) {
+    const L = T + i;
+    if (path.slideStep === undefined || i < path.slideStep) flops += paths * trunkToken(L);
+    else for (let t = 0; t < maxContext; t++) flops += paths * trunkToken(t + 1); // the window slid: recompute it
+  }
+  flops += paths * P * 2 * m.d * m.v1; // s1 head at the last position
+  flops += paths * P * (4 * m.d * m.d + 4 * m.d * Math.min(T + P, maxContext) + 2 * m.d * m.v2); // s2 heads
+  const tokBlock = (n: number, layers: number) => n * layers * block(m.td, m.tff) + attn(m.td, layers, n) * (n / 2);
+  flops += tokBlock(T, m.encLayers) + T * 2 * m.td * (6 + m.bits); // encode once
+  const window = Math.min(T + P, maxContext);
+  flops +=
+    tokBlock(window - P, m.decLayers) +
+    paths * P * (m.decLayers * block(m.td, m.tff) + attn(m.td, m.decLayers, window) + 2 * m.td * (6 + m.bits)); // decode
+  return flops;
 }
 
-async function sectionA(): Promise<void> {
-  console.log('\n## A. shipped model (kronos-tiny), horizon 24, lookback 96 (no slide), CPU provider');
-  row(['model', 'lookback', 'paths', 'cache / prefill', 'p50', 'p99', 'forecasts/s', 'paths/s', 'vs recompute / per-path']);
-  row(['---', '---', '---', '---', '---', '---', '---', '---', '---']);
-  const model = await KronosModel.load({ dir: SHIPPED });
-  for (const paths of [1, 8, 32, 128]) {
-    const reps = paths >= 128 ? Math.max(2, Math.ceil(REPS / 3)) : REPS;
-    const cases: Case[] = [];
-    for (const cache of ['auto', 'recompute'] as const) {
-      for (const prefill of ['shared', 'per-path'] as const) cases.push({ lookback: 96, horizon: 24, paths, cache, prefill });
+// ------------------------------------------------------------------------------------------ models
+function randomOfficial(kind: 'small' | 'mini'): string | undefined {
+  const out = join(tmpdir(), `kokex-bench-kronos-${kind}`);
+  const card = join(out, 'onnx/card.json');
+  const fresh =
+    process.env.BENCH_FRESH !== '1' &&
+    existsSync(card) &&
+    (JSON.parse(readFileSync(card, 'utf8')) as { graph_contract?: number }).graph_contract === GRAPH_CONTRACT;
+  if (!fresh) {
+    log(`  exporting Kronos-${kind} (official layout, random weights) into ${out} …`);
+    const run = spawnSync(PYTHON, ['-m', 'kronos', 'random-official', '--model', kind, '--out', out], {
+      cwd: join(ROOT, 'models/kronos'),
+      encoding: 'utf8',
+    });
+    if (run.status !== 0) {
+      log(`  (Kronos-${kind} unavailable: ${(run.stderr || run.error?.message || '').trim().split('\n').pop()})`);
+      return undefined;
     }
-    const timings = await measure(model, cases, reps);
-    const results = cases.map((c, i) => [c, timings[i] as Timing] as const);
-    const baseline = results.find(([c]) => c.cache === 'recompute' && c.prefill === 'per-path')?.[1];
-    for (const [c, t] of results) timingRow('tiny', c, t, baseline);
   }
-  await model.dispose();
+  return join(out, 'onnx');
 }
 
-async function sectionB(): Promise<void> {
-  console.log('\n## B. horizon 24, 32 paths: this runtime vs the PyTorch reference loop, KV vs recompute');
-  row(['model', 'lookback', 'paths', 'runtime: cache / prefill', 'p50', 'p99', 'forecasts/s', 'paths/s', 'speed-up vs PyTorch']);
-  row(['---', '---', '---', '---', '---', '---', '---', '---', '---']);
-  const tiny = await KronosModel.load({ dir: SHIPPED });
-  for (const lookback of [256, 512]) {
-    const c: Case = { lookback, horizon: 24, paths: 32, cache: 'auto', prefill: 'shared' };
-    const upstreamShape: Case = { ...c, prefill: 'per-path', cache: 'recompute' };
-    const reference = torchTimes(SHIPPED, upstreamShape, 2);
-    const [runtime, perPath] = await measure(tiny, [c, upstreamShape], Math.ceil(REPS / 2));
-    timingRow('tiny', c, runtime as Timing, reference);
-    timingRow('tiny', upstreamShape, perPath as Timing, reference);
-    if (reference)
-      row([
-        'tiny',
-        lookback,
-        32,
-        'PyTorch reference (upstream loop)',
-        ms(reference.p50),
-        ms(reference.p99),
-        (1000 / reference.mean).toFixed(3),
-        '',
-        '',
-      ]);
+// ------------------------------------------------------------------------------------------ PyTorch worker
+class TorchWorker {
+  readonly #child: ChildProcessWithoutNullStreams;
+  readonly #lines: AsyncIterator<string>;
+
+  constructor() {
+    const childEnv: NodeJS.ProcessEnv = { ...process.env, PYTHONPATH: join(ROOT, 'models/kronos') };
+    delete childEnv.OPENBLAS_CORETYPE;
+    delete childEnv.OPENBLAS_L2_SIZE;
+    this.#child = spawn(PYTHON, [join(ROOT, 'scripts/bench/lib/kronos_torch_worker.py')], { env: childEnv });
+    this.#child.stderr.resume();
+    this.#lines = createInterface({ input: this.#child.stdout })[Symbol.asyncIterator]();
   }
-  await tiny.dispose();
-  if (process.env.BENCH_SKIP_SMALL === '1') return;
-  const dir = mkdtempSync(join(tmpdir(), 'kronos-small-'));
-  try {
-    if (python(PY_EXPORT_SMALL, [dir]) === undefined) return;
-    const small = await KronosModel.load({ dir });
-    for (const lookback of [256, 512]) {
-      const kv: Case = { lookback, horizon: 24, paths: 32, cache: 'auto', prefill: 'shared' };
-      const reference = process.env.BENCH_TORCH_SMALL === '1' ? torchTimes(dir, { ...kv, cache: 'recompute' }, 1, true) : undefined;
-      const recompute = await projected(small, { ...kv, cache: 'recompute' });
-      if (lookback + kv.horizon <= 512) {
-        const [kvTiming] = (await measure(small, [kv], 2)) as [Timing];
-        timingRow('small-shaped', kv, kvTiming, reference);
-        console.log(`  small-shaped, lookback ${lookback}: KV cache vs recompute ${(recompute.mean / kvTiming.mean).toFixed(1)}×`);
-      } else {
-        console.log(
-          `  small-shaped, lookback ${lookback}: the window slides from the second step, so the KV cache cannot serve; recompute only`,
-        );
+
+  async ask(req: object): Promise<Record<string, unknown>> {
+    this.#child.stdin.write(`${JSON.stringify(req)}\n`);
+    const next = await this.#lines.next();
+    if (next.done) throw new Error('the PyTorch worker exited');
+    const out = JSON.parse(next.value) as Record<string, unknown>;
+    if (out.error) throw new Error(String(out.error));
+    return out;
+  }
+
+  close(): void {
+    this.#child.stdin.end();
+  }
+}
+
+// ------------------------------------------------------------------------------------------ measuring
+type Loop = 'kv' | 'recompute' | 'pytorch';
+interface Row {
+  model: string;
+  lookback: number;
+  paths: number;
+  loop: Loop;
+  path: string;
+  runs: number;
+  projected: boolean;
+  p50Ms: number;
+  p99Ms: number;
+  forecastsPerS: number;
+  pathsPerS: number;
+  floorMs: number;
+  timesFloor: number;
+  /** Time of the recompute and PyTorch rows of the same case divided by this row's. */
+  speedupVsRecompute?: number;
+  speedupVsPytorch?: number;
+}
+
+const RUN_OPTIONS: Record<Exclude<Loop, 'pytorch'>, { cache: CacheMode; prefill: PrefillMode }> = {
+  kv: { cache: 'auto', prefill: 'shared' },
+  recompute: { cache: 'recompute', prefill: 'shared' },
+};
+
+async function once(model: KronosModel, loop: Exclude<Loop, 'pytorch'>, lookback: number, horizon: number, paths: number): Promise<number> {
+  const candles = series(lookback);
+  const last = candles[candles.length - 1]?.ts as number;
+  const futureTs = Array.from({ length: horizon }, (_, k) => last + (k + 1) * HOUR);
+  const started = performance.now();
+  await model.forecast([{ candles, futureTs, paths, sampling: SAMPLING, seed: 1 }], RUN_OPTIONS[loop]);
+  return performance.now() - started;
+}
+
+interface Plan {
+  loop: Loop;
+  projected: boolean;
+}
+
+async function measureCase(
+  name: string,
+  model: KronosModel,
+  dir: string,
+  lookback: number,
+  paths: number,
+  plans: Plan[],
+  torch: TorchWorker | undefined,
+  floorMs: number,
+): Promise<Row[]> {
+  const times = new Map<Loop, number[]>();
+  const run = async (p: Plan, horizon: number, reps: number): Promise<number[]> => {
+    if (p.loop === 'pytorch') {
+      // The same bars the runtime uses: its last max_context (the reference would normalize over all of them).
+      const used = Math.min(lookback, model.maxContext);
+      const out = await (torch as TorchWorker).ask({
+        cmd: 'time',
+        run: dir.replace(/\/onnx$/, '/run'),
+        lookback: used,
+        horizon,
+        paths,
+        reps,
+      });
+      return out.times as number[];
+    }
+    const t: number[] = [];
+    for (let r = 0; r < reps; r++) t.push(await once(model, p.loop, lookback, horizon, paths));
+    return t;
+  };
+  const measured = plans.filter((p) => !p.projected);
+  for (const p of measured) await run(p, HORIZON, 1); // warm-up
+  for (let r = 0; r < REPS; r++) {
+    for (const p of measured) {
+      const list = times.get(p.loop) ?? [];
+      list.push(...(await run(p, HORIZON, 1)));
+      times.set(p.loop, list);
+    }
+  }
+  for (const p of plans.filter((q) => q.projected)) {
+    const t1 = Math.min(...(await run(p, 1, 1)));
+    const t2 = Math.min(...(await run(p, 2, 1)));
+    times.set(p.loop, [t1 + (HORIZON - 1) * Math.max(0, t2 - t1)]);
+  }
+  const path = decodePath({
+    lookback: Math.min(lookback, model.maxContext),
+    horizon: HORIZON,
+    maxContext: model.maxContext,
+    cache: 'auto',
+  });
+  const rows = plans.map((p): Row => {
+    const t = times.get(p.loop) as number[];
+    const mean = t.reduce((s, v) => s + v, 0) / t.length;
+    const p50 = percentile(t, 0.5);
+    return {
+      model: name,
+      lookback,
+      paths,
+      loop: p.loop,
+      path: p.loop === 'kv' ? path.path : 'recompute',
+      runs: p.projected ? 0 : t.length,
+      projected: p.projected,
+      p50Ms: p50,
+      p99Ms: percentile(t, 0.99),
+      forecastsPerS: 1000 / mean,
+      pathsPerS: (1000 / mean) * paths,
+      floorMs,
+      timesFloor: p50 / floorMs,
+    };
+  });
+  const kv = rows.find((r) => r.loop === 'kv');
+  if (kv) {
+    const rec = rows.find((r) => r.loop === 'recompute');
+    const py = rows.find((r) => r.loop === 'pytorch');
+    if (rec) kv.speedupVsRecompute = rec.p50Ms / kv.p50Ms;
+    if (py) kv.speedupVsPytorch = py.p50Ms / kv.p50Ms;
+  }
+  return rows;
+}
+
+const fmt = (ms: number) => (ms >= 10_000 ? `${(ms / 1000).toFixed(1)} s` : `${ms.toFixed(ms < 10 ? 2 : 0)} ms`);
+const num = (v: number) => (v >= 100 ? v.toFixed(0) : v >= 1 ? v.toFixed(1) : v.toFixed(3));
+
+function printRow(r: Row): void {
+  log(
+    `| ${r.model} | ${r.lookback} | ${r.paths} | ${r.loop} | ${r.path} | ${fmt(r.p50Ms)}${r.projected ? ' (projected)' : ''} | ${r.projected ? '-' : fmt(r.p99Ms)} | ${r.runs || '-'} | ${num(r.forecastsPerS)} | ${num(r.pathsPerS)} | ${fmt(r.floorMs)} | ${r.timesFloor.toFixed(1)}× | ${r.speedupVsRecompute ? `${r.speedupVsRecompute.toFixed(1)}×` : ''} | ${r.speedupVsPytorch ? `${r.speedupVsPytorch.toFixed(1)}×` : ''} |`,
+  );
+}
+
+/** Which loops a case measures and which it projects (a full run stays within tens of minutes on 2 cores). */
+function plansFor(name: string, lookback: number, paths: number, maxContext: number, hasTorch: boolean): Plan[] {
+  const shipped = name === 'shipped';
+  const slides = decodePath({ lookback: Math.min(lookback, maxContext), horizon: HORIZON, maxContext, cache: 'auto' }).path !== 'kv-cache';
+  const plans: Plan[] = [{ loop: 'kv', projected: !shipped && slides }];
+  if (shipped || paths <= 32) plans.push({ loop: 'recompute', projected: !shipped });
+  if (hasTorch && (shipped ? paths <= 32 : paths === 32)) plans.push({ loop: 'pytorch', projected: !shipped });
+  return plans;
+}
+
+async function table(torch: TorchWorker | undefined, gflops: number): Promise<Row[]> {
+  const rows: Row[] = [];
+  log('\n## ms per forecast, horizon 24 (kv = this runtime; recompute = the full-window loop; pytorch = the upstream loop)');
+  log(
+    '| model | lookback | paths | loop | path taken | p50 | p99 | runs | forecasts/s | paths/s | floor | × floor | kv speed-up vs recompute | vs PyTorch |',
+  );
+  log('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
+  for (const name of MODELS) {
+    const dir = name === 'shipped' ? join(ROOT, 'models/kronos/shipped') : randomOfficial(name as 'small' | 'mini');
+    if (!dir) continue;
+    const model = await KronosModel.load({ dir });
+    const m = dims(model);
+    for (const lookback of LOOKBACKS[name] ?? [256, 512]) {
+      for (const paths of PATHS) {
+        const T = Math.min(lookback, model.maxContext);
+        const floorMs = jobFlops(m, T, HORIZON, paths, model.maxContext) / gflops / 1e6;
+        const plans = plansFor(name, lookback, paths, model.maxContext, torch !== undefined);
+        const caseRows = await measureCase(name, model, dir, lookback, paths, plans, torch, floorMs);
+        for (const r of caseRows) printRow(r);
+        rows.push(...caseRows);
       }
-      timingRow('small-shaped', { ...kv, cache: 'recompute' }, recompute, reference);
-      if (reference)
-        row([
-          'small-shaped',
-          lookback,
-          32,
-          'PyTorch reference (upstream loop)',
-          `${ms(reference.p50)} (projected)`,
-          '-',
-          (1000 / reference.mean).toFixed(4),
-          '',
-          '',
-        ]);
     }
-    await small.dispose();
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
+    await model.dispose();
   }
+  return rows;
 }
 
-console.log(
-  `# Forecast benchmark\nmachine: ${machine(`onnxruntime-node ${env.versions.node}`)}\nload average at start: ${loadavg()
-    .map((l) => l.toFixed(2))
-    .join(' ')}`,
+// ------------------------------------------------------------------------------------------ session settings
+interface SettingRow {
+  setting: string;
+  options: KronosModelOptions;
+  p50Ms: number;
+  meanMs: number;
+  vsDefault: number;
+}
+
+async function settings(): Promise<SettingRow[]> {
+  const dir = randomOfficial('small');
+  if (!dir) return [];
+  const variants: Array<[string, KronosModelOptions]> = [
+    ['defaults', {}],
+    ['spinning on', { spinning: true }],
+    ['intra-op threads 1', { intraOpThreads: 1 }],
+    ['intra-op threads 2', { intraOpThreads: 2 }],
+    ['optimization basic', { optimizationLevel: 'basic' }],
+    ['optimization extended', { optimizationLevel: 'extended' }],
+    ['memory arena off', { memoryArena: false }],
+    ['memory pattern off', { memoryPattern: false }],
+    ['parallel execution, 2 inter-op threads', { executionMode: 'parallel', interOpThreads: 2 }],
+  ];
+  const reps = Number(process.env.BENCH_SETTINGS_REPS ?? (QUICK ? 2 : 5));
+  log(`\n## session settings: Kronos-small, lookback 256, 32 paths, horizon 24, kv loop, ${reps} interleaved rounds`);
+  const models = [] as KronosModel[];
+  for (const [, options] of variants) models.push(await KronosModel.load({ dir }, options));
+  const times = variants.map(() => [] as number[]);
+  for (const m of models) await once(m, 'kv', 256, HORIZON, 32);
+  for (let r = 0; r < reps; r++) for (const [i, m] of models.entries()) times[i]?.push(await once(m, 'kv', 256, HORIZON, 32));
+  for (const m of models) await m.dispose();
+  const base = percentile(times[0] as number[], 0.5);
+  log('| setting | p50 | mean | vs defaults |');
+  log('| --- | --- | --- | --- |');
+  return variants.map(([setting, options], i) => {
+    const t = times[i] as number[];
+    const row = {
+      setting,
+      options,
+      p50Ms: percentile(t, 0.5),
+      meanMs: t.reduce((s, v) => s + v, 0) / t.length,
+      vsDefault: percentile(t, 0.5) / base,
+    };
+    log(`| ${setting} | ${fmt(row.p50Ms)} | ${fmt(row.meanMs)} | ${row.vsDefault.toFixed(2)}× |`);
+    return row;
+  });
+}
+
+// ------------------------------------------------------------------------------------------ main
+const started = { load: loadavg() };
+log(
+  `# Forecast benchmark\nmachine: ${machine(`onnxruntime-node ${env.versions.node}`)}\nload average at start: ${started.load.map((l) => l.toFixed(2)).join(' ')}`,
 );
-const only = process.env.BENCH_ONLY;
-if (only !== 'B') await sectionA();
-if (only !== 'A') await sectionB();
-console.log(
-  `\nload average at end: ${loadavg()
-    .map((l) => l.toFixed(2))
-    .join(' ')}`,
-);
+const gflops = await matmulGflops();
+log(`floor: 2048² MatMul on onnxruntime-node in this process, default session options: ${gflops.toFixed(1)} GFLOP/s`);
+let torch: TorchWorker | undefined = args.includes('--no-pytorch') ? undefined : new TorchWorker();
+let torchInfo: Record<string, unknown> | undefined;
+try {
+  if (!torch) throw new Error('--no-pytorch');
+  torchInfo = await torch.ask({ cmd: 'info' });
+  log(
+    `PyTorch reference: torch ${torchInfo.torch}, ${torchInfo.threads} threads, BLAS_INFO=${torchInfo.blas_info}, libblas ${torchInfo.libblas}, OPENBLAS_CORETYPE ${torchInfo.openblas_coretype ?? 'unset'} (removed with OPENBLAS_L2_SIZE for this worker), 2048² matmul ${Number(torchInfo.matmul_gflops).toFixed(1)} GFLOP/s`,
+  );
+} catch (err) {
+  log(`PyTorch reference unavailable: ${(err as Error).message}`);
+  torch?.close();
+  torch = undefined;
+}
+const settingRows = args.includes('--settings') ? await settings() : [];
+const rows = args.includes('--settings') && !args.includes('--table') ? [] : await table(torch, gflops);
+torch?.close();
+const gflopsEnd = await matmulGflops();
+const end = loadavg();
+log(`\n2048² MatMul at the end: ${gflopsEnd.toFixed(1)} GFLOP/s; load average at end: ${end.map((l) => l.toFixed(2)).join(' ')}`);
+if (JSON_OUT) {
+  console.log(
+    JSON.stringify({
+      machine: machine(`onnxruntime-node ${env.versions.node}`),
+      loadAverage: { start: started.load, end },
+      floor: { matmulGflopsStart: gflops, matmulGflopsEnd: gflopsEnd },
+      pytorch: torchInfo ?? null,
+      rows,
+      settings: settingRows,
+    }),
+  );
+}

@@ -15,7 +15,7 @@ export { KronosModel } from './model.js';
 export { FEATURE_COUNT, Feature, STAMP_COUNT, candleFeatures, denormalize, normalizeWindow, timeStamps } from './preprocess.js';
 export { createRng } from './rng.js';
 export { GREEDY, TokenSampler, argmaxRow, checkSampling } from './sampling.js';
-export { closeSessions, openSessions } from './sessions.js';
+export { closeSessions, openSessions, SESSION_DEFAULTS, sessionOptions } from './sessions.js';
 
 export type { GraphName, KronosCard, KronosSpec } from './card.js';
 export type { ProviderAttempt } from './errors.js';

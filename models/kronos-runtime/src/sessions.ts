@@ -21,8 +21,47 @@ export interface SessionOptions {
   executionProviders?: readonly ExecutionProvider[];
   /** Threads inside one operator. Default: ONNX Runtime's choice (the physical cores). */
   intraOpThreads?: number;
+  /** Threads across operators (only used with executionMode 'parallel'). Default: 1. */
+  interOpThreads?: number;
+  /**
+   * Whether idle intra-op threads spin waiting for work. Default: false. Measured on 2 shared cores
+   * (docs/forecasting.md): spinning threads burn the core the other thread (or process) needs.
+   */
+  spinning?: boolean;
+  /** ONNX Runtime graph optimization level. Default: 'all'. */
+  optimizationLevel?: 'disabled' | 'basic' | 'extended' | 'all';
+  /** The CPU memory arena and the memory pattern planner. Default: both on. */
+  memoryArena?: boolean;
+  memoryPattern?: boolean;
+  /** Default: 'sequential'. */
+  executionMode?: 'sequential' | 'parallel';
   /** Where the provider choice and skipped providers are reported. Default: nowhere. */
   log?: RuntimeLogger;
+}
+
+/** The session settings used when an option is not given (chosen from measurements, docs/forecasting.md). */
+export const SESSION_DEFAULTS = Object.freeze({
+  spinning: false,
+  optimizationLevel: 'all',
+  memoryArena: true,
+  memoryPattern: true,
+  executionMode: 'sequential',
+  interOpThreads: 1,
+} as const);
+
+/** The ONNX Runtime session options for a provider and the runtime's options. */
+export function sessionOptions(provider: ExecutionProvider, options: SessionOptions = {}): InferenceSession.SessionOptions {
+  const spinning = options.spinning ?? SESSION_DEFAULTS.spinning;
+  return {
+    executionProviders: [provider],
+    graphOptimizationLevel: options.optimizationLevel ?? SESSION_DEFAULTS.optimizationLevel,
+    executionMode: options.executionMode ?? SESSION_DEFAULTS.executionMode,
+    interOpNumThreads: options.interOpThreads ?? SESSION_DEFAULTS.interOpThreads,
+    enableCpuMemArena: options.memoryArena ?? SESSION_DEFAULTS.memoryArena,
+    enableMemPattern: options.memoryPattern ?? SESSION_DEFAULTS.memoryPattern,
+    ...(options.intraOpThreads ? { intraOpNumThreads: options.intraOpThreads } : {}),
+    extra: { session: { intra_op: { allow_spinning: spinning ? '1' : '0' }, inter_op: { allow_spinning: spinning ? '1' : '0' } } },
+  };
 }
 
 export interface OpenedSessions {
@@ -64,13 +103,7 @@ export async function openSessions(graphs: Record<GraphName, string | Uint8Array
   const skipped: ProviderAttempt[] = [];
   for (const provider of providers) {
     try {
-      const sessions = await openAll(graphs, {
-        executionProviders: [provider],
-        graphOptimizationLevel: 'all',
-        executionMode: 'sequential',
-        interOpNumThreads: 1,
-        ...(options.intraOpThreads ? { intraOpNumThreads: options.intraOpThreads } : {}),
-      });
+      const sessions = await openAll(graphs, sessionOptions(provider, options));
       options.log?.info({ executionProvider: provider, skipped }, `Kronos runs on the ${provider} execution provider`);
       return { sessions, provider, skipped };
     } catch (err) {

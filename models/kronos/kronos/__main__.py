@@ -1,4 +1,4 @@
-"""Command line: python3 -m kronos {train,export,import-official,parity-fixtures,forecast} ...
+"""Command line: python3 -m kronos {train,export,import-official,random-official,parity-fixtures,forecast} ...
 
 Run from models/kronos (or with PYTHONPATH=models/kronos) using Debian's /usr/bin/python3.
 """
@@ -29,6 +29,19 @@ def _cmd_import(args) -> int:
     out, card = import_official(args.tokenizer, args.predictor, args.out, args.max_context, args.name,
                                 None if args.no_export else Path(args.export or Path(args.out) / "onnx"))
     print(json.dumps({"run": str(out), "version": card["version"] if card else None}))
+    return 0
+
+
+def _cmd_random_official(args) -> int:
+    """Official-format checkpoints (exact names and shapes, random weights), imported and exported."""
+    from .load_official import import_official
+    from .official_shapes import write_random_official
+    out = Path(args.out)
+    tok_dir, pred_dir, context = write_random_official(out / "hub", args.model, args.seed)
+    run, card = import_official(tok_dir, pred_dir, out / "run", context, f"kronos-{args.model}-random",
+                                out / "onnx")
+    print(json.dumps({"tokenizer": str(tok_dir), "predictor": str(pred_dir), "run": str(run),
+                      "onnx": str(out / "onnx"), "max_context": context, "version": card["version"] if card else None}))
     return 0
 
 
@@ -88,6 +101,13 @@ def build_parser() -> argparse.ArgumentParser:
     i.add_argument("--export", default=None, help="ONNX output directory (default OUT/onnx)")
     i.add_argument("--no-export", action="store_true", help="only convert, do not export ONNX")
     i.set_defaults(func=_cmd_import)
+
+    r = sub.add_parser("random-official", help="official-format Kronos checkpoints with random weights "
+                       "(the hub is unreachable), imported and exported: OUT/hub, OUT/run, OUT/onnx")
+    r.add_argument("--model", required=True, choices=["mini", "small", "base"])
+    r.add_argument("--out", required=True)
+    r.add_argument("--seed", type=int, default=0)
+    r.set_defaults(func=_cmd_random_official)
 
     f = sub.add_parser("parity-fixtures", help="write reference inputs/outputs for parity/check.mjs")
     f.add_argument("--out", required=True)
