@@ -70,20 +70,26 @@ describe('live summary on a real bus', () => {
       confirmed: true,
     });
     const subj = subject('candle', { venue: 'okx', inst: 'BTC-USDT-SWAP', tf: '1m' });
-    await nats.bus.publish(CandleContract, subj, candle(0, 100));
+    // Each candle speaks for its close (market time); its wall `time` is when it was sent.
+    await nats.bus.publish(CandleContract, subj, candle(0, 100), { time: 1_000, eventTime: t0 + 60_000 });
     await eventually(() => summary.contractValueOf('BTC-USDT-SWAP') === 0.01);
-    await nats.bus.publish(OrderEventContract, subject('orderEvent', { venue: 'okx', inst: 'BTC-USDT-SWAP' }), {
-      venue: 'okx',
-      inst: 'BTC-USDT-SWAP',
-      kind: 'filled',
-      side: 'buy',
-      size: 10,
-      filledSize: 10,
-      fill: { price: 100, size: 10, fee: -0.5 },
-      venueTs: t0 + 30_000,
-      receivedAt: Date.now(),
-    });
-    await nats.bus.publish(CandleContract, subj, candle(1, 110));
+    await nats.bus.publish(
+      OrderEventContract,
+      subject('orderEvent', { venue: 'okx', inst: 'BTC-USDT-SWAP' }),
+      {
+        venue: 'okx',
+        inst: 'BTC-USDT-SWAP',
+        kind: 'filled',
+        side: 'buy',
+        size: 10,
+        filledSize: 10,
+        fill: { price: 100, size: 10, fee: -0.5 },
+        venueTs: t0 + 30_000,
+        receivedAt: Date.now(),
+      },
+      { eventTime: t0 + 30_000 },
+    );
+    await nats.bus.publish(CandleContract, subj, candle(1, 110), { time: 3_000, eventTime: t0 + 120_000 });
     await eventually(() => summary.fills === 1 && summary.lastClose.get('BTC-USDT-SWAP') === 110);
     // 10 contracts × 0.01 × (110 − 100) = 1 USDT unrealised, minus the 0.5 fee.
     expect(summary.pnl().total).toBeCloseTo(0.5, 10);
@@ -92,6 +98,8 @@ describe('live summary on a real bus', () => {
     expect(report).toContain('BTC-USDT-SWAP: position 10 ct (0.1 base) @ 100');
     expect(report).toContain('BTC-USDT-SWAP 1m, 2 bars 2016-01-01 00:00:00 → 2016-01-01 00:01:00 (market time), capital 1000.00:');
     expect(report).toMatch(/return 0\.05% \(buy and hold 10\.00%\)/);
-    expect(lines.some((l) => l.includes('fill     BTC-USDT-SWAP buy 10 ct (0.1 base) @ 100 (fee 0.500)'))).toBe(true);
+    expect(lines.some((l) => l.includes('fill     [2016-01-01 00:00:30] BTC-USDT-SWAP buy 10 ct (0.1 base) @ 100 (fee 0.500)'))).toBe(true);
+    // The span is market time (two closes a minute apart), replayed in two seconds of wall time.
+    expect(report).toContain('market time 2016-01-01 00:01:00 → 2016-01-01 00:02:00 (60 s), in 2 s of wall time, 30× real time');
   });
 });

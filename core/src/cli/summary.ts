@@ -1,7 +1,7 @@
 import type { Bus } from '../bus/bus.js';
 import { subjectFilter } from '../bus/subjects.js';
 import { AgentTurnContract } from '../contracts/agent.js';
-import type { Contract } from '../contracts/envelope.js';
+import type { Contract, Envelope } from '../contracts/envelope.js';
 import { ForecastContract } from '../contracts/forecast.js';
 import { CandleContract } from '../contracts/market.js';
 import { OrderEventContract, OrderVerdictContract } from '../contracts/orders.js';
@@ -55,6 +55,12 @@ export class LiveSummary {
   /** Every fill by instrument, in market time. */
   readonly fillsByInst = new Map<string, BacktestFill[]>();
   readonly contractValues = new Map<string, number>();
+  /**
+   * The span of market time the messages spoke for (their `eventTime`: a candle's close, a
+   * verdict's candle, a fill's venue time), and the wall time it took: a replay at 60× shows an
+   * hour of market time in a minute.
+   */
+  readonly span: { firstMarket?: number; lastMarket?: number; firstWall?: number; lastWall?: number } = {};
   #subs: Array<{ unsubscribe(): void }> = [];
 
   constructor(
@@ -80,7 +86,8 @@ export class LiveSummary {
   }
 
   start(): void {
-    this.#on(subjectFilter('candle'), CandleContract, (c) => {
+    this.#on(subjectFilter('candle'), CandleContract, (c, env) => {
+      if (c.confirmed) this.#spans(env);
       const key = `${c.inst} ${c.tf}`;
       this.candles.set(key, (this.candles.get(key) ?? 0) + 1);
       if (!this.lastCandle || c.tf === this.lastCandle.tf || c.ts >= this.lastCandle.ts)
@@ -110,16 +117,18 @@ export class LiveSummary {
       this.lastDecision = (t.answer ?? t.reason).replace(/\s+/g, ' ').slice(0, 80);
       if (t.intents.length) this.print(`decision ${t.plan} ${t.conversation}: ${t.intents.length} intent(s) — ${this.lastDecision}`);
     });
-    this.#on(subjectFilter('orderVerdict'), OrderVerdictContract, (v) => {
+    this.#on(subjectFilter('orderVerdict'), OrderVerdictContract, (v, env) => {
       if (v.decision === 'approve') this.approved++;
       else this.denied.set(v.reason, (this.denied.get(v.reason) ?? 0) + 1);
       this.print(
-        `verdict  ${v.plan} ${v.inst} ${v.clientOrderId}: ${v.decision === 'approve' ? 'APPROVED' : `DENIED ${v.reason}`} (${v.message})`,
+        `verdict  ${at(env)} ${v.plan} ${v.inst} ${v.clientOrderId}: ${v.decision === 'approve' ? 'APPROVED' : `DENIED ${v.reason}`} (${v.message})`,
       );
     });
-    this.#on(subjectFilter('orderEvent'), OrderEventContract, (e) => {
+    this.#on(subjectFilter('orderEvent'), OrderEventContract, (e, env) => {
       if (!e.fill) {
-        this.print(`order    ${e.inst} ${e.clientOrderId ?? e.venueOrderId ?? ''}: ${e.kind}${e.reason ? ` (${e.reason})` : ''}`);
+        this.print(
+          `order    ${at(env)} ${e.inst} ${e.clientOrderId ?? e.venueOrderId ?? ''}: ${e.kind}${e.reason ? ` (${e.reason})` : ''}`,
+        );
         return;
       }
       this.fills++;
@@ -131,7 +140,7 @@ export class LiveSummary {
       list.push({ time: e.venueTs, side: e.side, size: e.fill.size, price: e.fill.price, fee: Math.abs(e.fill.fee) });
       this.fillsByInst.set(e.inst, list);
       this.print(
-        `fill     ${e.inst} ${e.side} ${sizeText(e.fill.size, ctVal)} @ ${e.fill.price} (fee ${money(Math.abs(e.fill.fee))}) → position ${sizeText(book.size, ctVal)} @ ${round(book.avgPrice)}, realized ${money(book.realized)}`,
+        `fill     ${at(env)} ${e.inst} ${e.side} ${sizeText(e.fill.size, ctVal)} @ ${e.fill.price} (fee ${money(Math.abs(e.fill.fee))}) → position ${sizeText(book.size, ctVal)} @ ${round(book.avgPrice)}, realized ${money(book.realized)}`,
       );
     });
   }
@@ -167,10 +176,21 @@ export class LiveSummary {
 
   closingReport(): string {
     const lines = ['', '== closing report', this.statusLine()];
+    const { firstMarket, lastMarket, firstWall, lastWall } = this.span;
+    if (firstMarket !== undefined && lastMarket !== undefined && firstWall !== undefined && lastWall !== undefined) {
+      const market = lastMarket - firstMarket;
+      const wall = lastWall - firstWall;
+      const pace = wall > 0 && market > 0 ? `, ${(market / wall).toFixed(market / wall >= 10 ? 0 : 1)}× real time` : '';
+      lines.push(
+        `  market time ${isoMinute(firstMarket)} → ${isoMinute(lastMarket)} (${duration(market)}), in ${duration(wall)} of wall time${pace}; verdicts and figures count market time`,
+      );
+    }
     for (const [reason, n] of this.denied) lines.push(`  denied ${reason}: ${n}`);
     for (const [inst, b] of this.books) {
       const ctVal = this.contractValueOf(inst);
-      lines.push(`  ${inst}: position ${sizeText(b.size, ctVal)} @ ${round(b.avgPrice)}, realized ${money(b.realized)}, fees ${money(b.fees)}`);
+      lines.push(
+        `  ${inst}: position ${sizeText(b.size, ctVal)} @ ${round(b.avgPrice)}, realized ${money(b.realized)}, fees ${money(b.fees)}`,
+      );
     }
     for (const line of this.figuresReport()) lines.push(line);
     return lines.join('\n');
@@ -205,11 +225,21 @@ export class LiveSummary {
     return out;
   }
 
-  #on<T>(filter: string, contract: Contract<T, unknown>, handle: (data: T) => void): void {
+  /** Market time spanned by closed candles, and the wall time their envelopes were built in. */
+  #spans(env: Envelope<unknown>): void {
+    const s = this.span;
+    if (s.firstMarket === undefined || env.eventTime < s.firstMarket) s.firstMarket = env.eventTime;
+    if (s.lastMarket === undefined || env.eventTime > s.lastMarket) s.lastMarket = env.eventTime;
+    if (s.firstWall === undefined || env.time < s.firstWall) s.firstWall = env.time;
+    if (s.lastWall === undefined || env.time > s.lastWall) s.lastWall = env.time;
+  }
+
+  #on<T>(filter: string, contract: Contract<T, unknown>, handle: (data: T, envelope: Envelope<T>) => void): void {
     const sub = this.bus.nc.subscribe(filter, {
       callback: (_err, msg) => {
         try {
-          handle(contract.decode(msg.data).data);
+          const env = contract.decode(msg.data);
+          handle(env.data, env);
         } catch {
           // A message this build cannot read is the consumers' business (they dead-letter it).
         }
@@ -254,6 +284,19 @@ export function money(x: number): string {
 export function sizeText(size: number, contractValue: number): string {
   const units = Number(size.toFixed(8));
   return contractValue === 1 ? `${units}` : `${units} ct (${Number((size * contractValue).toFixed(8))} base)`;
+}
+
+/** The market time a message speaks for, as the lines show it (`[2016-01-01 00:05:00]`). */
+function at(env: Envelope<unknown>): string {
+  return `[${isoMinute(env.eventTime)}]`;
+}
+
+/** A span of time in the largest unit that keeps it readable: `42 s`, `17 min`, `3.5 h`, `2.0 d`. */
+function duration(ms: number): string {
+  if (ms < 120_000) return `${Math.round(ms / 1000)} s`;
+  if (ms < 2 * 3_600_000) return `${Math.round(ms / 60_000)} min`;
+  if (ms < 2 * 86_400_000) return `${(ms / 3_600_000).toFixed(1)} h`;
+  return `${(ms / 86_400_000).toFixed(1)} d`;
 }
 
 function pct(x: number): string {
