@@ -180,9 +180,12 @@ export class WsGateway {
     return current.key;
   }
 
+  /** DELETE /listenKey: the key is gone and every stream on it closes (for every process sharing it). */
   removeListenKey(apiKey: string, key: string | undefined): void {
     const current = this.#keys.get(apiKey);
-    if (current && (key === undefined || key === current.key)) this.#keys.delete(apiKey);
+    if (!current || (key !== undefined && key !== current.key)) return;
+    this.#keys.delete(apiKey);
+    for (const conn of this.#conns.values()) if (conn.listenKey === current.key) conn.socket.close(1000, 'listenKey deleted');
   }
 
   /**

@@ -639,13 +639,9 @@ export class BinanceVenueAdapter implements MarketDataAdapter, ExecutionAdapter 
     this.#user = undefined;
     this.#userReady = undefined;
     await user?.close();
-    if (this.#listenKey) {
-      const key = this.#listenKey;
-      this.#listenKey = undefined;
-      await this.rest
-        .request({ method: 'DELETE', path: '/fapi/v1/listenKey', params: { listenKey: key }, security: 'KEY', idempotent: true })
-        .catch(() => undefined);
-    }
+    // The key is not deleted: Binance gives every process on the account the same key, so a
+    // DELETE here would end another executor's stream. Unused, it expires after 60 minutes.
+    this.#listenKey = undefined;
   }
 
   #ref(ref: { inst: string; clientOrderId?: string; venueOrderId?: string }): Record<string, string> {

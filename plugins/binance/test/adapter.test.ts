@@ -227,9 +227,17 @@ describe('the Binance adapter on binance-sim', () => {
     expect(keyAfter).not.toBe(keyBefore);
     await a.placeOrder({ inst: 'BTCUSDT', side: 'sell', size: 0.01, type: 'market', reduceOnly: true, clientOrderId: 'lk-2' });
     await eventually(() => updates.some((u) => u.order.clientOrderId === 'lk-2' && u.fill !== undefined));
+    // A second subscriber on the same account shares the key; the first one leaving does not end its stream.
+    const other = adapter();
+    const heard: VenueOrderUpdate[] = [];
+    const otherSub = await other.subscribeOrders({ onOrder: (u) => heard.push(u) });
     await sub.close();
-    // The key is given back when the last subscriber leaves.
+    await eventually(() => sim.connections().filter((c) => c.root === 'private').length === 1);
+    await other.placeOrder({ inst: 'BTCUSDT', side: 'buy', size: 0.01, type: 'market', reduceOnly: false, clientOrderId: 'lk-3' });
+    await eventually(() => heard.some((u) => u.order.clientOrderId === 'lk-3' && u.order.state === 'filled'));
+    await otherSub.close();
     await eventually(() => !sim.connections().some((c) => c.root === 'private'));
+    await other.placeOrder({ inst: 'BTCUSDT', side: 'sell', size: 0.01, type: 'market', reduceOnly: true, clientOrderId: 'lk-4' });
   });
 
   it('drops repeated and stale kline pushes, and reconnects the market stream after a cut', async () => {
