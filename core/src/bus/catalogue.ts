@@ -172,7 +172,8 @@ export const SUBJECT_CATALOGUE: { readonly [F in SubjectFamily]: CatalogueEntry 
     messages: [m('clock.tick')],
     producers: ['clock'],
     id: 'clock:{tf}:{boundary}',
-    description: 'one tick per bar boundary of a timeframe',
+    description:
+      'one tick per bar boundary of a timeframe, at market time: wall-clock boundaries for live plans; for a replayed plan the boundaries its candles reach (`plan` set, id `clock:{plan}:{tf}:{boundary}`)',
   },
   scheduleFire: {
     transport: Transport.stream,
