@@ -23,7 +23,9 @@ describe('the kill switch', () => {
   it('stops every intent still queued when it is thrown', async () => {
     const heard: string[] = [];
     const sub = f.bus.nc.subscribe(subjectFilter('orderVerdict', { plan: 'queued' }), {
-      callback: (_e, m) => heard.push(OrderVerdictContract.decode(m.data).data.reason),
+      callback: (_e, m) => {
+        heard.push(OrderVerdictContract.decode(m.data).data.reason);
+      },
     });
     try {
       const intents = Array.from({ length: 300 }, () => intentOf('queued', { type: 'limit', price: PRICE * 0.99 }));
