@@ -65,6 +65,25 @@ describe('backtest figures, checked by hand', () => {
     expect(JSON.stringify(again)).toBe(JSON.stringify(f));
   });
 
+  it('closes flat on the lot grid: three 0.01 buys and three 0.01 sells are one long round trip, not a float-noise short', () => {
+    // In floats 0.01 + 0.01 + 0.01 - 0.01 - 0.01 - 0.01 is -3.5e-18: a "short" of nothing.
+    const lotsFills = [
+      { time: 10_000, side: 'buy' as const, size: 0.01, price: 100, fee: 0 },
+      { time: 70_000, side: 'buy' as const, size: 0.01, price: 110, fee: 0 },
+      { time: 130_000, side: 'buy' as const, size: 0.01, price: 105, fee: 0 },
+      { time: 190_000, side: 'sell' as const, size: 0.01, price: 120, fee: 0 },
+      { time: 200_000, side: 'sell' as const, size: 0.01, price: 120, fee: 0 },
+      { time: 210_000, side: 'sell' as const, size: 0.01, price: 120, fee: 0 },
+    ];
+    const g = backtestFigures({ bars, fills: lotsFills, capital: 1000, contractValue: 1, barMs: MIN });
+    expect(g.roundTrips).toHaveLength(1);
+    expect(g.roundTrips[0]).toMatchObject({ openedAt: 10_000, closedAt: 210_000, side: 'long' });
+    // Bought at 100, 110, 105 (average 105), sold at 120: 3 × 0.01 × 15 = 0.45.
+    expect(g.roundTrips[0]?.pnl).toBeCloseTo(0.45, 9);
+    expect(g.equity.map((p) => p.position)).toEqual([0.01, 0.02, 0.03, 0, 0]);
+    expect(g.exposure).toBeCloseTo(3 / 5, 12);
+  });
+
   it('a spot instrument (contract value 1) with no trades keeps its capital', () => {
     const flat = backtestFigures({ bars, fills: [], capital: 500, contractValue: 1, barMs: MIN });
     expect(flat).toMatchObject({ endEquity: 500, totalReturn: 0, maxDrawdown: 0, trades: 0, exposure: 0, sharpe: 0 });

@@ -97,6 +97,14 @@ interface Book {
   tripFees: number;
 }
 
+/**
+ * Sizes on the venue's lot grid, free of float noise: 0.01 + 0.01 + 0.01 − 0.03 is 0, not
+ * −3.5e-18 (which would read as a tiny short and a round trip that never happened).
+ */
+function lots(x: number): number {
+  return Math.round(x * 1e9) / 1e9;
+}
+
 /** Applies one fill to the book; returns the round trip it closed, if it closed one. */
 function applyFill(book: Book, fill: BacktestFill, contractValue: number): RoundTrip | undefined {
   const signed = fill.side === 'buy' ? fill.size : -fill.size;
@@ -105,7 +113,7 @@ function applyFill(book: Book, fill: BacktestFill, contractValue: number): Round
   book.tripFees += fill.fee;
   if (book.size === 0) book.tripOpenedAt = fill.time;
   if (book.size === 0 || Math.sign(book.size) === Math.sign(signed)) {
-    const size = book.size + signed;
+    const size = lots(book.size + signed);
     book.avgPrice = (book.avgPrice * book.size + fill.price * signed) / size;
     book.size = size;
     return undefined;
@@ -115,7 +123,7 @@ function applyFill(book: Book, fill: BacktestFill, contractValue: number): Round
   book.cash += realized;
   book.tripPnl += realized;
   const side = book.size > 0 ? 'long' : 'short';
-  const remaining = book.size + signed;
+  const remaining = lots(book.size + signed);
   let trip: RoundTrip | undefined;
   if (remaining === 0 || Math.sign(remaining) !== Math.sign(book.size)) {
     trip = { openedAt: book.tripOpenedAt ?? fill.time, closedAt: fill.time, side, pnl: book.tripPnl - book.tripFees, fees: book.tripFees };

@@ -136,7 +136,7 @@ ${script ? `<script>${script}</script>` : '<p class="note">charts unavailable: l
 if(!window.LightweightCharts)return;
 var L=window.LightweightCharts,d=JSON.parse(document.getElementById('data').textContent),s=d.series;
 var t=function(ms){return Math.floor(ms/1000)};
-var mk=function(id){return L.createChart(document.getElementById(id),{autoSize:true,timeScale:{timeVisible:true,secondsVisible:false}})};
+var charts=[];var mk=function(id){var c=L.createChart(document.getElementById(id),{autoSize:true,timeScale:{timeVisible:true,secondsVisible:false}});charts.push(c);return c};
 var eq=mk('equity').addSeries(L.LineSeries,{color:'#2962ff',lineWidth:2,title:'equity'});eq.setData(s.equity.map(function(p){return{time:t(p[0]),value:p[1]}}));
 var dd=mk('drawdown').addSeries(L.AreaSeries,{lineColor:'#d32f2f',topColor:'rgba(211,47,47,0.3)',bottomColor:'rgba(211,47,47,0.05)',title:'drawdown'});dd.setData(s.equity.map(function(p){return{time:t(p[0]),value:-p[2]}}));
 var pc=mk('price');var px=pc.addSeries(L.LineSeries,{color:'#333',lineWidth:1,title:'close'});px.setData(s.bars.map(function(b){return{time:t(b[0]),value:b[4]}}));
@@ -147,8 +147,9 @@ if(L.createSeriesMarkers)L.createSeriesMarkers(px,uniq(d.fills.map(function(f){r
 var sk=mk('skill');var m1=sk.addSeries(L.LineSeries,{color:'#2962ff',title:'model CRPS'});m1.setData(uniq(s.skill.filter(function(x){return x[1]>0}).map(function(x){return{time:t(x[0]),value:x[2]}})));
 var m2=sk.addSeries(L.LineSeries,{color:'#ff6d00',title:'best baseline CRPS'});m2.setData(uniq(s.skill.filter(function(x){return x[1]>0}).map(function(x){return{time:t(x[0]),value:x[3]}})));
 var rc=L.createChart(document.getElementById('reliability'),{autoSize:true,timeScale:{tickMarkFormatter:function(v){return (v/100).toFixed(1)}},localization:{timeFormatter:function(v){return 'P(up) '+(v/100).toFixed(2)}}});
-var diag=rc.addSeries(L.LineSeries,{color:'#aaa',title:'perfect'});diag.setData([{time:0,value:0},{time:100,value:1}]);
+charts.push(rc);var diag=rc.addSeries(L.LineSeries,{color:'#aaa',title:'perfect'});diag.setData([{time:0,value:0},{time:100,value:1}]);
 var obs=rc.addSeries(L.LineSeries,{color:'#2962ff',title:'observed',pointMarkersVisible:true});obs.setData(uniq(d.reliability.filter(function(b){return b.count>0}).map(function(b){return{time:Math.round(b.meanPUp*100),value:b.observedUp}})));
+charts.forEach(function(c){c.timeScale().fitContent()});
 })();
 </script>
 </body></html>

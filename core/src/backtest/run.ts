@@ -116,14 +116,19 @@ function adapterSettingsField(schema: unknown): string | undefined {
   return ['adapters', 'venues'].find((k) => k in (s?.shape ?? {}));
 }
 
-async function startHost(
+/**
+ * A host serving `kinds`, with the plugins that offer them loaded and the adapters of the others
+ * registered lazily (as `kokex host --actors` does), every kind's adapter settings pointing at the
+ * simulator on `simPort`. The speed-independence test runs the live path with it too.
+ */
+export async function startHost(
   bus: Bus,
   log: Logger,
   dirs: string[],
   kinds: string[],
   config: Record<string, Record<string, unknown>>,
   simPort: number,
-) {
+): Promise<ActorHost> {
   const host = new ActorHost({ bus, log, kinds, config, heartbeatMs: 60_000 });
   for (const dir of dirs) {
     const manifest = (await readPluginPackage(dir)).manifest;

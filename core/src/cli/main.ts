@@ -188,11 +188,16 @@ export async function main(argv: string[]): Promise<number> {
     const abort = new AbortController();
     void stopSignal().then(() => abort.abort());
     const log = createLogger({ level: process.env.LOG_LEVEL ?? 'warn', name: 'kokex', destination: humanLogDestination() });
+    // A terminal gets one line redrawn; a pipe or a file one line every 5 s.
+    let lastLine = 0;
     return backtestCommand(argv.slice(1), {
       print: out,
       status: (text, final) => {
         if (process.stderr.isTTY) process.stderr.write(final ? '\n' : `\r${text}\x1b[K`);
-        else if (!final && text) process.stderr.write(`${text}\n`);
+        else if (!final && text && performance.now() - lastLine > 5000) {
+          lastLine = performance.now();
+          process.stderr.write(`${text}\n`);
+        }
       },
       log,
       signal: abort.signal,
