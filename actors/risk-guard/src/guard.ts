@@ -366,6 +366,7 @@ export function createRiskGuardLogic(ctx: ActorContext<GuardConfig>): ActorLogic
     },
     stop() {
       ctx.clock.clearTimeout(poll);
+      void tail.close();
       stopWatch?.();
       market.stop();
       for (const s of subscriptions.splice(0)) s.unsubscribe();
@@ -424,6 +425,8 @@ export const riskGuardActor = defineActorKind<GuardConfig>({
         { stream: Streams.orders, durable: RISK_GUARD_CANCEL_DURABLE, filter: subjectFilter('orderCancel') },
       ],
       kv: [Buckets.risk],
+      // The books are rebuilt and kept up through an ordered consumer on ORDERS (orders-tail.ts).
+      orderedReads: [{ stream: Streams.orders, filter: 'kokex.order.>' }],
     };
   },
 });

@@ -1,14 +1,22 @@
 import { type Bus, Streams } from '@kokex/core';
 
-type GetMessageRequest = Parameters<Bus['jsm']['streams']['getMessage']>[1];
+type OrderedConsumer = Awaited<ReturnType<Bus['js']['consumers']['get']>>;
+
+/** Messages asked for per pull while reading. */
+export const TAIL_BATCH = 1000;
 
 /**
- * Reads the ORDERS stream in sequence order, from the start, one stored message at a time
- * (`$JS.API.STREAM.MSG.GET` with `next_by_subj`), and hands each to `onMessage`. It is how the
- * guard rebuilds its book after a restart and how it keeps up: a plain subscription rings the
- * bell, a timer covers a missed ring, and every decision first reads to the end, so the book
+ * Reads the ORDERS stream in sequence order and hands each stored message to `onMessage`. It is
+ * how the guard rebuilds its book after a restart and how it keeps up: a plain subscription rings
+ * the bell, a timer covers a missed ring, and every decision first reads to the end, so the book
  * holds everything stored before the intent was delivered, other replicas' verdicts included.
- * Its own messages are marked by sequence and skipped without a read.
+ * Its own messages are marked by sequence and skipped (read, not applied).
+ *
+ * Reading is batched: an ordered consumer (ephemeral, no acks, recreated by the client after a
+ * gap) from the next sequence, pulled `TAIL_BATCH` messages at a time, up to the stream's last
+ * sequence as it was when the read began. It replaced one `$JS.API.STREAM.MSG.GET` request per
+ * message (`scripts/bench/rebuild.ts` compares the two). A sequence the stream no longer holds
+ * (removed by its age limit) is simply not delivered.
  */
 export class OrdersTail {
   #next = 1;
@@ -17,6 +25,8 @@ export class OrdersTail {
   #queued: Promise<void> | undefined;
   /** Messages read (not counting skipped own ones). */
   read = 0;
+  /** Requests sent to the server, for the benchmark's figure. */
+  requests = 0;
 
   constructor(
     private readonly bus: Bus,
@@ -54,23 +64,55 @@ export class OrdersTail {
     return next;
   }
 
-  /**
-   * `next_by_subj`: the first stored message at or after `seq` matching the filter. nats-server 2.9
-   * answers it on STREAM.MSG.GET; the client's request type only lists the direct-get form.
-   */
-  #nextRequest(): GetMessageRequest {
-    return { next_by_subj: this.filter, seq: this.#next } as unknown as GetMessageRequest;
+  #consumer: OrderedConsumer | undefined;
+
+  async #last(): Promise<number> {
+    this.requests++;
+    const info = await this.bus.jsm.streams.info(Streams.orders);
+    return info.state.last_seq;
   }
 
   async #read(): Promise<void> {
-    for (;;) {
-      while (this.#own.delete(this.#next)) this.#next++;
-      const msg = await this.bus.jsm.streams.getMessage(Streams.orders, this.#nextRequest());
-      if (!msg) return;
-      this.#next = msg.seq + 1;
-      if (this.#own.delete(msg.seq)) continue;
-      this.read++;
-      this.onMessage(msg.subject, msg.data, msg.seq);
+    const last = await this.#last();
+    try {
+      while (this.#next <= last) {
+        this.#consumer ??= await this.bus.js.consumers.get(Streams.orders, {
+          filter_subjects: this.filter,
+          opt_start_seq: this.#next,
+        } as never);
+        this.requests++;
+        // Exactly what is stored up to `last`, so the pull ends as soon as it arrived (a pull for
+        // more would wait its whole expiry at the end of the stream).
+        const batch = await this.#consumer.fetch({ max_messages: Math.min(TAIL_BATCH, last - this.#next + 1), expires: 2000 });
+        let got = 0;
+        for await (const m of batch) {
+          got++;
+          if (m.seq < this.#next) continue;
+          this.#next = m.seq + 1;
+          if (this.#own.delete(m.seq)) continue;
+          this.read++;
+          this.onMessage(m.subject, m.data, m.seq);
+        }
+        // Nothing more to deliver below `last` (the rest was removed): done.
+        if (got === 0) break;
+      }
+    } catch (err) {
+      // A consumer the server dropped (inactive, restarted): the next read starts a fresh one.
+      await this.#close();
+      throw err;
     }
+    for (const seq of this.#own) if (seq < this.#next) this.#own.delete(seq);
+  }
+
+  async #close(): Promise<void> {
+    const c = this.#consumer;
+    this.#consumer = undefined;
+    await c?.delete().catch(() => undefined);
+  }
+
+  /** Deletes the reading consumer (the server would drop it after a while anyway). */
+  async close(): Promise<void> {
+    await this.#running?.catch(() => undefined);
+    await this.#close();
   }
 }

@@ -98,19 +98,42 @@ export const KOKEX_TOPOLOGY: Topology = {
       duplicateWindowMs: HOUR,
       maxMsgSize: 16 * KIB,
     },
-    { name: Streams.candles, subjects: ['kokex.md.candle.>'], description: 'closed candles', duplicateWindowMs: HOUR, maxMsgSize: 16 * KIB },
+    {
+      name: Streams.candles,
+      subjects: ['kokex.md.candle.>'],
+      description: 'closed candles',
+      duplicateWindowMs: HOUR,
+      maxMsgSize: 16 * KIB,
+    },
     { name: Streams.quality, subjects: ['kokex.md.quality.>'], description: 'validator reports', maxAgeMs: 30 * DAY, maxMsgSize: 64 * KIB },
-    { name: Streams.models, subjects: ['kokex.model.>'], description: 'training progress and new model versions', maxAgeMs: 30 * DAY, maxMsgSize: 64 * KIB },
+    {
+      name: Streams.models,
+      subjects: ['kokex.model.>'],
+      description: 'training progress and new model versions',
+      maxAgeMs: 30 * DAY,
+      maxMsgSize: 64 * KIB,
+    },
     { name: Streams.forecasts, subjects: ['kokex.forecast.>'], description: 'forecasts with skill summary', maxMsgSize: 256 * KIB },
     { name: Streams.agent, subjects: ['kokex.agent.turn.>'], description: 'agent turns, tool calls and results', maxMsgSize: 512 * KIB },
     {
       name: Streams.orders,
       subjects: ['kokex.order.>'],
       description: 'intents, verdicts, approvals and venue events',
+      // Kept 30 days, not forever: what a rebuild needs beyond that is the venue's truth, which
+      // every reconciliation (`kokex.order.reconcile.…`, each minute) stores afresh: positions and
+      // open orders. The guard's other limits look back a day at most (daily loss, rates).
+      maxAgeMs: 30 * DAY,
       duplicateWindowMs: DAY,
       maxMsgSize: 16 * KIB,
     },
-    { name: Streams.clock, subjects: ['kokex.clock.>'], description: 'bar-boundary ticks', maxAgeMs: DAY, duplicateWindowMs: 10 * MINUTE, maxMsgSize: 4 * KIB },
+    {
+      name: Streams.clock,
+      subjects: ['kokex.clock.>'],
+      description: 'bar-boundary ticks',
+      maxAgeMs: DAY,
+      duplicateWindowMs: 10 * MINUTE,
+      maxMsgSize: 4 * KIB,
+    },
     { name: Streams.plans, subjects: ['kokex.plan.>'], description: 'plan change notices', maxAgeMs: 30 * DAY, maxMsgSize: 16 * KIB },
     {
       name: Streams.deadLetters,

@@ -33,10 +33,18 @@ export interface ActorAccess {
    * stream's message-get API only, which creates no consumer and so takes nobody's work.
    */
   reads?: string[];
+  /**
+   * Streams it reads in order through an ordered consumer (ephemeral, no acks: the risk guard
+   * rebuilding its books from ORDERS), with the one filter it reads. Grants creating a consumer of
+   * any name with exactly that filter, and pulling from and deleting consumers of that stream by
+   * name: a reader trusted with the whole stream (the guard already reads ORDERS by message).
+   */
+  orderedReads?: Array<{ stream: string; filter: string }>;
 }
 
 export interface NatsPermissions {
-  publish: { allow: string[] };
+  /** `deny` wins over `allow` (nats-server semantics): what a wide allow must still not reach. */
+  publish: { allow: string[]; deny?: string[] };
   subscribe: { allow: string[] };
   allow_responses: boolean;
 }
@@ -90,6 +98,11 @@ export function mergeAccess(a: Partial<ActorAccess>, b: Partial<ActorAccess>): A
     if (!consume.some((d) => sameConsumer(c, d))) consume.push({ stream: c.stream, durable: c.durable, filter: c.filter });
   }
   const reads = strings('reads');
+  const orderedReads: Array<{ stream: string; filter: string }> = [];
+  for (const r of [...(a.orderedReads ?? []), ...(b.orderedReads ?? [])]) {
+    if (!orderedReads.some((o) => o.stream === r.stream && o.filter === r.filter))
+      orderedReads.push({ stream: r.stream, filter: r.filter });
+  }
   return {
     publish: strings('publish'),
     subscribe: strings('subscribe'),
@@ -97,6 +110,7 @@ export function mergeAccess(a: Partial<ActorAccess>, b: Partial<ActorAccess>): A
     kv: strings('kv'),
     objectStores: strings('objectStores'),
     ...(reads.length ? { reads } : {}),
+    ...(orderedReads.length ? { orderedReads } : {}),
   };
 }
 
@@ -146,8 +160,13 @@ export function accessOf<C>(kind: ActorKind<C>, plans: readonly Plan[]): ActorAc
   return mergeAccess(EMPTY_ACCESS, kind.access?.(plans) ?? (kind.bus ? declaredAccess(kind, plans) : {}));
 }
 
-/** The allow-lists for one actor kind (JetStream API subjects as nats.js v3 uses them on 2.9+). */
-export function permissionsFor(kind: string, access: ActorAccess, user = kind): NatsPermissions {
+/**
+ * The allow-lists for one actor kind (JetStream API subjects as nats.js v3 uses them on 2.9+).
+ * `others` are the durables every kind consumes: a kind that reads a stream through ordered
+ * consumers (any consumer name) is denied creating, pulling from, reading or deleting the other
+ * kinds' durables there, and creating any consumer on the order path's approvals.
+ */
+export function permissionsFor(kind: string, access: ActorAccess, user = kind, others: readonly ConsumerAccess[] = []): NatsPermissions {
   const base = hostBaseline(kind);
   const publish = [
     ...base.publish,
@@ -182,6 +201,14 @@ export function permissionsFor(kind: string, access: ActorAccess, user = kind): 
       `$JS.FC.${stream}.>`,
     );
   }
+  for (const r of access.orderedReads ?? []) {
+    publish.push(
+      `$JS.API.CONSUMER.CREATE.${r.stream}.*.${r.filter}`,
+      `$JS.API.CONSUMER.MSG.NEXT.${r.stream}.*`,
+      `$JS.API.CONSUMER.INFO.${r.stream}.*`,
+      `$JS.API.CONSUMER.DELETE.${r.stream}.*`,
+    );
+  }
   for (const stream of access.reads ?? []) {
     publish.push(`$JS.API.STREAM.MSG.GET.${stream}`, `$JS.API.DIRECT.GET.${stream}`, `$JS.API.DIRECT.GET.${stream}.>`);
   }
@@ -199,7 +226,29 @@ export function permissionsFor(kind: string, access: ActorAccess, user = kind): 
       `$JS.FC.${stream}.>`,
     );
   }
-  return { publish: { allow: unique(publish) }, subscribe: { allow: unique(subscribe) }, allow_responses: true };
+  const deny: string[] = [];
+  for (const r of access.orderedReads ?? []) {
+    for (const c of others) {
+      if (c.stream !== r.stream || access.consume.some((own) => own.stream === c.stream && own.durable === c.durable)) continue;
+      deny.push(
+        `$JS.API.CONSUMER.CREATE.${c.stream}.${c.durable}.>`,
+        `$JS.API.CONSUMER.DURABLE.CREATE.${c.stream}.${c.durable}`,
+        `$JS.API.CONSUMER.MSG.NEXT.${c.stream}.${c.durable}`,
+        `$JS.API.CONSUMER.DELETE.${c.stream}.${c.durable}`,
+        `$JS.API.CONSUMER.INFO.${c.stream}.${c.durable}`,
+      );
+    }
+    // Only what the reader asked for: a consumer on approvals alone is never its business.
+    deny.push(
+      `$JS.API.CONSUMER.CREATE.${r.stream}.*.kokex.order.approved.>`,
+      `$JS.API.CONSUMER.CREATE.${r.stream}.*.kokex.order.cancelapproved.>`,
+    );
+  }
+  return {
+    publish: { allow: unique(publish), ...(deny.length ? { deny: unique(deny) } : {}) },
+    subscribe: { allow: unique(subscribe) },
+    allow_responses: true,
+  };
 }
 
 export interface AuthorizationInput {
@@ -214,8 +263,9 @@ export interface AuthorizationInput {
 export function buildUsers(input: AuthorizationInput): NatsUser[] {
   const password = (user: string) => input.passwords?.[user] ?? randomBytes(18).toString('base64url');
   const users: NatsUser[] = (input.admins ?? ['admin']).map((user) => ({ user, password: password(user) }));
+  const durables = Object.values(input.actors).flatMap((a) => a.consume);
   for (const [kind, access] of Object.entries(input.actors).sort(([a], [b]) => a.localeCompare(b))) {
-    users.push({ user: kind, password: password(kind), permissions: permissionsFor(kind, access) });
+    users.push({ user: kind, password: password(kind), permissions: permissionsFor(kind, access, kind, durables) });
   }
   return users;
 }
@@ -234,7 +284,7 @@ export function renderNatsConfig(users: NatsUser[], options: { storeDir?: string
     }
     lines.push(
       `    { user: ${q(u.user)}, password: ${q(u.password)}, permissions: {`,
-      `        publish: { allow: ${list(u.permissions.publish.allow)} }`,
+      `        publish: { allow: ${list(u.permissions.publish.allow)}${u.permissions.publish.deny ? `, deny: ${list(u.permissions.publish.deny)}` : ''} }`,
       `        subscribe: { allow: ${list(u.permissions.subscribe.allow)} }`,
       `        allow_responses: ${u.permissions.allow_responses}`,
       '    } }',
