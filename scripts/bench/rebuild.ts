@@ -135,7 +135,7 @@ async function oneByOne(bus: Bus, books: PlanBooks): Promise<number> {
   for (let seq = 1; ; ) {
     const msg = await bus.jsm.streams.getMessage(Streams.orders, { next_by_subj: 'kokex.order.>', seq } as never).catch(() => null);
     if (!msg) return read;
-    books.apply(msg.subject, msg.data, msg.seq);
+    books.apply(msg.subject, msg.data);
     read++;
     seq = msg.seq + 1;
   }
@@ -159,7 +159,7 @@ try {
   const beforeQty = books.ledgerOf('rebuild').position(SWAP).qty;
 
   books = new PlanBooks();
-  const tail = new OrdersTail(nats.bus, (s, d, seq) => books.apply(s, d, seq));
+  const tail = new OrdersTail(nats.bus, (s, d) => books.apply(s, d));
   t = performance.now();
   await tail.catchUp();
   const afterMs = performance.now() - t;
