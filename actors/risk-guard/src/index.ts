@@ -3,10 +3,10 @@ import { definePlugin } from '@kokex/core';
 import { orderCommand, ordersCommand, riskCommand } from './commands.js';
 import { riskGuardActor } from './guard.js';
 
-export { evaluateCancel, evaluateIntent } from './checks.js';
+export { evaluateCancel, evaluateIntent, intentTtlMs } from './checks.js';
 export { orderCommand, ordersCommand, riskCommand } from './commands.js';
 export { describeCancelVerdict, describeEvent, describeVerdict, newClientOrderId } from './command-order.js';
-export { PlanBooks } from './books.js';
+export { BookRefusal, EXECUTOR_KIND, GUARD_KIND, PlanBooks, sourceIs } from './books.js';
 export { executionVenueOf, guardConfigFromPlans, guardConfigSchema, guardPlanFrom, guardPlanSchema } from './config.js';
 export { CONTROL_PREFIX, controlKey, ensureControl, readControl, watchControls, writeControl } from './control.js';
 export {
@@ -27,6 +27,7 @@ export { planSummary } from './summary.js';
 export { TRADING_COMMANDS, applyTradingCommand, initialControl, tradingStateMachine } from './trading-state.js';
 
 export type { CancelDecision, CancelInput, Decision, DecisionInput, ForecastSnapshot, GuardedPlan, MarketSnapshot } from './checks.js';
+export type { RefusedMessage } from './books.js';
 export type { GuardConfig, GuardPlan, InstrumentSpec } from './config.js';
 export type {
   DecidedCancel,
@@ -38,7 +39,7 @@ export type {
   LedgerOrderState,
   LedgerValuation,
 } from './ledger.js';
-export type { SeriesKey } from './market.js';
+export type { MarketRefusals, MarketViewOptions, SeriesKey } from './market.js';
 export type { PlanSummary } from './summary.js';
 export type { ControlRecord, TradingCommand, TradingStateEvent } from './trading-state.js';
 

@@ -6,11 +6,12 @@ import {
   type GuardedPlan,
   initialControl,
   PlanLedger,
+  intentTtlMs,
   RiskReason,
   roundPrice,
   roundSize,
 } from '../src/index.js';
-import { intentOf, SWAP } from './support.js';
+import { intentOf, orderPlan, SWAP } from './support.js';
 
 const NOW = Date.UTC(2026, 0, 5, 12);
 const INSTRUMENT: InstrumentInfo = {
@@ -203,5 +204,28 @@ describe('decisions', () => {
       reason: RiskReason.InstrumentUnavailable,
       value: 'ETH-USDT-SWAP',
     });
+  });
+});
+
+describe('risk.intentTtl', () => {
+  it('is a duration from 1s to 30d, two bars of the plan timeframe when absent', () => {
+    expect(() => orderPlan('ttl-low', { intentTtl: '0s' })).toThrow(/intentTtl/);
+    expect(() => orderPlan('ttl-high', { intentTtl: '31d' })).toThrow(/intentTtl/);
+    expect(() => orderPlan('ttl-word', { intentTtl: 'soon' })).toThrow(/intentTtl/);
+    expect(intentTtlMs(orderPlan('ttl-ok', { intentTtl: '45s' }).spec.risk, '1m')).toBe(45_000);
+    expect(intentTtlMs(orderPlan('ttl-default', {}, { tf: '5m' }).spec.risk, '5m')).toBe(600_000);
+  });
+
+  it('denies an intent older than the TTL or further ahead than a bar and the tolerance, and judges the rest', () => {
+    const at = { now: NOW, marketNow: NOW, futureToleranceMs: 5000, tf: '1m' };
+    expect(decide(intent(), undefined, { ...at, eventTime: NOW - 120_000 })).toMatchObject({ decision: 'approve' });
+    expect(decide(intent(), undefined, { ...at, eventTime: NOW - 120_001 })).toMatchObject({
+      reason: RiskReason.IntentExpired,
+      limit: 120_000,
+    });
+    expect(decide(intent(), undefined, { ...at, eventTime: NOW + 65_000 })).toMatchObject({ decision: 'approve' });
+    expect(decide(intent(), undefined, { ...at, eventTime: NOW + 65_001 })).toMatchObject({ reason: RiskReason.FutureTime, limit: 65_000 });
+    // Before a replay's first candle there is no clock to hold the intent to (NO_MARKET_DATA decides then).
+    expect(decide(intent(), undefined, { ...at, marketNow: undefined, eventTime: NOW + 1e12 })).toMatchObject({ decision: 'approve' });
   });
 });
