@@ -7,6 +7,7 @@ import { createLogger, humanLogDestination, LOG_FORMATS } from '../log/logger.js
 import { actorsTable, applyPlans, microList, planList, planRemove, pluginCommand, streamsTable, tail, validatePlans } from './commands.js';
 import { UsageError } from './errors.js';
 import { runHost } from './up.js';
+import { newPlugin } from './scaffold.js';
 import { BACKTEST_USAGE, backtestCommand } from './backtest.js';
 import { deployNats } from './deploy.js';
 import { findPlugins } from './runtime.js';
@@ -38,8 +39,9 @@ const COMMANDS: Record<string, { summary: string; usage: string; json?: boolean 
   },
   actors: { summary: 'live actors: state, version, host, lag', usage: 'usage: kokex actors [--json]', json: true },
   plugin: {
-    summary: 'plugin load <dir> | unload <name> | reload <name> [--path dir] | ls   [--host id]',
-    usage: 'usage: kokex plugin load <dir> | unload <name> | reload <name> [--path dir] | ls [--json]   [--host id]',
+    summary: 'plugin load <dir> | unload <name> | reload <name> [--path dir] | ls   [--host id] | new <dir> --kind …',
+    usage:
+      'usage: kokex plugin load <dir> | unload <name> | reload <name> [--path dir] | ls [--json]   [--host id]\n       kokex plugin new <dir> --kind actor|exchange|llm   write a working plugin package (see docs/plugins.md)',
     json: true,
   },
   tail: {
@@ -211,6 +213,7 @@ export async function main(argv: string[]): Promise<number> {
       actors: { type: 'string' },
       host: { type: 'string' },
       path: { type: 'string' },
+      kind: { type: 'string' },
       out: { type: 'string' },
       json: { type: 'boolean' },
       count: { type: 'string' },
@@ -284,6 +287,12 @@ export async function main(argv: string[]): Promise<number> {
     case 'services':
       return withBus(async (bus) => show(await microList(bus, { json })));
     case 'plugin':
+      if (rest[0] === 'new') {
+        const made = await newPlugin(rest[1], values.kind);
+        return show(
+          `wrote ${made.name} (${values.kind} ${made.id}) in ${made.dir}:\n  ${made.files.join('\n  ')}\nnext: cd ${rest[1]} && npm install && npm test`,
+        );
+      }
       if (json && rest[0] !== 'ls') throw new UsageError('only `kokex plugin ls` has --json output');
       return withBus(async (bus) => show(await pluginCommand(bus, rest[0], rest[1], { host: values.host, path: values.path, json })));
     case 'completion':
