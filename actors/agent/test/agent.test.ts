@@ -4,6 +4,7 @@ import {
   AgentTokenContract,
   type AgentTurn,
   applyPlan,
+  barClose,
   CandleContract,
   type Envelope,
   type OrderIntent,
@@ -15,14 +16,7 @@ import {
 } from '@kokex/core';
 import { eventually, startTestNats, type TestNats } from '@kokex/core/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  AgentDurables,
-  conversationIdFor,
-  conversationsCommand,
-  createChatCommand,
-  readTurns,
-  summarize,
-} from '../src/index.js';
+import { AgentDurables, conversationIdFor, conversationsCommand, createChatCommand, readTurns, summarize } from '../src/index.js';
 import { agentHost, agentPlan, forecast, publishForecast, SWAP } from './support.js';
 
 /**
@@ -122,6 +116,10 @@ describe('agent on a real bus with the offline policy', () => {
     expect(started.system).toContain('IS tradeable');
     expect(started.system).toContain(SWAP);
     expect(started.cause).toMatchObject({ id: 'fc-1', type: 'forecast' });
+    // The prompt's "now" is the market time the forecast spoke for (its bar's close), not the host's clock.
+    const close = barClose(forecast().asOf, '1m');
+    expect(started.system).toContain(new Date(close).toISOString());
+    expect(intent?.eventTime).toBe(close);
     expect(turns.filter((t) => t.record === 'tool_call').map((t) => (t as { tool: string }).tool)).toEqual([
       'get_forecast',
       'get_positions',

@@ -1,5 +1,5 @@
 import { resolve } from 'node:path';
-import { ActorHost, type Bus, type Forecast, ForecastContract, parsePlan, type Plan, subject } from '@kokex/core';
+import { ActorHost, barClose, type Bus, type Forecast, ForecastContract, parsePlan, type Plan, subject } from '@kokex/core';
 import { captureLogger, sampleForecast } from '@kokex/core/testing';
 
 /** Shared fixtures: a plan with an agent on the offline policy, forecasts, and a host running the agent. */
@@ -27,7 +27,12 @@ spec:
 export const forecast = sampleForecast;
 
 export async function publishForecast(bus: Bus, f: Forecast, id: string) {
-  return bus.publish(ForecastContract, subject('forecast', { inst: f.inst, tf: f.tf }), f, { id, correlationId: `corr-${id}` });
+  // As the inferencer publishes one: it speaks for the close of the bar it saw (market time).
+  return bus.publish(ForecastContract, subject('forecast', { inst: f.inst, tf: f.tf }), f, {
+    id,
+    correlationId: `corr-${id}`,
+    eventTime: barClose(f.asOf, f.tf),
+  });
 }
 
 export async function agentHost(bus: Bus, config: Record<string, unknown> = {}): Promise<ActorHost> {
