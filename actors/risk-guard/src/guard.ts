@@ -207,7 +207,8 @@ export function createRiskGuardLogic(ctx: ActorContext<GuardConfig>): ActorLogic
           }),
         ),
     ]);
-    ledgerOf(request.plan).recordCancel(env.id, verdict, now);
+    // Booked at the market time it speaks for, as a rebuild from ORDERS books it (the verdict's eventTime).
+    ledgerOf(request.plan).recordCancel(env.id, verdict, env.eventTime);
   };
 
   const decideCancel = async (env: Envelope<CancelRequest>, seq: number): Promise<void> => {
