@@ -260,3 +260,36 @@ describe('simulator REST: rate limits and faults', () => {
     }
   });
 });
+
+describe('simulator REST: venue timestamps are the tape’s market time', () => {
+  // Data from mid-2025 (the synthetic default), years before the wall clock of the test machine.
+  const data = syntheticCandles({ count: 300, startPrice: 30_000 });
+  const start = data[100]?.ts as number;
+  const sim = new OkxSimulator({ data, startAt: start });
+  let base = '';
+  beforeAll(async () => {
+    base = (await sim.start()).restUrl;
+  });
+  afterAll(() => sim.stop());
+
+  it('stamps an order, its fill and the ticker with the replay’s time, and fills it in market time', async () => {
+    const placed = await signedFetch(base, 'POST', '/api/v5/trade/order', {
+      instId: 'BTC-USDT',
+      tdMode: 'cash',
+      side: 'buy',
+      ordType: 'market',
+      // A market buy of spot sizes in the quote currency: 500 USDT.
+      sz: '500',
+      clOrdId: 'mt1',
+    });
+    expect(placed.body.data[0]).toMatchObject({ sCode: '0', ts: String(start) });
+    sim.step();
+    const filledAt = sim.now();
+    expect(filledAt).toBeGreaterThan(start);
+    const order = (await signedFetch(base, 'GET', '/api/v5/trade/order?instId=BTC-USDT&clOrdId=mt1')).body.data[0];
+    expect(order).toMatchObject({ state: 'filled', cTime: String(start), uTime: String(filledAt), fillTime: String(filledAt) });
+    const ticker = (await getJson(`${base}/api/v5/market/ticker?instId=BTC-USDT`)).body.data[0];
+    expect(Number(ticker.ts)).toBe(filledAt);
+    expect(filledAt).toBeLessThan(Date.now() - 86_400_000);
+  });
+});
