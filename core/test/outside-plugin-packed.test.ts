@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { HOST_VERSION } from '../src/index.js';
 import { eventually, startTestNats, type TestNats } from '../src/testing/index.js';
 import { ensureBuild, ROOT } from './build-support.js';
 
@@ -132,8 +133,11 @@ describe('a plugin against the packed @kokex/core, outside the repository', () =
     if (skipped) ctx.skip();
     const pkgDir = join(app, 'node_modules/@kokex/core');
     const pkg = JSON.parse(await readFile(join(pkgDir, 'package.json'), 'utf8')) as {
+      version: string;
       exports: Record<string, Record<string, string> | string>;
     };
+    // The version a manifest's `kokex.host` range is checked against is the published package's.
+    expect(HOST_VERSION).toBe(pkg.version);
     const { stdout } = await run('tar', ['tzf', join(root, 'kokex-core-0.1.0.tgz')]);
     const files = stdout.split('\n').filter(Boolean);
     expect(files.some((f) => f.startsWith('package/src/'))).toBe(false);

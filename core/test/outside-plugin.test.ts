@@ -2,6 +2,7 @@ import { mkdtemp, rm, writeFile, mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { actorsTable, detailText } from '../src/cli/commands.js';
 import { ActorHost } from '../src/index.js';
 import { captureLogger, eventually, startTestNats, type TestNats } from '../src/testing/index.js';
 
@@ -38,6 +39,17 @@ export default definePlugin({ name: 'outside-echo', version: '${version}', actor
   );
 }
 
+describe('the DETAIL column of kokex actors', () => {
+  it('shows status fields as key=value, JSON for the rest, cut to its width, - for none', () => {
+    expect(detailText({ url: 'http://x', n: 3, ok: true, list: [1, 2], gone: undefined })).toBe('url=http://x n=3 ok=true list=[1,2]');
+    expect(detailText({})).toBe('-');
+    expect(detailText(undefined)).toBe('-');
+    const long = detailText({ text: 'a'.repeat(100) }, 20);
+    expect(long).toHaveLength(20);
+    expect(long.endsWith('…')).toBe(true);
+  });
+});
+
 describe('a plugin from outside the repository', () => {
   let nats: TestNats;
   let root: string;
@@ -61,9 +73,21 @@ describe('a plugin from outside the repository', () => {
       expect(loaded.pkg.name).toBe('outside-echo');
       await host.start();
       await eventually(() => host.instances().some((i) => i.kind === 'outside-echo' && i.state === 'running'));
+      // Its status() fields reach `kokex actors`: whole in --json, key=value in the table's DETAIL column.
+      let listed: Array<{ kind: string; detail: Record<string, unknown> }> = [];
+      await eventually(async () => {
+        listed = (JSON.parse(await actorsTable(nats.bus, { json: true })) as typeof listed).filter((a) => a.kind === 'outside-echo');
+        return listed.length === 1;
+      });
+      expect(listed[0]?.detail).toEqual({ greeting: 'hello', version: '1.0.0' });
+      const table = (await actorsTable(nats.bus)).split('\n');
+      expect(table[0]).toMatch(/\bDETAIL$/);
+      expect(table.find((l) => l.startsWith('outside-echo'))).toMatch(/ greeting=hello version=1\.0\.0$/);
       const result = await host.reloadPlugin('outside-echo', v2);
       expect(result).toMatchObject({ from: '1.0.0', to: '2.0.0' });
-      await eventually(() => host.instances().some((i) => i.kind === 'outside-echo' && i.plugin.version === '2.0.0' && i.state === 'running'));
+      await eventually(() =>
+        host.instances().some((i) => i.kind === 'outside-echo' && i.plugin.version === '2.0.0' && i.state === 'running'),
+      );
       // The new version runs on the host's own core: its status reaches the host unchanged.
       expect(host.instances().find((i) => i.plugin.version === '2.0.0')?.plugin.name).toBe('outside-echo');
       expect(await host.unloadPlugin('outside-echo')).toBeGreaterThan(0);

@@ -47,7 +47,9 @@ const asJson = (value: unknown) => JSON.stringify(value, null, 2);
 export async function planList(bus: Bus, o: ListOptions = {}): Promise<string> {
   const plans = await listPlans(bus);
   if (o.json) {
-    return asJson(plans.map((p) => ({ name: p.plan.metadata.name, revision: p.revision, source: p.source, appliedAt: p.appliedAt, plan: p.plan })));
+    return asJson(
+      plans.map((p) => ({ name: p.plan.metadata.name, revision: p.revision, source: p.source, appliedAt: p.appliedAt, plan: p.plan })),
+    );
   }
   if (plans.length === 0) return 'no plans applied (apply one with: npx kokex plan apply plans/demo.yaml)';
   return table(
@@ -89,7 +91,7 @@ export async function actorsTable(bus: Bus, o: ListOptions = {}): Promise<string
   if (statuses.length === 0) return 'no live actors (start them with: npx kokex up)';
   const now = Date.now();
   return table(
-    ['KIND', 'INSTANCE', 'STATE', 'VERSION', 'HOST', 'LAG', 'DONE', 'FAILED', 'DLQ', 'UP', 'SEEN'],
+    ['KIND', 'INSTANCE', 'STATE', 'VERSION', 'HOST', 'LAG', 'DONE', 'FAILED', 'DLQ', 'UP', 'SEEN', 'DETAIL'],
     statuses.map((s) => [
       s.kind,
       s.instanceId,
@@ -102,8 +104,22 @@ export async function actorsTable(bus: Bus, o: ListOptions = {}): Promise<string
       s.deadLettered,
       ago(now - s.startedAt),
       `${ago(now - s.updatedAt)} ago`,
+      detailText(s.detail),
     ]),
   );
+}
+
+/**
+ * An actor's own `status()` fields for the DETAIL column: `key=value` in its order, strings as
+ * they are and anything else as JSON, cut to `max` characters (`--json` has them whole).
+ */
+export function detailText(detail: Record<string, unknown> | undefined, max = 60): string {
+  const parts = Object.entries(detail ?? {})
+    .filter(([, v]) => v !== undefined)
+    .map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`);
+  const text = parts.join(' ');
+  if (!text) return '-';
+  return text.length > max ? `${text.slice(0, max - 1)}…` : text;
 }
 
 export async function streamsTable(bus: Bus, o: ListOptions = {}): Promise<string> {
@@ -117,7 +133,13 @@ export async function streamsTable(bus: Bus, o: ListOptions = {}): Promise<strin
       consumerDocs.push({ name: c.name, pending: c.num_pending, ackPending: c.num_ack_pending, redelivered: c.num_redelivered });
     }
     rows.push([s.config.name, s.config.subjects?.join(' ') ?? '', s.state.messages, bytes(s.state.bytes), consumers.join('; ') || '-']);
-    docs.push({ name: s.config.name, subjects: s.config.subjects ?? [], messages: s.state.messages, bytes: s.state.bytes, consumers: consumerDocs });
+    docs.push({
+      name: s.config.name,
+      subjects: s.config.subjects ?? [],
+      messages: s.state.messages,
+      bytes: s.state.bytes,
+      consumers: consumerDocs,
+    });
   }
   rows.sort((a, b) => String(a[0]).localeCompare(String(b[0])));
   if (o.json) return asJson(docs.sort((a, b) => String(a.name).localeCompare(String(b.name))));

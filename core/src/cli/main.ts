@@ -37,7 +37,12 @@ const COMMANDS: Record<string, { summary: string; usage: string; json?: boolean 
       'usage: kokex plan validate <file…>   check plan files (file:line:column on errors)\n       kokex plan apply <file…>      validate and store plans; running actors pick up the change\n       kokex plan ls [--json]        stored plans\n       kokex plan rm <name>          delete a stored plan (exit 1 when there is none)',
     json: true,
   },
-  actors: { summary: 'live actors: state, version, host, lag', usage: 'usage: kokex actors [--json]', json: true },
+  actors: {
+    summary: 'live actors: state, version, host, lag, their own status fields',
+    usage:
+      "usage: kokex actors [--json]\n\n  DETAIL shows each actor's own status() fields (key=value, cut to 60 characters); --json has them whole.",
+    json: true,
+  },
   plugin: {
     summary: 'plugin load <dir> | unload <name> | reload <name> [--path dir] | ls   [--host id] | new <dir> --kind …',
     usage:
