@@ -3,7 +3,8 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { HOST_VERSION } from '../src/index.js';
+import { AdapterPort, HOST_VERSION } from '../src/index.js';
+import { HOST_PROVIDED } from '../src/plugin/host-modules.js';
 import { ensureBuild, ROOT } from './build-support.js';
 
 const run = promisify(execFile);
@@ -78,5 +79,16 @@ describe('kokex plugin new', () => {
     const bogus = await kokex('plugin', 'new', join(root, 'other'), '--kind', 'robot');
     expect(bogus.code).toBe(2);
     expect(bogus.stderr).toBe('kokex: plugin new needs --kind actor|exchange|llm, got "robot"\n');
+  });
+});
+
+describe('docs/plugins.md', () => {
+  it('names every port, every package the host lends and every lifecycle hook', async () => {
+    const text = await readFile(join(ROOT, 'docs/plugins.md'), 'utf8');
+    for (const port of Object.values(AdapterPort)) expect(text, port).toMatch(new RegExp(`^\\| \`${port}\` \\|`, 'm'));
+    for (const pkg of HOST_PROVIDED) expect(text, pkg).toContain(`\`${pkg}\``);
+    for (const hook of ['start()', 'pause()', 'resume()', 'reconfigure(config)', 'stop()', 'status()'])
+      expect(text, hook).toContain(`\`${hook}\``);
+    expect(text).toContain('kokex plugin new');
   });
 });
