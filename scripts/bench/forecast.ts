@@ -1,7 +1,7 @@
 /**
  * Forecast benchmark (issue 17): prints figures with the machine they ran on, asserts nothing.
  *
- *   npm run bench -- forecast [--json] [--settings [--table]] [--quick] [--no-pytorch] [--models=shipped,small,mini]
+ *   npm run bench -- forecast [--json] [--settings] [--int8] [--table] [--quick] [--no-pytorch] [--models=shipped,small,mini]
  *
  * Table: for the shipped model (lookback 96 and 256), Kronos-small and Kronos-mini (official layouts
  * with random weights, `python3 -m kronos random-official`; lookback 256 and 512), horizon 24, 1 / 8 / 32 / 128 paths:
@@ -15,13 +15,16 @@
  * job: one prefill per series, one token per path per cached step, the whole window per path per
  * slid step, s2 heads, tokenizer) divided by the GFLOP/s of a 2048² MatMul measured in this process
  * with the same session options; `× floor` is measured time / floor.
- * --settings measures ONNX Runtime session settings on Kronos-small, lookback 256, 32 paths.
+ * --settings measures ONNX Runtime session settings on Kronos-small, lookback 256, 32 paths; --int8
+ * measures the int8 export (speed on Kronos-small, accuracy on the shipped model with held-out
+ * BTC/USDT candles); either alone skips the table unless --table is given too.
  * Knobs: BENCH_REPS (default 10), BENCH_SETTINGS_REPS (default 5), BENCH_FRESH=1 re-exports the
  * official-shaped models (otherwise kept in the OS temp dir between runs).
  */
 import { type ChildProcessWithoutNullStreams, spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
+import { gunzipSync } from 'node:zlib';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import {
@@ -423,6 +426,141 @@ async function settings(): Promise<SettingRow[]> {
   });
 }
 
+// ------------------------------------------------------------------------------------------ int8
+/** Copies an export with its trunk graphs int8-quantized (models/kronos `quantize`). */
+function quantized(dir: string, out: string): string | undefined {
+  const run = spawnSync(PYTHON, ['-m', 'kronos', 'quantize', '--onnx', dir, '--out', out], {
+    cwd: join(ROOT, 'models/kronos'),
+    encoding: 'utf8',
+  });
+  if (run.status !== 0) {
+    log(`  (int8 export failed: ${(run.stderr || '').trim().split('\n').pop()})`);
+    return undefined;
+  }
+  return out;
+}
+
+/** Hourly BTC/USDT candles of /work/shared/data (or KOKEX_DATA_DIR), or undefined when absent. */
+function realCandles(): CandleRow[] | undefined {
+  const file = join(process.env.KOKEX_DATA_DIR ?? join(ROOT, '../shared/data'), 'binance_BTCUSDT_1h_2021-06_2026-06.csv.gz');
+  if (!existsSync(file)) return undefined;
+  const text = gunzipSync(readFileSync(file)).toString('utf8');
+  return text
+    .trim()
+    .split('\n')
+    .slice(1)
+    .map((line) => {
+      const [ts, open, high, low, close, volume] = line.split(',').map(Number) as number[];
+      return {
+        ts: ts as number,
+        open: open as number,
+        high: high as number,
+        low: low as number,
+        close: close as number,
+        volume: volume as number,
+      };
+    });
+}
+
+/** CRPS of an ensemble against one outcome: mean |X − y| − ½ mean |X − X'|. */
+function crps(samples: number[], y: number): number {
+  const n = samples.length;
+  let a = 0;
+  let b = 0;
+  for (const x of samples) a += Math.abs(x - y);
+  for (const x of samples) for (const z of samples) b += Math.abs(x - z);
+  return a / n - b / (2 * n * n);
+}
+
+interface Int8Report {
+  speed?: { fp32Ms: number; int8Ms: number; ratio: number };
+  accuracy?: { windows: number; s1Agreement: number; s2Agreement: number; crpsFp32: number; crpsInt8: number; crpsRatio: number };
+  withinTolerance?: boolean;
+}
+
+async function int8(): Promise<Int8Report> {
+  const report: Int8Report = {};
+  log('\n## int8 (dynamic quantization of the trunk graphs) against float32');
+  const tolerance = 'tolerance: greedy s1 agreement ≥ 95 % and CRPS at most 2 % above float32 on held-out windows';
+  const shipped = join(ROOT, 'models/kronos/shipped');
+  const shippedInt8 = quantized(shipped, join(tmpdir(), 'kokex-bench-shipped-int8'));
+  const candles = realCandles();
+  if (shippedInt8 && candles) {
+    // Held-out windows: the shipped card's validation span (after its training data), lookback 96, horizon 24.
+    const card = JSON.parse(readFileSync(join(shipped, 'card.json'), 'utf8')) as { data: { validation: { first_ts: number } } };
+    const first = candles.findIndex((c) => c.ts >= card.data.validation.first_ts);
+    const [a, b] = [await KronosModel.load({ dir: shipped }), await KronosModel.load({ dir: shippedInt8 })];
+    let same1 = 0;
+    let same2 = 0;
+    let tokens = 0;
+    let crpsA = 0;
+    let crpsB = 0;
+    let n = 0;
+    const windows = QUICK ? 8 : 40;
+    for (let w = 0; w < windows; w++) {
+      const end = first + 96 + w * 48;
+      if (end + 24 > candles.length) break;
+      const history = candles.slice(end - 96, end);
+      const future = candles.slice(end, end + 24);
+      const base = { candles: history, futureTs: future.map((c) => c.ts) };
+      const [ga] = await a.forecast([{ ...base, paths: 1, sampling: { temperature: 1, topK: 1, topP: 1 }, seed: 1 }]);
+      const [gb] = await b.forecast([{ ...base, paths: 1, sampling: { temperature: 1, topK: 1, topP: 1 }, seed: 1 }]);
+      ga?.s1.forEach((v, i) => {
+        if (v === gb?.s1[i]) same1++;
+        if (ga.s2[i] === gb?.s2[i]) same2++;
+        tokens++;
+      });
+      const [pa] = await a.forecast([{ ...base, paths: 32, sampling: SAMPLING, seed: 7 + w }]);
+      const [pb] = await b.forecast([{ ...base, paths: 32, sampling: SAMPLING, seed: 7 + w }]);
+      for (let h = 0; h < 24; h++) {
+        const y = future[h]?.close as number;
+        const closes = (p: typeof pa) => Array.from({ length: 32 }, (_, s) => p?.values[(s * 24 + h) * 6 + 3] as number);
+        crpsA += crps(closes(pa), y);
+        crpsB += crps(closes(pb), y);
+        n++;
+      }
+    }
+    await a.dispose();
+    await b.dispose();
+    report.accuracy = {
+      windows: n / 24,
+      s1Agreement: same1 / tokens,
+      s2Agreement: same2 / tokens,
+      crpsFp32: crpsA / n,
+      crpsInt8: crpsB / n,
+      crpsRatio: crpsB / crpsA,
+    };
+    const r = report.accuracy;
+    log(
+      `shipped model, ${r.windows} held-out BTC/USDT 1h windows (lookback 96, horizon 24): greedy token agreement s1 ${(100 * r.s1Agreement).toFixed(1)} %, s2 ${(100 * r.s2Agreement).toFixed(1)} %; close CRPS (32 paths) float32 ${r.crpsFp32.toFixed(1)}, int8 ${r.crpsInt8.toFixed(1)} (${r.crpsRatio.toFixed(3)}×)`,
+    );
+  } else {
+    log('  (accuracy skipped: the shipped int8 export or the BTC/USDT 1h candles are unavailable)');
+  }
+  const small = randomOfficial('small');
+  const smallInt8 = small ? quantized(small, join(tmpdir(), 'kokex-bench-kronos-small-int8')) : undefined;
+  if (small && smallInt8) {
+    const [a, b] = [await KronosModel.load({ dir: small }), await KronosModel.load({ dir: smallInt8 })];
+    await once(a, 'kv', 256, HORIZON, 32);
+    await once(b, 'kv', 256, HORIZON, 32);
+    const ta: number[] = [];
+    const tb: number[] = [];
+    for (let r = 0; r < (QUICK ? 2 : 5); r++) {
+      ta.push(await once(a, 'kv', 256, HORIZON, 32));
+      tb.push(await once(b, 'kv', 256, HORIZON, 32));
+    }
+    await a.dispose();
+    await b.dispose();
+    report.speed = { fp32Ms: percentile(ta, 0.5), int8Ms: percentile(tb, 0.5), ratio: percentile(tb, 0.5) / percentile(ta, 0.5) };
+    log(
+      `Kronos-small shape, lookback 256, 32 paths, kv loop, interleaved: float32 ${fmt(report.speed.fp32Ms)}, int8 ${fmt(report.speed.int8Ms)} (${report.speed.ratio.toFixed(2)}× the time)`,
+    );
+  }
+  if (report.accuracy) report.withinTolerance = report.accuracy.s1Agreement >= 0.95 && report.accuracy.crpsRatio <= 1.02;
+  log(`${tolerance}: ${report.withinTolerance === undefined ? 'not measured' : report.withinTolerance ? 'within' : 'outside'}`);
+  return report;
+}
+
 // ------------------------------------------------------------------------------------------ main
 const started = { load: loadavg() };
 log(
@@ -444,7 +582,9 @@ try {
   torch = undefined;
 }
 const settingRows = args.includes('--settings') ? await settings() : [];
-const rows = args.includes('--settings') && !args.includes('--table') ? [] : await table(torch, gflops);
+const int8Report = args.includes('--int8') ? await int8() : undefined;
+const sectionOnly = args.includes('--settings') || args.includes('--int8');
+const rows = sectionOnly && !args.includes('--table') ? [] : await table(torch, gflops);
 torch?.close();
 const gflopsEnd = await matmulGflops();
 const end = loadavg();
@@ -458,6 +598,7 @@ if (JSON_OUT) {
       pytorch: torchInfo ?? null,
       rows,
       settings: settingRows,
+      int8: int8Report ?? null,
     }),
   );
 }

@@ -34,7 +34,15 @@ const CASES: Case[] = [
   { name: 'recompute, no slide', lookback: 96, horizon: 24, max_context: 128, kv: false, seed: 2 },
   { name: 'kv cache, short context slides for 16 steps', lookback: 40, horizon: 24, max_context: 48, kv: true, seed: 3 },
   // 150 bars given, 128 used: the runtime equals the reference on the last 128 (normalized over exactly them).
-  { name: 'lookback longer than the context (150 bars, the last 128 used)', lookback: 128, horizon: 24, max_context: 128, kv: true, seed: 4, older: 22 },
+  {
+    name: 'lookback longer than the context (150 bars, the last 128 used)',
+    lookback: 128,
+    horizon: 24,
+    max_context: 128,
+    kv: true,
+    seed: 4,
+    older: 22,
+  },
   { name: 'same shape as the first, for batching', lookback: 110, horizon: 24, max_context: 128, kv: true, seed: 5 },
 ];
 
@@ -72,10 +80,17 @@ describe.skipIf(problem !== undefined)('greedy parity with the PyTorch reference
       const ref = references[i] as Reference;
       const model = models.get(c.max_context) as KronosModel;
       const first = ref.candles[0] as CandleRow;
-      const older = Array.from({ length: c.older ?? 0 }, (_, k) => ({ ...first, ts: first.ts - ((c.older ?? 0) - k) * HOUR, close: first.close * (1 + 0.01 * (k % 3)) }));
-      const [got] = await model.forecast([{ candles: [...older, ...ref.candles], futureTs: ref.future_ts, paths: 1, sampling: GREEDY, seed: 0 }], {
-        cache: c.kv ? 'auto' : 'recompute',
-      });
+      const older = Array.from({ length: c.older ?? 0 }, (_, k) => ({
+        ...first,
+        ts: first.ts - ((c.older ?? 0) - k) * HOUR,
+        close: first.close * (1 + 0.01 * (k % 3)),
+      }));
+      const [got] = await model.forecast(
+        [{ candles: [...older, ...ref.candles], futureTs: ref.future_ts, paths: 1, sampling: GREEDY, seed: 0 }],
+        {
+          cache: c.kv ? 'auto' : 'recompute',
+        },
+      );
       expect(Array.from(got?.s1 ?? [])).toEqual(ref.s1);
       expect(Array.from(got?.s2 ?? [])).toEqual(ref.s2);
       expect(maxAbsDiff(got?.normalized ?? [], ref.decoded)).toBeLessThan(1e-4);

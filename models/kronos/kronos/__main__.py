@@ -1,4 +1,4 @@
-"""Command line: python3 -m kronos {train,export,import-official,random-official,parity-fixtures,forecast} ...
+"""Command line: python3 -m kronos {train,export,import-official,random-official,quantize,parity-fixtures,forecast} ...
 
 Run from models/kronos (or with PYTHONPATH=models/kronos) using Debian's /usr/bin/python3.
 """
@@ -42,6 +42,14 @@ def _cmd_random_official(args) -> int:
                                 out / "onnx")
     print(json.dumps({"tokenizer": str(tok_dir), "predictor": str(pred_dir), "run": str(run),
                       "onnx": str(out / "onnx"), "max_context": context, "version": card["version"] if card else None}))
+    return 0
+
+
+def _cmd_quantize(args) -> int:
+    from .quantize import quantize_export
+    card = quantize_export(Path(args.onnx), Path(args.out))
+    print(json.dumps({"out": args.out, "version": card["version"], "quantization": card["quantization"],
+                      "files": card["files"]}))
     return 0
 
 
@@ -108,6 +116,11 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--out", required=True)
     r.add_argument("--seed", type=int, default=0)
     r.set_defaults(func=_cmd_random_official)
+
+    q = sub.add_parser("quantize", help="copy an export with its predictor trunk graphs int8-quantized (dynamic)")
+    q.add_argument("--onnx", required=True, help="an export directory (card.json + graphs)")
+    q.add_argument("--out", required=True)
+    q.set_defaults(func=_cmd_quantize)
 
     f = sub.add_parser("parity-fixtures", help="write reference inputs/outputs for parity/check.mjs")
     f.add_argument("--out", required=True)
