@@ -386,11 +386,13 @@ export const agentActor = defineActorKind<AgentConfig>({
   configSchema: agentConfigSchema,
   configFromPlans: agentConfigFromPlans,
   create: createAgentLogic,
-  access: () => ({
-    // Intents, cancel requests and its own subjects; never an approval (only the risk guard may).
+  access: (plans) => ({
+    // Intents and cancel requests for its plans only, and its own subjects; never an approval (only the risk guard may).
     publish: [
-      subjectFilter('orderIntent'),
-      subjectFilter('orderCancel'),
+      ...agentConfigFromPlans(plans, agentConfigSchema.parse({})).plans.flatMap((p) => [
+        subjectFilter('orderIntent', { plan: p.plan }),
+        subjectFilter('orderCancel', { plan: p.plan }),
+      ]),
       'kokex.agent.token.>',
       'kokex.agent.turn.>',
       `$JS.API.STREAM.MSG.GET.${Streams.candles}`,

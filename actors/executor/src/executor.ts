@@ -277,7 +277,9 @@ export const executorActor = defineActorKind<ExecutorConfig>({
         { stream: Streams.orders, durable: executorDurable(venue), filter: subjectFilter('orderApproved', { venue }) },
         { stream: Streams.orders, durable: executorCancelDurable(venue), filter: subjectFilter('cancelApproved', { venue }) },
       ]),
-      kv: [Buckets.positions, Buckets.risk],
+      // Its order records and position notes; the kill switch it only reads (an operator lifts it).
+      kv: [Buckets.positions],
+      kvRead: [Buckets.risk],
     };
   },
 });

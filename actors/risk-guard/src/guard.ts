@@ -413,6 +413,8 @@ export const riskGuardActor = defineActorKind<GuardConfig>({
         `$JS.API.STREAM.MSG.GET.${Streams.forecasts}`,
         `$JS.API.STREAM.INFO.${Streams.candles}`,
         `$JS.API.STREAM.INFO.${Streams.forecasts}`,
+        // What the books refuse is dead-lettered under a consumer name of its own.
+        subject('dlq', { stream: Streams.orders, consumer: `${RISK_GUARD_DURABLE}-books` }),
       ],
       subscribe: [
         subjectFilter('orderVerdict'),

@@ -26,6 +26,8 @@ export interface ActorAccess {
   consume: ConsumerAccess[];
   /** KV buckets it reads and writes. */
   kv: string[];
+  /** KV buckets it reads and watches only (no put, no delete): the kill switch for the executor. */
+  kvRead?: string[];
   /** Object stores it reads and writes. */
   objectStores: string[];
   /**
@@ -61,12 +63,15 @@ export function inboxPrefixFor(user: string): string {
 }
 
 /**
- * Every host needs these: plan and status buckets, its control service (an instance's endpoints and
- * the kind's requests), the host's own control service, dead letters, discovery.
+ * Every host needs these: plans and statuses to read, its own kind's status entries to write
+ * (`kokex-actors` keys `{kind}.{instance}`: no kind can write another's heartbeat), its control
+ * service (an instance's endpoints and the kind's requests), the host's own control service,
+ * discovery. Plans are written by operators only (`kokex plan apply` as an admin user, or a kind
+ * that lists `kokex-plans` in its own `kv`, the dashboard). Dead letters: see `permissionsFor`.
  */
 function hostBaseline(kind: string): ActorAccess {
   return {
-    publish: ['$SRV.>', subjectFilter('dlq')],
+    publish: ['$SRV.>', `$KV.${Buckets.actors}.${kind}.>`],
     subscribe: [
       '$SRV.>',
       subjectFilter('control', { kind }),
@@ -74,7 +79,8 @@ function hostBaseline(kind: string): ActorAccess {
       subjectFilter('control', { kind: 'host' }),
     ],
     consume: [],
-    kv: [Buckets.plans, Buckets.actors],
+    kv: [],
+    kvRead: [Buckets.plans, Buckets.actors],
     objectStores: [],
   };
 }
@@ -92,12 +98,14 @@ export function sameConsumer(a: ConsumerAccess, b: ConsumerAccess): boolean {
 
 /** The union of two access lists, each list without repeats (consumers compared by stream, durable and filter). */
 export function mergeAccess(a: Partial<ActorAccess>, b: Partial<ActorAccess>): ActorAccess {
-  const strings = (key: 'publish' | 'subscribe' | 'kv' | 'objectStores' | 'reads') => unique([...(a[key] ?? []), ...(b[key] ?? [])]);
+  const strings = (key: 'publish' | 'subscribe' | 'kv' | 'kvRead' | 'objectStores' | 'reads') =>
+    unique([...(a[key] ?? []), ...(b[key] ?? [])]);
   const consume: ConsumerAccess[] = [];
   for (const c of [...(a.consume ?? []), ...(b.consume ?? [])]) {
     if (!consume.some((d) => sameConsumer(c, d))) consume.push({ stream: c.stream, durable: c.durable, filter: c.filter });
   }
   const reads = strings('reads');
+  const kvRead = strings('kvRead');
   const orderedReads: Array<{ stream: string; filter: string }> = [];
   for (const r of [...(a.orderedReads ?? []), ...(b.orderedReads ?? [])]) {
     if (!orderedReads.some((o) => o.stream === r.stream && o.filter === r.filter))
@@ -110,6 +118,7 @@ export function mergeAccess(a: Partial<ActorAccess>, b: Partial<ActorAccess>): A
     kv: strings('kv'),
     objectStores: strings('objectStores'),
     ...(reads.length ? { reads } : {}),
+    ...(kvRead.length ? { kvRead } : {}),
     ...(orderedReads.length ? { orderedReads } : {}),
   };
 }
@@ -178,6 +187,8 @@ export function permissionsFor(kind: string, access: ActorAccess, user = kind, o
   ];
   const subscribe = [...base.subscribe, ...access.subscribe, `${inboxPrefixFor(user)}.>`];
   for (const c of access.consume) {
+    // Its own dead letters only: `kokex.dlq.{stream}.{durable}` of the durables it pulls.
+    publish.push(subjectFilter('dlq', { stream: c.stream, consumer: c.durable }));
     // The create subject carries the filter, and the server checks it against the config, so this
     // allows exactly one durable with exactly this filter.
     publish.push(
@@ -209,6 +220,22 @@ export function permissionsFor(kind: string, access: ActorAccess, user = kind, o
       `$JS.API.CONSUMER.DELETE.${r.stream}.*`,
     );
   }
+  const writable = new Set([...base.kv, ...access.kv]);
+  for (const bucket of [...(base.kvRead ?? []), ...(access.kvRead ?? [])]) {
+    if (writable.has(bucket)) continue;
+    const stream = `KV_${bucket}`;
+    // Get and watch (an ordered consumer on the bucket's stream), never `$KV.{bucket}.>`.
+    publish.push(
+      `$JS.API.STREAM.INFO.${stream}`,
+      `$JS.API.STREAM.MSG.GET.${stream}`,
+      `$JS.API.DIRECT.GET.${stream}`,
+      `$JS.API.DIRECT.GET.${stream}.>`,
+      `$JS.API.CONSUMER.CREATE.${stream}.>`,
+      `$JS.API.CONSUMER.INFO.${stream}.*`,
+      `$JS.API.CONSUMER.DELETE.${stream}.>`,
+      `$JS.FC.${stream}.>`,
+    );
+  }
   for (const stream of access.reads ?? []) {
     publish.push(`$JS.API.STREAM.MSG.GET.${stream}`, `$JS.API.DIRECT.GET.${stream}`, `$JS.API.DIRECT.GET.${stream}.>`);
   }
@@ -227,17 +254,20 @@ export function permissionsFor(kind: string, access: ActorAccess, user = kind, o
     );
   }
   const deny: string[] = [];
+  // Another kind's durable is never this kind's, whatever wide allow it holds (ordered reads, the
+  // dashboard's ordered consumers): no create, pull, look-up or delete of it.
+  for (const c of others) {
+    if (access.consume.some((own) => own.stream === c.stream && own.durable === c.durable)) continue;
+    deny.push(
+      `$JS.API.CONSUMER.CREATE.${c.stream}.${c.durable}.>`,
+      `$JS.API.CONSUMER.DURABLE.CREATE.${c.stream}.${c.durable}`,
+      `$JS.API.CONSUMER.MSG.NEXT.${c.stream}.${c.durable}`,
+      `$JS.API.CONSUMER.DELETE.${c.stream}.${c.durable}`,
+      `$JS.API.CONSUMER.INFO.${c.stream}.${c.durable}`,
+      `$JS.ACK.${c.stream}.${c.durable}.>`,
+    );
+  }
   for (const r of access.orderedReads ?? []) {
-    for (const c of others) {
-      if (c.stream !== r.stream || access.consume.some((own) => own.stream === c.stream && own.durable === c.durable)) continue;
-      deny.push(
-        `$JS.API.CONSUMER.CREATE.${c.stream}.${c.durable}.>`,
-        `$JS.API.CONSUMER.DURABLE.CREATE.${c.stream}.${c.durable}`,
-        `$JS.API.CONSUMER.MSG.NEXT.${c.stream}.${c.durable}`,
-        `$JS.API.CONSUMER.DELETE.${c.stream}.${c.durable}`,
-        `$JS.API.CONSUMER.INFO.${c.stream}.${c.durable}`,
-      );
-    }
     // Only what the reader asked for: a consumer on approvals alone is never its business.
     deny.push(
       `$JS.API.CONSUMER.CREATE.${r.stream}.*.kokex.order.approved.>`,
