@@ -37,6 +37,9 @@ import { reconcilingDenial } from './reconciling.js';
 import { planSummary } from './summary.js';
 import type { ControlRecord } from './trading-state.js';
 
+/** How long the guard waits for the venue's ticker when a held-back price needs it. */
+const TICKER_TIMEOUT_MS = 2000;
+
 /** The durable every guard replica pulls intents from. */
 export const RISK_GUARD_DURABLE = 'risk-guard';
 /** The durable every guard replica pulls cancel requests from. */
@@ -258,6 +261,11 @@ export function createRiskGuardLogic(ctx: ActorContext<GuardConfig>): ActorLogic
     const clockNow = plan ? market.now(plan.venue) : undefined;
     const now = Math.max(ledger.lastApprovalAt ?? Number.NEGATIVE_INFINITY, env.eventTime);
     const allowed = plan?.instruments.includes(intent.inst) ?? false;
+    // A close held back for a jump: the venue's own ticker may confirm it (issue 12 finding 1).
+    if (plan && allowed && market.holdsPrice(plan.venue, intent.inst)) {
+      const last = await instruments.ticker(plan, intent.inst, TICKER_TIMEOUT_MS);
+      if (last !== undefined) market.confirmWithVenue(plan.venue, intent.inst, last);
+    }
     const decision: Decision = evaluateIntent({
       intent,
       plan,

@@ -41,6 +41,32 @@ export class InstrumentCache {
     return this.#known.get(`${plan.venue}|${plan.mode}|${inst}`);
   }
 
+  /**
+   * The venue's own last price of an instrument (its ticker), or undefined when the venue does not
+   * answer within `timeoutMs` (the guard then keeps what it believed).
+   */
+  async ticker(plan: GuardPlan, inst: string, timeoutMs: number): Promise<number | undefined> {
+    let timer: unknown;
+    try {
+      const adapter = await adapterFor<MarketDataAdapter>(
+        this.adapters,
+        AdapterPort.exchange,
+        { name: plan.venue, mode: plan.mode },
+        this.config().adapters,
+      );
+      const timeout = new Promise<undefined>((resolve) => {
+        timer = this.clock.setTimeout(() => resolve(undefined), timeoutMs);
+      });
+      const t = await Promise.race([adapter.ticker(inst), timeout]);
+      return t && Number.isFinite(t.last) && t.last > 0 ? t.last : undefined;
+    } catch (err) {
+      this.lastError = `${inst} ticker: ${(err as Error).message}`;
+      return undefined;
+    } finally {
+      if (timer !== undefined) this.clock.clearTimeout(timer);
+    }
+  }
+
   async #fetch(plan: GuardPlan, inst: string, key: string): Promise<InstrumentInfo | undefined> {
     try {
       const adapter = await adapterFor<MarketDataAdapter>(

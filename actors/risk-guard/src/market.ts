@@ -79,6 +79,8 @@ export interface MarketRefusals {
   heldBack: number;
   /** Held-back candles that the next candle confirmed. */
   confirmed: number;
+  /** Held-back candles that the venue's own ticker confirmed. */
+  confirmedByVenue: number;
 }
 
 /**
@@ -139,7 +141,14 @@ export class MarketView {
   readonly #subs: Array<{ unsubscribe(): void }> = [];
   readonly #tails = new Map<string, StreamTail>();
   readonly #forecastTail: StreamTail;
-  readonly refused: MarketRefusals = { undecodable: 0, futureCandles: 0, futureForecasts: 0, heldBack: 0, confirmed: 0 };
+  readonly refused: MarketRefusals = {
+    undecodable: 0,
+    futureCandles: 0,
+    futureForecasts: 0,
+    heldBack: 0,
+    confirmed: 0,
+    confirmedByVenue: 0,
+  };
 
   constructor(
     private readonly bus: Bus,
@@ -233,6 +242,31 @@ export class MarketView {
 
   stop(): void {
     for (const s of this.#subs.splice(0)) s.unsubscribe();
+  }
+
+  /** Whether a candle of the instrument is held back for a price jump (a venue ticker may confirm it). */
+  holdsPrice(venue: string, inst: string): boolean {
+    for (const c of this.#held.values())
+      if (c.venue === venue && c.inst === inst && !this.#ahead(venue, c.at, timeframeMs(c.tf))) return true;
+    return false;
+  }
+
+  /**
+   * The venue's own last price (its ticker, through the exchange adapter) for an instrument with a
+   * held-back candle: each held candle whose close is within `maxPriceMove` of it, and whose time
+   * is not ahead of the clock, is accepted. A forged close far from what the venue quotes stays held.
+   */
+  confirmWithVenue(venue: string, inst: string, last: number): boolean {
+    let confirmed = false;
+    for (const [key, c] of [...this.#held]) {
+      if (c.venue !== venue || c.inst !== inst || this.#ahead(venue, c.at, timeframeMs(c.tf))) continue;
+      if (last <= 0 || Math.abs(c.close - last) / last > this.options.maxPriceMove) continue;
+      this.#held.delete(key);
+      this.#accept(key, c);
+      this.refused.confirmedByVenue++;
+      confirmed = true;
+    }
+    return confirmed;
   }
 
   price(venue: string, inst: string): number | undefined {

@@ -109,6 +109,21 @@ describe('the guard in a host believes only validated, believable market data', 
     await publishCandle(f.bus, { ts: BAR + 3 * MIN, eventTime: now + 2 * MIN, close: moved });
     expect(await notionalOf(2)).toMatchObject({ decision: 'deny', reason: 'MAX_NOTIONAL', value: '1118' });
   }, 60_000);
+
+  it('believes a jump at once when the venue’s own ticker quotes it, and not a forged one it does not', async () => {
+    // The guard believes 1.3 × PRICE now; the simulator quotes PRICE (its bars are flat at PRICE).
+    // Three contracts are over maxNotional at either price; the verdict's value says which price it saw.
+    const now = marketTime();
+    expect(await notionalOf(3)).toMatchObject({ reason: 'MAX_NOTIONAL', value: '1677' });
+    await publishCandle(f.bus, { ts: BAR + 4 * MIN, eventTime: now + MIN, close: PRICE });
+    // −23 %: held back, but the venue's ticker quotes PRICE, so the next decision believes it.
+    expect(await notionalOf(3)).toMatchObject({ reason: 'MAX_NOTIONAL', value: '1290' });
+    // Ten times the price, stored: the venue does not quote it, so it stays held.
+    await forge(f.bus, { ts: BAR + 5 * MIN, eventTime: now + 2 * MIN, close: PRICE * 10 });
+    expect(await notionalOf(3)).toMatchObject({ reason: 'MAX_NOTIONAL', value: '1290' });
+    const totals = f.path.status('risk-guard')?.detail.totals as { market: Record<string, number> };
+    expect(totals.market.confirmedByVenue).toBe(1);
+  }, 60_000);
 });
 
 describe('the market view, live: the wall clock is market time', () => {
