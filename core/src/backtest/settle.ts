@@ -1,6 +1,7 @@
 import type { Bus } from '../bus/bus.js';
-import { actorRequestSubject, subject, subjectFilter } from '../bus/subjects.js';
+import { actorRequestSubject, subject, subjectFilter, subjectPrefix } from '../bus/subjects.js';
 import { CandleContract } from '../contracts/market.js';
+import { ModelProgressContract } from '../contracts/model.js';
 import { OrderEventContract } from '../contracts/orders.js';
 import { SIM_CONTROL_KIND, SimControlEndpoints, type SimControlReply, type SimControlState } from '../contracts/sim-control.js';
 import { ErrorCode, errorFromWire, KokexError } from '../errors.js';
@@ -21,6 +22,9 @@ export interface SeriesRef {
   tf: string;
 }
 
+/** The harness's own requests to the simulator: not something the pipeline did. */
+const CONTROL_PREFIX = `${subjectPrefix('actorRequest', { kind: SIM_CONTROL_KIND })}.`;
+
 const EVENT_OF_STATE: Record<string, string> = {
   live: 'accepted',
   partially_filled: 'partially_filled',
@@ -34,9 +38,15 @@ export class PipelineProbe {
   lastCandle: number | undefined;
   /** Bars the validator reported as bad instead of publishing. */
   readonly reported = new Set<number>();
+  /** Training jobs (`--retrain`) by id, with their latest stage: a job not done or failed holds the bar. */
+  readonly jobs = new Map<string, string>();
   /** Latest event per client order id, as the executor published it. */
   readonly orders = new Map<string, { kind: string; filledSize: number }>();
   #subs: Array<{ unsubscribe(): void }> = [];
+  #streams: string[] | undefined;
+  #checks = 0;
+  /** Messages anyone published on a KOKEX subject or a KV/object store (what "nothing moved" counts). */
+  published = 0;
   /** Told what the pipeline is still doing while it settles (KOKEX_BACKTEST_TRACE=1). */
   trace: ((line: string) => void) | undefined;
 
@@ -48,6 +58,15 @@ export class PipelineProbe {
   start(): void {
     const nc = this.bus.nc;
     this.#subs.push(
+      // Every publish that changes state: KOKEX subjects, KV puts, object store chunks (not the
+      // JetStream API requests the harness and the actors' reads make).
+      nc.subscribe('>', {
+        callback: (_e, m) => {
+          const s = m.subject;
+          if (s.startsWith(CONTROL_PREFIX)) return;
+          if (s.startsWith('kokex.') || s.startsWith('$KV.') || s.startsWith('$O.')) this.published++;
+        },
+      }),
       nc.subscribe(subject('candle', this.series), {
         callback: (_e, m) => {
           try {
@@ -66,6 +85,16 @@ export class PipelineProbe {
             if (typeof ts === 'number') this.reported.add(ts);
           } catch {
             // unreadable report: ignored
+          }
+        },
+      }),
+      nc.subscribe(subjectFilter('modelProgress'), {
+        callback: (_e, m) => {
+          try {
+            const p = ModelProgressContract.decode(m.data).data;
+            this.jobs.set(p.jobId, p.stage);
+          } catch {
+            // ignored
           }
         },
       }),
@@ -130,64 +159,58 @@ export class PipelineProbe {
     return out;
   }
 
-  /** Durable consumers with work left, and every stream's last sequence (to see whether anything moved). */
-  async consumers(): Promise<{ busy: string[]; seqs: string }> {
+  /** Durable consumers with work left (every stream's consumer list, in parallel: one round trip). */
+  async consumers(): Promise<string[]> {
+    if (!this.#streams || ++this.#checks % 200 === 0) {
+      const names: string[] = [];
+      for await (const s of this.bus.jsm.streams.list()) names.push(s.config.name);
+      this.#streams = names.sort();
+    }
     const busy: string[] = [];
-    const seqs: string[] = [];
-    const streams = [];
-    for await (const s of this.bus.jsm.streams.list()) streams.push(s);
-    streams.sort((a, b) => a.config.name.localeCompare(b.config.name));
     await Promise.all(
-      streams.map(async (s) => {
-        for await (const c of this.bus.jsm.consumers.list(s.config.name)) {
+      this.#streams.map(async (stream) => {
+        for await (const c of this.bus.jsm.consumers.list(stream)) {
           if (!c.config.durable_name) continue;
           if (c.num_pending > 0 || c.num_ack_pending > 0)
-            busy.push(`${s.config.name}/${c.name} (${c.num_pending} pending, ${c.num_ack_pending} unacked)`);
+            busy.push(`${stream}/${c.name} (${c.num_pending} pending, ${c.num_ack_pending} unacked)`);
         }
       }),
     );
-    for (const s of streams) seqs.push(`${s.config.name}:${s.state.last_seq}`);
-    return { busy: busy.sort(), seqs: seqs.join(' ') };
+    return busy.sort();
   }
 
   /**
-   * Waits until the pipeline has settled on bar `ts` (undefined: on whatever is in flight), twice
-   * in a row. `timeoutMs` is infrastructure (a stuck actor), never part of the result.
+   * Waits until the pipeline has settled on bar `ts` (undefined: on whatever is in flight): two
+   * quiet checks in a row with nothing published by anyone from the start of the first to the end
+   * of the second. `timeoutMs` is infrastructure (a stuck actor), never part of the result.
    */
   async settle(ts: number | undefined, timeoutMs: number, signal?: AbortSignal): Promise<void> {
     const t0 = performance.now();
     const deadline = t0 + timeoutMs;
     let lastWhy: string | undefined;
-    let previous: string | undefined;
+    let quietSince: number | undefined;
     let why = '';
     let pause = 0;
     for (;;) {
       if (signal?.aborted) return;
+      const mark = this.published;
       let quiet = ts === undefined || this.barSeen(ts);
       if (!quiet) why = `bar ${new Date(ts as number).toISOString()} has not reached MD_CANDLES`;
-      let seqs: string | undefined;
       if (quiet) {
-        const c = await this.consumers();
-        seqs = c.seqs;
-        if (c.busy.length) {
-          quiet = false;
-          why = `consumers busy: ${c.busy.join(', ')}`;
-        }
-      }
-      if (quiet) {
-        const open = this.unreported(await this.sim(SimControlEndpoints.status));
-        if (open.length) {
-          quiet = false;
-          why = `orders not yet reported by the executor: ${open.join(', ')}`;
-        }
+        const [busy, state] = await Promise.all([this.consumers(), this.sim(SimControlEndpoints.status)]);
+        const open = this.unreported(state);
+        for (const [job, stage] of this.jobs) if (stage !== 'done' && stage !== 'failed') busy.push(`training job ${job} (${stage})`);
+        if (busy.length) why = `consumers busy: ${busy.join(', ')}`;
+        else if (open.length) why = `orders not yet reported by the executor: ${open.join(', ')}`;
+        quiet = busy.length === 0 && open.length === 0;
       }
       if (this.trace && why !== lastWhy) {
         this.trace(`${(performance.now() - t0).toFixed(0)} ms: ${quiet ? 'quiet' : why}`);
         lastWhy = why;
       }
       if (quiet) why = '';
-      if (quiet && seqs !== undefined && seqs === previous) return;
-      previous = quiet ? seqs : undefined;
+      if (quiet && quietSince !== undefined && this.published === quietSince) return;
+      quietSince = quiet && this.published === mark ? mark : undefined;
       if (performance.now() > deadline)
         throw new KokexError(ErrorCode.BacktestRun, `the pipeline did not settle within ${Math.round(timeoutMs / 1000)} s: ${why}`, {
           data: { ts },
