@@ -252,6 +252,28 @@ export function planView(stored: StoredPlan, revision: number): PlanView {
   };
 }
 
+/** Characters of one actor's status fields the model keeps (a status is small; a runaway one is cut, not dropped). */
+export const MAX_DETAIL_CHARS = 4000;
+
+/** The actor's own status fields: an object, kept whole when small, else its first fields that fit with a note. */
+function detailOf(value: unknown): Record<string, unknown> {
+  if (!value || typeof value !== 'object' || Array.isArray(value)) return {};
+  const detail = value as Record<string, unknown>;
+  if (JSON.stringify(detail).length <= MAX_DETAIL_CHARS) return detail;
+  const out: Record<string, unknown> = {};
+  let size = 0;
+  for (const [k, v] of Object.entries(detail)) {
+    const n = JSON.stringify(v ?? null).length + k.length + 4;
+    if (size + n > MAX_DETAIL_CHARS) {
+      out['…'] = `${Object.keys(detail).length - Object.keys(out).length} more field(s) not shown`;
+      break;
+    }
+    out[k] = v;
+    size += n;
+  }
+  return out;
+}
+
 export function actorView(key: string, s: Record<string, unknown>): ActorView {
   const err = s.lastError as { code?: string; message?: string } | undefined;
   const view: ActorView = {
@@ -266,6 +288,7 @@ export function actorView(key: string, s: Record<string, unknown>): ActorView {
     failed: Number(s.failed ?? 0),
     startedAt: Number(s.startedAt ?? 0),
     updatedAt: Number(s.updatedAt ?? 0),
+    detail: detailOf(s.detail),
   };
   if (typeof s.lag === 'number') view.lag = s.lag;
   if (err) view.lastError = `${err.code ?? ''} ${err.message ?? ''}`.trim();

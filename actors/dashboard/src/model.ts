@@ -186,6 +186,8 @@ export interface ActorView {
   /** When the host last wrote this status (wall time): the heartbeat. */
   updatedAt: number;
   lastError?: string;
+  /** What the actor reports through its `status()` (the `detail` of its status record), as `kokex actors --json` shows it. */
+  detail: Record<string, unknown>;
 }
 
 export interface AuditEntry {

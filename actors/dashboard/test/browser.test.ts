@@ -460,6 +460,11 @@ describe('the dashboard in a browser', () => {
     await expect.poll(() => table.textContent(), { timeout: 10_000 }).toContain('risk-guard');
     const row = page.locator('tr[data-actor^="dashboard."]');
     await expect.poll(() => row.textContent()).toMatch(/dashboard.*running.*ago/);
+    // The fields the dashboard reports through status(): its URL and where its token came from.
+    await expect.poll(() => row.locator('[data-testid="actor-status"] li[data-field="url"]').textContent()).toBe(`url: ${url}`);
+    await expect
+      .poll(() => row.locator('[data-testid="actor-status"] li[data-field="tokenSource"]').textContent())
+      .toBe('tokenSource: config');
     await shot('actors');
     const guard = page.locator('tr[data-actor^="risk-guard."]');
     const guardState = () => host.statuses().find((s) => s.kind === 'risk-guard')?.state;

@@ -1,6 +1,6 @@
 import { CancelRequestContract, CancelVerdictContract, OrderIntentContract, OrderVerdictContract, subject } from '@kokex/core';
 import { describe, expect, it } from 'vitest';
-import { decodeStored } from '../src/feeds.js';
+import { actorView, decodeStored, MAX_DETAIL_CHARS } from '../src/feeds.js';
 import { applyEvent, type DashboardEvent, emptyModel } from '../src/model.js';
 
 const SWAP = 'BTC-USDT-SWAP';
@@ -90,5 +90,29 @@ describe('bus messages as dashboard events', () => {
     expect(() =>
       decodeStored(subject('orderVerdict', { plan: 'demo', inst: SWAP }), new TextEncoder().encode('{"type":"order.verdict"}')),
     ).toThrow();
+  });
+
+  it('keeps the fields an actor reports through status() from its status record, cutting a runaway one', () => {
+    const status = {
+      kind: 'executor',
+      instanceId: 'executor-ab12',
+      hostId: 'h1',
+      version: '0.1.0',
+      state: 'running',
+      attempts: 0,
+      processed: 3,
+      failed: 0,
+      startedAt: 1,
+      updatedAt: 2,
+      detail: { venues: [{ venue: 'okx', state: 'ready' }], url: 'http://127.0.0.1:1/' },
+    };
+    expect(actorView('executor.executor-ab12', status).detail).toEqual(status.detail);
+    expect(actorView('x.y', { ...status, detail: 'not an object' }).detail).toEqual({});
+    expect(actorView('x.y', { ...status, detail: undefined }).detail).toEqual({});
+    const big = Object.fromEntries(Array.from({ length: 100 }, (_, i) => [`f${i}`, 'x'.repeat(100)]));
+    const cut = actorView('x.y', { ...status, detail: big }).detail;
+    expect(JSON.stringify(cut).length).toBeLessThanOrEqual(MAX_DETAIL_CHARS + 100);
+    expect(cut.f0).toBe('x'.repeat(100));
+    expect(String(cut['…'])).toMatch(/^\d+ more field\(s\) not shown$/);
   });
 });
