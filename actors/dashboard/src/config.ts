@@ -12,6 +12,8 @@ import { DEFAULT_LIMITS } from './model.js';
  * - `historyMs`: how far back the streams are read at start. Default 2 days.
  * - `keep`: how much the model holds (bars per series, forecasts per series, conversations, orders).
  * - `adapters`: venue adapter settings, only to learn contract values (OKX ctVal) for PnL.
+ * - `backtestsDir`: where the backtests view finds `kokex backtest` reports. Default
+ *   `KOKEX_BACKTESTS_DIR`, else `backtests`, resolved from the working directory.
  */
 export const DEFAULT_DASHBOARD_PORT = 8787;
 
@@ -38,6 +40,7 @@ export const dashboardConfigSchema = z
       .strict()
       .default({}),
     adapters: z.record(z.record(z.unknown())).default({}),
+    backtestsDir: z.string().min(1).optional(),
   })
   .strict();
 export type DashboardConfig = z.output<typeof dashboardConfigSchema>;

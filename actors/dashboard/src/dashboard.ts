@@ -13,6 +13,7 @@ import {
   subjectFilter,
   Tokens,
 } from '@kokex/core';
+import { BacktestsLibrary, backtestsDirOf } from './backtests.js';
 import { type DashboardConfig, dashboardConfigSchema, portOf } from './config.js';
 import { LIVE_SUBJECTS, READ_STREAMS, startFeeds } from './feeds.js';
 import type { DashboardEvent } from './model.js';
@@ -55,6 +56,8 @@ export function createDashboardLogic(ctx: ActorContext<DashboardConfig>): ActorL
   let tokenSource: string | undefined;
   let tokenFile: string | undefined;
   const asked = new Set<string>();
+  // Read only: the reports `kokex backtest` wrote, for the backtests view.
+  const backtests = new BacktestsLibrary(backtestsDirOf(config));
 
   // PnL needs the contract value: asked once per instrument of the plan's exchange adapter (as the live summary does).
   const learnContractValue = (inst: string) => {
@@ -93,7 +96,10 @@ export function createDashboardLogic(ctx: ActorContext<DashboardConfig>): ActorL
     tokenFile = token.file;
     if (token.source === 'generated') {
       // A secret never goes into a log (logs are shipped and kept): say where it is, not what it is.
-      ctx.log.warn({ file: token.file }, `dashboard control token generated and saved in ${token.file} (mode 0600; read it with: cat ${token.file})`);
+      ctx.log.warn(
+        { file: token.file },
+        `dashboard control token generated and saved in ${token.file} (mode 0600; read it with: cat ${token.file})`,
+      );
     }
     const { port, explicit } = portOf(config);
     const make = (p: number) =>
@@ -107,6 +113,7 @@ export function createDashboardLogic(ctx: ActorContext<DashboardConfig>): ActorL
         webDir,
         limits: config.keep,
         instanceId: ctx.instanceId,
+        backtests,
       });
     server = make(port);
     try {
@@ -118,7 +125,7 @@ export function createDashboardLogic(ctx: ActorContext<DashboardConfig>): ActorL
       ({ url } = await server.listen());
     }
     stopFeeds = await startFeeds({ bus: ctx.bus, log: ctx.log, sinceMs: ctx.clock.now() - config.historyMs, emit: onEvent });
-    ctx.log.info({ url }, `dashboard on ${url}`);
+    ctx.log.info({ url, backtestsDir: backtests.dir }, `dashboard on ${url}`);
   };
 
   const stop = async () => {
@@ -138,6 +145,7 @@ export function createDashboardLogic(ctx: ActorContext<DashboardConfig>): ActorL
       url,
       tokenSource,
       tokenFile,
+      backtestsDir: backtests.dir,
       ...(server ? server.stats : { events: 0, actions: 0, clients: 0 }),
       series: server ? Object.keys(server.model.series).length : 0,
       orders: server?.model.orders.length ?? 0,

@@ -10,6 +10,8 @@ export const DashboardErrorCode = {
   NotFound: 'DASHBOARD_NOT_FOUND',
   /** The bus request had no answer in time (no agent for the plan, the actor gone). */
   Unavailable: 'DASHBOARD_UNAVAILABLE',
+  /** A backtest's report.json that is not JSON or lacks a field the page shows (HTTP 422; it is listed with this error). */
+  BadReport: 'DASHBOARD_BAD_REPORT',
   /** The web app is not built and could not be built (vite missing): `npm run build -w @kokex/actor-dashboard`. */
   WebMissing: 'DASHBOARD_WEB_MISSING',
 } as const;

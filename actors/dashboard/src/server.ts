@@ -5,6 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { extname, join, normalize, resolve, sep } from 'node:path';
 import { type Bus, type Clock, isKokexError, type Logger, toWireError } from '@kokex/core';
 import { type WebSocket, WebSocketServer } from 'ws';
+import { type BacktestsLibrary, BacktestsError } from './backtests.js';
 import {
   ACTOR_VERBS,
   type ActorVerb,
@@ -37,6 +38,8 @@ export interface DashboardServerOptions {
   limits: ModelLimits;
   /** This instance (`dashboard-ab12cd34`): the page may not pause the dashboard that serves it. */
   instanceId: string;
+  /** The backtest reports the backtests view lists (read only); none, and the view says so. */
+  backtests?: BacktestsLibrary;
 }
 
 const TYPES: Record<string, string> = {
@@ -203,6 +206,8 @@ export class DashboardServer {
     try {
       if (req.method === 'GET' && url.pathname === '/api/model') return send(res, 200, this.model);
       if (req.method === 'GET' && url.pathname === '/api/health') return send(res, 200, { ok: true, ...this.stats });
+      // Backtest reports: read only, no token (nothing changes).
+      if (req.method === 'GET' && url.pathname.startsWith('/api/backtests')) return send(res, 200, await this.#backtests(url));
       if (url.pathname.startsWith('/api/')) {
         if (req.method !== 'POST') throw new HttpError(405, DashboardErrorCode.BadRequest, `${req.method} ${url.pathname}: use POST`);
         if (!this.#sameOrigin(req)) throw new HttpError(403, DashboardErrorCode.Unauthorized, 'cross-origin request refused');
@@ -211,7 +216,7 @@ export class DashboardServer {
       if (req.method !== 'GET' && req.method !== 'HEAD') throw new HttpError(405, DashboardErrorCode.BadRequest, 'only GET here');
       return await this.#static(url.pathname, res);
     } catch (err) {
-      if (err instanceof HttpError)
+      if (err instanceof HttpError || err instanceof BacktestsError)
         return send(res, err.status, { ok: false, error: { code: err.code, message: err.message, retryable: false } });
       const wire = toWireError(err);
       const status =
@@ -225,6 +230,26 @@ export class DashboardServer {
                 ? 400
                 : 503;
       return send(res, status, { ok: false, error: wire });
+    }
+  }
+
+  /** `GET /api/backtests` (the list), `/api/backtests/report?id=…` (one report), `/api/backtests/compare?id=…&id=…`. */
+  async #backtests(url: URL): Promise<Record<string, unknown>> {
+    const library = this.o.backtests;
+    if (!library) throw new HttpError(404, DashboardErrorCode.NotFound, 'this dashboard has no backtests directory');
+    const ids = url.searchParams.getAll('id');
+    switch (url.pathname) {
+      case '/api/backtests':
+        return { ok: true, ...(await library.list()) };
+      case '/api/backtests/report': {
+        const id = ids[0];
+        if (!id || ids.length > 1) throw new HttpError(400, DashboardErrorCode.BadRequest, 'name one backtest: ?id=<run>');
+        return { ok: true, id, report: await library.report(id) };
+      }
+      case '/api/backtests/compare':
+        return { ok: true, comparison: await library.compare(ids) };
+      default:
+        throw new HttpError(404, DashboardErrorCode.NotFound, `${url.pathname} not found`);
     }
   }
 

@@ -1,6 +1,7 @@
 import { applyEvent, type DashboardEvent, type DashboardModel, emptyModel, type ModelLimits } from '../../src/model.js';
 import { renderActors } from './actors.js';
 import { renderAgent } from './agent.js';
+import { renderBacktests } from './backtests.js';
 import { h } from './dom.js';
 import { renderMarket } from './market.js';
 import { renderOrders } from './orders.js';
@@ -11,13 +12,14 @@ import './style.css';
  * The page: one model, filled by the WebSocket (a snapshot, then events applied with the same
  * reducer the server uses), and one view drawn at a time, redrawn at most once a frame.
  */
-type View = 'market' | 'agent' | 'orders' | 'actors' | 'plans';
+type View = 'market' | 'agent' | 'orders' | 'actors' | 'plans' | 'backtests';
 const VIEWS: Array<[View, string]> = [
   ['market', 'Market & forecasts'],
   ['agent', 'Agent'],
   ['orders', 'Orders & PnL'],
   ['actors', 'Actors'],
   ['plans', 'Plans & control'],
+  ['backtests', 'Backtests'],
 ];
 /** Which events each view draws (the others leave it alone, so typing in a form is not disturbed). */
 const RELEVANT: Record<View, Array<DashboardEvent['t']>> = {
@@ -26,6 +28,8 @@ const RELEVANT: Record<View, Array<DashboardEvent['t']>> = {
   orders: ['intent', 'verdict', 'approved', 'orderEvent', 'cancel', 'contractValue', 'bar'],
   actors: ['actor'],
   plans: ['plan', 'control', 'audit'],
+  // Reports on disk, not the bus: the view reads them when opened and on its own buttons.
+  backtests: [],
 };
 
 let model: DashboardModel = emptyModel();
@@ -105,6 +109,7 @@ function render(): void {
   else if (view === 'agent') renderAgent(model, main);
   else if (view === 'orders') renderOrders(model, main);
   else if (view === 'actors') renderActors(model, main, serverNow());
+  else if (view === 'backtests') renderBacktests(main);
   else renderPlans(model, main, () => schedule(true));
   main.dataset.view = view;
   if (focused) {
