@@ -13,6 +13,7 @@ import {
   type Forecast,
   ForecastContract,
   getStoredPlan,
+  MarketClockKind,
   marketNow,
   type MessageHandler,
   OrderEventContract,
@@ -240,9 +241,15 @@ export function createAgentLogic(ctx: ActorContext<AgentConfig>): ActorLogic<Age
     return next;
   };
 
-  /** True when a newer message of the same subject is stored: a backlog after downtime is not decided on. */
-  const stale = async (stream: string, msg: { seq: number; subject: string }): Promise<boolean> => {
-    if (!config.skipStale) return false;
+  /**
+   * The plans that decide on this message. A live plan skips it when a newer message of the same
+   * subject is stored (a backlog after downtime is not decided on). A replayed plan decides on
+   * every one: whether the agent keeps up with a replay depends on the machine, and what it
+   * decides must not (the same bars give the same decisions at 1×, 60× or in lockstep).
+   */
+  const fresh = async (plans: AgentPlan[], stream: string, msg: { seq: number; subject: string }): Promise<AgentPlan[]> => {
+    const live = plans.filter((p) => ctx.marketClocks.of(p.plan, p.mode).kind !== MarketClockKind.event);
+    if (!config.skipStale || live.length === 0) return plans;
     const newest = await ctx.bus.last(msg.subject, stream);
     if (newest && newest.seq > msg.seq) {
       totals.skippedStale += 1;
@@ -280,16 +287,18 @@ export function createAgentLogic(ctx: ActorContext<AgentConfig>): ActorLogic<Age
   };
   bind('auto_inference', ForecastContract, async (env, msg) => {
     const f = env.data;
-    const plans = plansWith('auto_inference').filter((p) => p.inst === f.inst && p.tf === f.tf);
-    if (!plans.length || (await stale(Streams.forecasts, msg))) return;
+    const matching = plansWith('auto_inference').filter((p) => p.inst === f.inst && p.tf === f.tf);
+    const plans = matching.length ? await fresh(matching, Streams.forecasts, msg) : [];
+    if (!plans.length) return;
     await Promise.all(
       plans.map((p) => triggered(p, 'auto_inference', env, msg.subject, forecastInput(f), { forecast: { id: env.id, data: f } })),
     );
   });
   bind('kline_event', CandleContract, async (env, msg) => {
     const c = env.data;
-    const plans = plansWith('kline_event').filter((p) => p.venue === c.venue && p.inst === c.inst && p.tf === c.tf);
-    if (!c.confirmed || !plans.length || (await stale(Streams.candles, msg))) return;
+    const matching = plansWith('kline_event').filter((p) => p.venue === c.venue && p.inst === c.inst && p.tf === c.tf);
+    const plans = c.confirmed && matching.length ? await fresh(matching, Streams.candles, msg) : [];
+    if (!plans.length) return;
     await Promise.all(plans.map((p) => triggered(p, 'kline_event', env, msg.subject, candleInput(c))));
   });
   bind('order_event', OrderEventContract, async (env, msg) => {

@@ -11,6 +11,7 @@ import {
   defineActorKind,
   type ForecastAnswer,
   InferencerEndpoints,
+  MarketClockKind,
   ModelReadyContract,
   ObjectStores,
   Streams,
@@ -114,7 +115,11 @@ export function createInferencerLogic(ctx: ActorContext<InferencerConfig>): Acto
           deliverPolicy: 'new',
         },
         async (envelope, msg) => {
-          const published = await f.onCandle(envelope, msg.info.pending > 0);
+          // Live, a backlog (after a restart) forecasts only its newest bar. A replay forecasts every
+          // bar: keeping up depends on the machine, and the forecasts must not (same bars, same
+          // forecasts at 1×, 60× or in lockstep).
+          const replay = ctx.marketClocks.of(f.series.plan, f.series.mode).kind === MarketClockKind.event;
+          const published = await f.onCandle(envelope, !replay && msg.info.pending > 0);
           if (published && !published.duplicate) recordForecast(published.envelope.data);
         },
       ),

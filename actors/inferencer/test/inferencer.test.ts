@@ -4,7 +4,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   ActorHost,
   applyPlan,
+  CandleContract,
   type CommandIo,
+  candleMessageId,
   ForecastContract,
   latestModel,
   ModelReadyContract,
@@ -88,7 +90,11 @@ describe('inferencer actor', () => {
     expect(f.skill.reason).toMatch(/0 of 3 forecasts scored/);
     // Five more bars: the first forecast's four steps close and it is scored; later forecasts carry the record.
     await publishCandles(nats.bus, hourlyCandles(BTC, START, 5, 61));
-    await eventually(async () => ((await lastForecast(BTC))?.data.skill.scored ?? 0) >= 1);
+    // A replay (these plans are sim) forecasts each of the five bars, the newest last.
+    await eventually(async () => {
+      const last = (await lastForecast(BTC))?.data;
+      return last?.asOf === START + 65 * HOUR && last.skill.scored >= 1;
+    });
     const later = (await lastForecast(BTC))!.data;
     expect(later.asOf).toBe(START + 65 * HOUR);
     expect(Object.keys(later.skill.model).sort()).toEqual(['brier', 'crps', 'hit-rate', 'mae']);
@@ -238,5 +244,36 @@ describe('inferencer actor', () => {
     expect(f.causationId).toBe(sent?.id);
     // The forecast speaks for the close of the bar it saw.
     expect(f.eventTime).toBe(START + 61 * HOUR);
+  }, 60_000);
+
+  it('forecasts every bar of a replay that comes in a burst: what it forecasts does not depend on keeping up', async () => {
+    // The test plans replay (sim): a live plan would forecast only the newest of a backlog.
+    const burst = hourlyCandles(BTC, START, 6, 66);
+    await Promise.all(
+      burst.map((c) =>
+        nats.bus.publish(CandleContract, subject('candle', c), c, {
+          id: candleMessageId(c.venue, c.inst, c.tf, c.ts),
+          eventTime: c.ts + HOUR,
+        }),
+      ),
+    );
+    const asOfs = async () => {
+      const out = new Map<number, number>();
+      for (let seq = 1; ; ) {
+        const m = await nats.bus.jsm.streams
+          .getMessage(Streams.forecasts, { next_by_subj: subject('forecast', { inst: BTC, tf: '1H' }), seq } as never)
+          .catch(() => null);
+        if (!m) return out;
+        const env = ForecastContract.decode(m.data);
+        out.set(env.data.asOf, env.eventTime);
+        seq = m.seq + 1;
+      }
+    };
+    await eventually(async () => {
+      const seen = await asOfs();
+      return burst.every((c) => seen.has(c.ts));
+    }, 30_000);
+    const seen = await asOfs();
+    for (const c of burst) expect(seen.get(c.ts)).toBe(c.ts + HOUR);
   }, 60_000);
 });
