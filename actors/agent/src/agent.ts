@@ -251,11 +251,9 @@ export function createAgentLogic(ctx: ActorContext<AgentConfig>): ActorLogic<Age
     const live = plans.filter((p) => ctx.marketClocks.of(p.plan, p.mode).kind !== MarketClockKind.event);
     if (!config.skipStale || live.length === 0) return plans;
     const newest = await ctx.bus.last(msg.subject, stream);
-    if (newest && newest.seq > msg.seq) {
-      totals.skippedStale += 1;
-      return true;
-    }
-    return false;
+    if (!newest || newest.seq <= msg.seq) return plans;
+    totals.skippedStale += 1;
+    return plans.filter((p) => !live.includes(p));
   };
 
   const triggered = async (
