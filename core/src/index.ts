@@ -95,6 +95,7 @@ export {
   assertTimeframe,
   timeframeMs,
   barOpen,
+  barClose,
   nextBarOpen,
 } from './time/timeframe.js';
 export { ManualClock, systemClock } from './time/clock.js';
@@ -104,7 +105,6 @@ export {
   CANDLE_CHECK_LEVELS,
   CandleStoreError,
   canAggregate,
-  barClose,
   candleProblems,
   describeProblems,
   lastCandleMessage,
