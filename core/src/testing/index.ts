@@ -93,3 +93,5 @@ export type {
   ExchangeConformanceSubject,
 } from './conformance/exchange.js';
 export { exchangeConformance } from './conformance/exchange.js';
+export { llmConformance } from './conformance/llm.js';
+export type { LlmConformanceOptions, LlmConformancePeer, LlmConformanceSubject, LlmConformanceUsage } from './conformance/llm.js';
