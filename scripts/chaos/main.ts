@@ -2,7 +2,7 @@
  * `npm run chaos [-- --minutes N] [--seed S] [--kill-every S] [--forge a,b] [--json] [--keep]`: the chaos harness
  * (issue 12). Runs the demo plan under kills and forged messages for N minutes (default 10) and
  * prints the table; `--json` prints the report as one JSON object instead. Exit 0 when every
- * loss, duplicate, disagreement and forged-acted-on count is 0, else 1.
+ * loss, duplicate, disagreement and forged-acted-on count is 0 (out of order is reported only), else 1.
  */
 import { chaosTable, FORGERIES, type Forgery, runChaos } from './harness.js';
 import { flags } from './lib.js';
@@ -32,7 +32,8 @@ if (json) process.stdout.write(`${JSON.stringify(report)}\n`);
 else process.stdout.write(`\n== chaos (${minutes} min)\n${chaosTable(report)}\n`);
 const p = report.positions[0];
 const zero =
-  report.candles.every((c) => c.lost === 0 && c.duplicated === 0 && c.outOfOrder === 0) &&
+  // Out of order is in the table, not in the verdict: a bar repaired from the venue after an outage is stored after later ones.
+  report.candles.every((c) => c.lost === 0 && c.duplicated === 0) &&
   report.intentsWithoutVerdict + report.verdictsWithoutIntent + report.approvalsWithoutVerdict + report.clientOrderIdsPlacedTwice === 0 &&
   report.venueOrdersTwice === 0 &&
   report.forgedActedOn === 0 &&
