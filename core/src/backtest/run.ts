@@ -153,12 +153,18 @@ export async function startHost(
   return host;
 }
 
-/** The plan as the backtest runs it: on the simulator, replaying the prepared file, with the run's seed. */
+/**
+ * The plan as the backtest runs it: on the simulator, replaying the prepared file, with the run's
+ * seed. History comes from the venue only (the simulator serves nothing after its now): a data
+ * directory or the bundled set would hand a validator or a trainer bars from the future.
+ */
 function backtestPlan(plan: Plan, file: string, seed: number): Plan {
+  const { directory: _, ...data } = plan.spec.data;
   return {
     ...plan,
     spec: {
       ...plan.spec,
+      data: { ...data, sources: ['venue'] },
       venue: { ...plan.spec.venue, mode: 'sim', sim: { ...plan.spec.venue.sim, file } },
       forecast: { ...plan.spec.forecast, seed },
     },
