@@ -1,5 +1,5 @@
 /**
- * Writes docs/plan.schema.json from the plan schema in core (`npx tsx scripts/gen-plan-schema.ts`).
+ * Writes docs/plan.schema.json from the plan schema in core (`npx tsx --conditions=kokex-source scripts/gen-plan-schema.ts`).
  * A test fails when the committed file and the schema disagree, so run this after changing it.
  */
 import { writeFile } from 'node:fs/promises';

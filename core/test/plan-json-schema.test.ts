@@ -57,7 +57,7 @@ function documentedFields(): Map<string, { defaultCell: string }> {
 const committed = JSON.parse(readFileSync(schemaFile, 'utf8')) as JsonSchema;
 
 describe('plan JSON Schema', () => {
-  it('docs/plan.schema.json is what the schema generates (run `npx tsx scripts/gen-plan-schema.ts`)', () => {
+  it('docs/plan.schema.json is what the schema generates (run `npx tsx --conditions=kokex-source scripts/gen-plan-schema.ts`)', () => {
     expect(committed).toEqual(planJsonSchema());
   });
 

@@ -1,6 +1,6 @@
 /**
  * Paths benchmark: how many Monte Carlo paths a forecast needs, coverage against cost. Prints
- * figures with the machine they ran on, asserts nothing (`npx tsx scripts/bench/paths.ts`).
+ * figures with the machine they ran on, asserts nothing (`node --import tsx --conditions=kokex-source scripts/bench/paths.ts`).
  *  A. sampling alone (no model): the coverage a central band of S sample quantiles has for a new
  *     draw of the sampled distribution, type 6 (what the inferencer publishes) against numpy's
  *     type 7, by formula and by a seeded Monte Carlo check;
