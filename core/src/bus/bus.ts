@@ -2,7 +2,7 @@ import { hostname } from 'node:os';
 import { type JetStreamClient, type JetStreamManager, type PubAck, jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { type KV, Kvm } from '@nats-io/kv';
 import { type ObjectStore, Objm } from '@nats-io/obj';
-import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { connect, type NatsConnection, nkeyAuthenticator } from '@nats-io/transport-node';
 import { resolveNatsUrl } from '../config.js';
 import { inboxPrefixFor } from '../deploy/access.js';
 import type { Contract, Envelope, EnvelopeMeta } from '../contracts/envelope.js';
@@ -83,6 +83,12 @@ export interface ConnectBusOptions {
   user?: string;
   /** Default: NATS_PASSWORD. */
   password?: string;
+  /**
+   * Default: NATS_NKEY_SEED. An NKey seed (`SU…`, from `kokex deploy nats`' users.env): the
+   * connection signs the server's challenge with it instead of sending a password. `user` still
+   * names the kind, for its inbox prefix.
+   */
+  nkeySeed?: string;
 }
 
 class BusImpl implements Bus {
@@ -162,9 +168,12 @@ export async function connectBus(options: ConnectBusOptions = {}): Promise<Bus> 
   try {
     const user = options.user ?? process.env.NATS_USER;
     const pass = options.password ?? process.env.NATS_PASSWORD;
+    const seed = options.nkeySeed ?? process.env.NATS_NKEY_SEED;
     nc = await connect({
       servers: url,
-      ...(user ? { user, pass, inboxPrefix: inboxPrefixFor(user) } : {}),
+      ...(user && !seed ? { user, pass } : {}),
+      ...(user ? { inboxPrefix: inboxPrefixFor(user) } : {}),
+      ...(seed ? { authenticator: nkeyAuthenticator(new TextEncoder().encode(seed)) } : {}),
       name: options.name ?? `kokex@${hostname()}`,
       timeout: options.timeoutMs ?? 3000,
       reconnect: options.reconnect ?? true,

@@ -58,7 +58,8 @@ const COMMANDS: Record<string, { summary: string; usage: string; json?: boolean 
   services: { summary: "NATS micro services (what 'nats micro ls' shows)", usage: 'usage: kokex services [--json]', json: true },
   deploy: {
     summary: 'per-actor NATS users and permissions (nats.conf, users.env)',
-    usage: 'usage: kokex deploy nats [plan.yaml…] [--out dir]   (default dir: deploy/nats)',
+    usage:
+      'usage: kokex deploy nats [plan.yaml…] [--out dir] [--host addr] [--auth nkey|password]   (defaults: deploy/nats, 127.0.0.1, password)',
   },
   backtest: {
     summary: "replay history through the plan's own actors in lockstep; report.json, report.html; compare runs",
@@ -220,6 +221,7 @@ export async function main(argv: string[]): Promise<number> {
       path: { type: 'string' },
       kind: { type: 'string' },
       out: { type: 'string' },
+      auth: { type: 'string' },
       json: { type: 'boolean' },
       count: { type: 'string' },
       quiet: { type: 'boolean' },
@@ -314,8 +316,10 @@ export async function main(argv: string[]): Promise<number> {
     }
     case 'deploy': {
       const [target, ...plans] = rest;
-      if (target !== 'nats') throw new UsageError('usage: kokex deploy nats [plan.yaml…] [--out deploy/nats]');
-      return show(await deployNats(plans, values.out));
+      if (target !== 'nats') throw new UsageError('usage: kokex deploy nats [plan.yaml…] [--out deploy/nats] [--host 127.0.0.1] [--auth nkey|password]');
+      const auth = values.auth ?? 'password';
+      if (auth !== 'nkey' && auth !== 'password') throw new UsageError(`--auth must be nkey or password, not "${auth}"`);
+      return show(await deployNats(plans, { outDir: values.out, host: values.host ?? '127.0.0.1', auth }));
     }
     default:
       throw new UsageError(`unknown command "${command}"; run kokex --help`);
