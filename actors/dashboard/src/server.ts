@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { extname, join, normalize, resolve, sep } from 'node:path';
 import { type Bus, type Clock, isKokexError, type Logger, toWireError } from '@kokex/core';
 import { type WebSocket, WebSocketServer } from 'ws';
-import { type BacktestsLibrary, BacktestsError } from './backtests.js';
+import { BacktestsError, type BacktestsLibrary } from './backtests.js';
 import {
   ACTOR_VERBS,
   type ActorVerb,

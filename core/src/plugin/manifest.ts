@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { ErrorCode, KokexError } from '../errors.js';
 import type { Bus } from '../bus/bus.js';
 import type { ActorKind } from '../host/actor.js';
+import type { InstrumentInfo } from '../ports/exchange.js';
 
 /**
  * A plugin is an npm package whose package.json has a `kokex` field (the manifest) and whose entry
@@ -35,6 +36,12 @@ export type PluginManifest = z.infer<typeof pluginManifestSchema>;
  */
 export interface AdapterContext {
   bus?: Bus;
+  /**
+   * The instrument rules (tick, lot, contract value) of the venue the adapter stands in for, as that
+   * venue's exchange adapter lists them: lent to the paper venue, which has no instrument list of
+   * its own (the executor asks `exchange:{plan venue}` in the plan's mode).
+   */
+  instrument?: (inst: string) => Promise<InstrumentInfo>;
 }
 
 export interface AdapterDefinition<T = unknown> {

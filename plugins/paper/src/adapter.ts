@@ -2,10 +2,12 @@ import {
   type AdapterDefinition,
   AdapterPort,
   type Balance,
-  type Bus,
   Buckets,
+  type Bus,
   CandleContract,
   type ExecutionAdapter,
+  type InstrumentInfo,
+  isKokexError,
   type OrderStreamEvents,
   type PlaceOrderRequest,
   type PlaceOrderResult,
@@ -20,7 +22,12 @@ import {
 } from '@kokex/core';
 import { emptyPaperState, PaperBook, type PaperState, venueOrderOf } from './book.js';
 import { DEFAULT_CONTRACTS, type PaperConfig, type PaperOptions, paperConfigSchema } from './config.js';
-import { PaperNoBusError, PaperStateError } from './errors.js';
+import { PaperInstrumentUnavailableError, PaperNoBusError, PaperStateError } from './errors.js';
+
+/** The instrument rules of the venue paper stands in for (`AdapterContext.instrument`, lent by the executor). */
+export type InstrumentRules = (inst: string) => Promise<InstrumentInfo>;
+
+type Contract = { contractValue: number; lotSize: number };
 
 const encoder = new TextEncoder();
 
@@ -32,6 +39,12 @@ const encoder = new TextEncoder();
  * orders, position and cash (and a repeated client order id finds its order). It talks to NATS only
  * through the bus the host lends it (the executor's connection, with the executor's permissions);
  * it never opens a connection of its own, and never closes the one it was lent.
+ *
+ * Contract values and lots come from the instrument rules of the plan's venue (`InstrumentInfo`
+ * from its exchange adapter, lent as `instrument`), asked once per instrument before its first
+ * order; `instruments` in the configuration overrides them. Without lent rules (an adapter made by
+ * hand), or when OKX cannot be reached, OKX's common linear swaps on `okx` candles (DEFAULT_CONTRACTS)
+ * stand in; spot ids (`BTC-USDT`) are 1; anything else is refused rather than guessed.
  */
 export class PaperExecutionAdapter implements ExecutionAdapter {
   readonly venue = 'paper';
@@ -40,11 +53,14 @@ export class PaperExecutionAdapter implements ExecutionAdapter {
   #ready: Promise<PaperBook> | undefined;
   #candleSub: { unsubscribe(): void } | undefined;
   #writes: Promise<unknown> = Promise.resolve();
+  /** Contracts learnt from the instrument rules, by instrument. */
+  readonly #contracts = new Map<string, Contract>();
 
   constructor(
     readonly config: PaperConfig,
     private readonly bus: Bus,
     private readonly now: () => number = Date.now,
+    private readonly rules?: InstrumentRules,
   ) {}
 
   get stateKey(): string {
@@ -53,6 +69,8 @@ export class PaperExecutionAdapter implements ExecutionAdapter {
 
   async placeOrder(request: PlaceOrderRequest): Promise<PlaceOrderResult> {
     const book = await this.#open();
+    const refused = await this.#learn(request.inst);
+    if (refused) return { clientOrderId: request.clientOrderId, venueOrderId: '', accepted: false, duplicate: false, reason: refused };
     const last = book.state.lastPrices[request.inst] ?? (await this.#lastClose(request.inst));
     const { result, update } = book.place(request, last, this.now());
     if (update) await this.#changed([update]);
@@ -106,6 +124,9 @@ export class PaperExecutionAdapter implements ExecutionAdapter {
         throw new PaperStateError(this.stateKey, err);
       }
       const book = new PaperBook(state, this.config, (inst) => this.#contract(inst), this.config.keepFinished);
+      // What the account already holds is valued with its instrument's rules from the start.
+      const held = new Set([...Object.keys(state.positions), ...state.orders.map((o) => o.inst)]);
+      await Promise.all([...held].map((inst) => this.#learn(inst).catch(() => undefined)));
       this.#book = book;
       const { venue, tf } = this.config.candles;
       this.#candleSub = bus.nc.subscribe(subjectFilter('candle', { venue, tf }), {
@@ -121,10 +142,36 @@ export class PaperExecutionAdapter implements ExecutionAdapter {
     return this.#ready;
   }
 
-  #contract(inst: string) {
-    const spec = this.config.instruments[inst] ?? DEFAULT_CONTRACTS[inst];
+  /** The contract of an instrument as far as it is known now (the book asks synchronously). */
+  #contract(inst: string): Contract | undefined {
+    const spec = this.config.instruments[inst] ?? this.#contracts.get(inst);
     if (spec) return spec;
+    if (!this.rules && this.config.candles.venue === 'okx' && DEFAULT_CONTRACTS[inst]) return DEFAULT_CONTRACTS[inst];
     return inst.split('-').length === 2 ? { contractValue: 1, lotSize: 0 } : undefined;
+  }
+
+  /**
+   * Asks the instrument rules for an instrument not known yet. Resolves with a refusal when the
+   * venue says it does not list it; throws a retryable error when the rules could not be reached.
+   */
+  async #learn(inst: string): Promise<string | undefined> {
+    if (!this.rules || this.config.instruments[inst] || this.#contracts.has(inst)) return undefined;
+    let info: InstrumentInfo;
+    try {
+      info = await this.rules(inst);
+    } catch (err) {
+      if (isKokexError(err) && !err.retryable) return `${inst}: ${(err as Error).message}`;
+      // OKX unreachable: its published value of a common linear swap stands in; anything else waits for the venue.
+      const known = this.config.candles.venue === 'okx' ? DEFAULT_CONTRACTS[inst] : undefined;
+      if (!known) throw new PaperInstrumentUnavailableError(inst, err);
+      this.#contracts.set(inst, known);
+      return undefined;
+    }
+    if (!(Number.isFinite(info.contractValue) && info.contractValue > 0))
+      return `${inst}: the venue lists contract value ${info.contractValue}, not a positive number`;
+    const lotSize = Number.isFinite(info.lotSize) && info.lotSize > 0 ? info.lotSize : 0;
+    this.#contracts.set(inst, { contractValue: info.contractValue, lotSize });
+    return undefined;
   }
 
   /** The newest stored close, for an order on an instrument no candle has been heard for since the start. */
@@ -163,11 +210,19 @@ export class PaperExecutionAdapter implements ExecutionAdapter {
   }
 }
 
-export function createPaperExecutionAdapter(options: PaperOptions, bus: Bus, now?: () => number): PaperExecutionAdapter {
-  return new PaperExecutionAdapter(paperConfigSchema.parse(options), bus, now);
+export function createPaperExecutionAdapter(
+  options: PaperOptions,
+  bus: Bus,
+  now?: () => number,
+  rules?: InstrumentRules,
+): PaperExecutionAdapter {
+  return new PaperExecutionAdapter(paperConfigSchema.parse(options), bus, now, rules);
 }
 
-/** `registry.resolve('execution', 'paper', {account, candles: {venue, tf}, …}, {bus})`: the host lends the bus. */
+/**
+ * `registry.resolve('execution', 'paper', {account, candles: {venue, tf}, …}, {bus, instrument})`:
+ * the host lends the bus, and the instrument rules of the plan's venue.
+ */
 export const paperExecutionAdapter: AdapterDefinition<PaperExecutionAdapter> = {
   port: AdapterPort.execution,
   name: 'paper',
@@ -176,6 +231,6 @@ export const paperExecutionAdapter: AdapterDefinition<PaperExecutionAdapter> = {
   create: (config, context) => {
     const parsed = config as PaperConfig;
     if (!context?.bus) throw new PaperNoBusError(parsed.account);
-    return new PaperExecutionAdapter(parsed, context.bus);
+    return new PaperExecutionAdapter(parsed, context.bus, Date.now, context.instrument);
   },
 };

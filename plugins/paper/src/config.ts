@@ -16,7 +16,11 @@ const contractSchema = z
   })
   .strict();
 
-/** OKX linear swaps' contract values, so common paper plans need no settings. */
+/**
+ * OKX's published contract values of its common linear swaps: only a stand-in, for a paper venue on
+ * `okx` candles that was lent no instrument rules (made by hand) or cannot reach OKX. The executor
+ * lends the rules of the plan's venue (`InstrumentInfo` from its exchange adapter), which decide.
+ */
 export const DEFAULT_CONTRACTS: Readonly<Record<string, { contractValue: number; lotSize: number }>> = {
   'BTC-USDT-SWAP': { contractValue: 0.01, lotSize: 0.01 },
   'ETH-USDT-SWAP': { contractValue: 0.1, lotSize: 0.01 },
@@ -39,7 +43,7 @@ export const paperConfigSchema = z
     slippage: z.number().min(0).lt(1).default(0.0001),
     /** The candle series fills are made against: `kokex.md.candle.{venue}.{inst}.{tf}`. */
     candles: z.object({ venue: venueToken, tf: timeframeToken }).strict(),
-    /** Contract values (and lots) by instrument; spot ids (`BTC-USDT`) are 1 unless given. */
+    /** Contract values (and lots) by instrument, over the venue's instrument rules; spot ids (`BTC-USDT`) are 1 unless given. */
     instruments: z.record(contractSchema).default({}),
     /** Final orders kept for look-ups by client order id (idempotency). Default 1,000. */
     keepFinished: z.number().int().positive().default(1000),

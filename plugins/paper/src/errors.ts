@@ -6,6 +6,8 @@ export const PaperErrorCode = {
   State: 'PAPER_STATE',
   /** Created without the host's bus: the paper venue reads candles and keeps its account only through the bus it is lent. */
   NoBus: 'PAPER_NO_BUS',
+  /** The instrument rules of the plan's venue could not be read (its exchange adapter failed): the order is retried. */
+  InstrumentUnavailable: 'PAPER_INSTRUMENT_UNAVAILABLE',
 } as const;
 export type PaperErrorCode = (typeof PaperErrorCode)[keyof typeof PaperErrorCode];
 
@@ -28,6 +30,16 @@ export class PaperNoBusError extends KokexError {
       PaperErrorCode.NoBus,
       `paper account ${account}: the paper venue needs the host's bus; resolve execution:paper with the context {bus} (the executor does)`,
       { data: { account } },
+    );
+  }
+}
+
+export class PaperInstrumentUnavailableError extends KokexError {
+  constructor(inst: string, cause: unknown) {
+    super(
+      PaperErrorCode.InstrumentUnavailable,
+      `paper venue: the instrument rules of ${inst} could not be read (${(cause as Error)?.message ?? cause}); the order is tried again`,
+      { cause, retryable: true, data: { inst } },
     );
   }
 }
