@@ -1,6 +1,8 @@
 import {
   type ActorContext,
   type ActorLogic,
+  AdapterPort,
+  adapterFor,
   ApprovedCancelContract,
   ApprovedOrderContract,
   Buckets,
@@ -90,11 +92,19 @@ export function createExecutorLogic(ctx: ActorContext<ExecutorConfig>): ActorLog
     // One session per adapter configuration: plans on one venue account share it. The adapter
     // itself comes from `adapterFor` (the executor's settings under what the plan derives); an
     // adapter that reads the bus (the paper venue) is lent this executor's connection.
+    // The paper venue is lent the instrument rules (contract value, lot) of the plan's venue, as
+    // that venue's exchange adapter lists them in the plan's mode.
+    const rulesVenue = (route.adapter.config.candles as { venue?: unknown } | undefined)?.venue;
+    const instrument =
+      typeof rulesVenue === 'string'
+        ? async (inst: string) =>
+            (await adapterFor(adapters, AdapterPort.exchange, { name: rulesVenue, mode: route.mode }, config.adapters)).instrument(inst)
+        : undefined;
     const target = {
       name: route.adapter.name,
       mode: route.mode,
       config: route.adapter.config,
-      ...(route.adapter.bus ? { context: { bus: ctx.bus } } : {}),
+      ...(route.adapter.bus ? { context: { bus: ctx.bus, ...(instrument ? { instrument } : {}) } } : {}),
     };
     const key = `${route.adapter.name}:${route.mode}:${JSON.stringify(route.adapter.config)}`;
     let session = sessions.get(key);
