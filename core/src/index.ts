@@ -217,6 +217,21 @@ export {
 } from './plan/forecast.js';
 export { AGENT_TOOLS, AGENT_TRIGGERS } from './plan/agent.js';
 export { TRADING_STATES } from './plan/risk.js';
+export {
+  applyTradingCommand,
+  CONTROL_PREFIX,
+  controlKey,
+  decodeControl,
+  ensureControl,
+  initialControl,
+  planOfControlKey,
+  readControl,
+  TRADING_COMMANDS,
+  tradingControlSchema,
+  tradingStateMachine,
+  watchControls,
+  writeControl,
+} from './risk/trading-control.js';
 export { applyPlan, changedSections, deletePlan, getStoredPlan, listPlans } from './plan/store.js';
 
 export type { WireError, KokexErrorOptions } from './errors.js';
@@ -284,7 +299,15 @@ export type { HistoryApplyResult, HistoryStore, HistoryWrite, HistoryWriteIssue 
 export type { ProvisionOptions, ProvisionResult } from './bus/provision.js';
 export type { ConsumerStats, DurableConsumerOptions, DurableWorkerEvents, MessageHandler } from './bus/consumer.js';
 export type { LogFormat, Logger, LoggerOptions } from './log/logger.js';
-export type { ActorBusDeclaration, ActorContext, ActorKind, ActorLogic, BusDeclarationInput, ConsumerBinding, Declared } from './host/actor.js';
+export type {
+  ActorBusDeclaration,
+  ActorContext,
+  ActorKind,
+  ActorLogic,
+  BusDeclarationInput,
+  ConsumerBinding,
+  Declared,
+} from './host/actor.js';
 export type { LifecycleContext, LifecycleEvent, LifecycleOptions } from './host/lifecycle.js';
 export type { ActorInstanceOptions, ActorStatus } from './host/instance.js';
 export type { ActorHostOptions, ReloadResult } from './host/host.js';
@@ -340,3 +363,4 @@ export type { ModelPreset, TrainingDevice } from './plan/model.js';
 export type { ExecutionProvider, SkillBaseline, SkillMetric, ProbabilityCalibration, BandCalibration } from './plan/forecast.js';
 export type { AgentTool, AgentTrigger } from './plan/agent.js';
 export type { TradingState } from './plan/risk.js';
+export type { ControlRecord, TradingCommand, TradingStateEvent } from './risk/trading-control.js';

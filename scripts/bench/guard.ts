@@ -8,19 +8,22 @@
  *   BENCH_GUARD_INTENTS=3000 BENCH_GUARD_QUEUED=500 …
  */
 import { resolve } from 'node:path';
-import { applyTradingCommand, initialControl, readControl, writeControl } from '@kokex/actor-risk-guard';
 import {
   ActorHost,
   applyPlan,
+  applyTradingCommand,
   type Bus,
   CandleContract,
   createLogger,
+  initialControl,
   type OrderIntent,
   OrderIntentContract,
   OrderVerdictContract,
   parsePlan,
+  readControl,
   subject,
   subjectFilter,
+  writeControl,
 } from '@kokex/core';
 import { startTestNats } from '@kokex/core/testing';
 import { machine, percentile } from './lib/report.js';

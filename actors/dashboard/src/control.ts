@@ -1,17 +1,22 @@
 import {
   type ApplyResult,
   applyPlan,
-  Buckets,
+  applyTradingCommand,
   type Bus,
   controlSubject,
   describeTokenProblem,
   errorFromWire,
   getStoredPlan,
+  initialControl,
   KokexError,
   PlanInvalidError,
   type PlanIssue,
   parsePlans,
+  readControl,
   subject,
+  TRADING_COMMANDS,
+  type TradingCommand,
+  writeControl,
 } from '@kokex/core';
 import { DashboardErrorCode } from './errors.js';
 import type { ControlView } from './model.js';
@@ -25,27 +30,11 @@ import type { ControlView } from './model.js';
  *   `kokex.agent.token.{plan}.{conversation}`, which the dashboard already reads);
  * - apply a plan: core's plan loader and `applyPlan`, as `kokex plan apply`.
  */
-export const RISK_VERBS = ['halt', 'reduce', 'resume'] as const;
-export type RiskVerb = (typeof RISK_VERBS)[number];
+/** The trading commands, core's (`kokex risk` takes the same). */
+export const RISK_VERBS = TRADING_COMMANDS;
+export type RiskVerb = TradingCommand;
 export const ACTOR_VERBS = ['pause', 'resume', 'reload'] as const;
 export type ActorVerb = (typeof ACTOR_VERBS)[number];
-
-/**
- * The trading-state transitions, as the risk guard's machine (actors/risk-guard/src/trading-state.ts)
- * allows them: an actor may not import another actor, and the record's shape is the contract
- * between them. HALT throws the kill switch (again when already halted: the executor sweeps open
- * orders once more); REDUCE and RESUME lower it. Undefined: the state does not accept the command.
- */
-export function nextControl(current: ControlView, verb: RiskVerb, by: string, reason: string, at: number): ControlView | undefined {
-  const allowed: Record<string, RiskVerb[]> = {
-    active: ['halt', 'reduce'],
-    reducing: ['halt', 'resume'],
-    halted: ['halt', 'reduce', 'resume'],
-  };
-  if (!(allowed[current.state] ?? []).includes(verb)) return undefined;
-  const state = verb === 'halt' ? 'halted' : verb === 'reduce' ? 'reducing' : 'active';
-  return { state, killSwitch: verb === 'halt', by, reason, at };
-}
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -67,16 +56,11 @@ export async function riskCommand(
   checkedToken('plan', plan);
   const stored = await getStoredPlan(bus, plan);
   if (!stored) throw new KokexError(DashboardErrorCode.NotFound, `no plan ${plan} is applied`, { data: { plan } });
-  const kv = await bus.kv(Buckets.risk);
-  const key = `control.${plan}`;
-  const entry = await kv.get(key);
-  const current: ControlView =
-    entry?.operation === 'PUT' && entry.length > 0
-      ? (entry.json<ControlView>() as ControlView)
-      : { state: stored.stored.plan.spec.risk.initialState, killSwitch: false, by: 'plan', reason: 'risk.initialState', at };
-  const next = nextControl(current, verb, by, reason, at);
+  // The same record, transitions and write as `kokex risk` (core's trading control).
+  const current = (await readControl(bus, plan)) ?? initialControl(stored.stored.plan.spec.risk.initialState, at);
+  const next = applyTradingCommand(current, verb, by, reason, at);
   if (!next) return { changed: false, control: current };
-  await kv.put(key, encoder.encode(JSON.stringify(next)));
+  await writeControl(bus, plan, next);
   return { changed: true, control: next };
 }
 

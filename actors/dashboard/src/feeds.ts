@@ -10,6 +10,8 @@ import {
   CancelVerdictContract,
   type Candle,
   CandleContract,
+  CONTROL_PREFIX,
+  decodeControl,
   type Envelope,
   type Forecast,
   ForecastContract,
@@ -19,6 +21,7 @@ import {
   OrderIntentContract,
   OrderVerdictContract,
   parseSubject,
+  planOfControlKey,
   type StoredPlan,
   Streams,
 } from '@kokex/core';
@@ -40,7 +43,8 @@ export const READ_STREAMS = [
 export const LIVE_SUBJECTS = ['kokex.md.live.>', 'kokex.agent.token.>'] as const;
 export const WATCHED_BUCKETS = [Buckets.plans, Buckets.actors, Buckets.risk] as const;
 /** The trading state records in `kokex-risk` (the risk guard's `control.{plan}`). */
-export const CONTROL_KEY_PREFIX = 'control.';
+/** Keys of the trading-control records in `kokex-risk` (core's). */
+export const CONTROL_KEY_PREFIX = `${CONTROL_PREFIX}.`;
 
 export function barOf(c: Candle): BarView {
   return { time: c.ts, open: c.open, high: c.high, low: c.low, close: c.close, volume: c.volume };
@@ -295,18 +299,6 @@ export function actorView(key: string, s: Record<string, unknown>): ActorView {
   return view;
 }
 
-export function controlView(value: unknown): ControlView | undefined {
-  const v = value as Partial<ControlView> | undefined;
-  if (!v || typeof v.state !== 'string') return undefined;
-  return {
-    state: v.state,
-    killSwitch: Boolean(v.killSwitch),
-    by: String(v.by ?? ''),
-    reason: String(v.reason ?? ''),
-    at: Number(v.at ?? 0),
-  };
-}
-
 export interface FeedOptions {
   bus: Bus;
   log: Logger;
@@ -373,8 +365,8 @@ export async function startFeeds(o: FeedOptions): Promise<() => Promise<void>> {
           else if (bucket === Buckets.actors)
             o.emit({ t: 'actor', key: e.key, actor: deleted ? null : actorView(e.key, e.json<Record<string, unknown>>()) });
           else {
-            const plan = e.key.slice(CONTROL_KEY_PREFIX.length);
-            o.emit({ t: 'control', plan, control: deleted ? null : (controlView(e.json()) ?? null) });
+            const plan = planOfControlKey(e.key) ?? e.key;
+            o.emit({ t: 'control', plan, control: deleted ? null : (decodeControl(e.value) ?? null) });
           }
         } catch (err) {
           skip(`${bucket} ${e.key}`, err);

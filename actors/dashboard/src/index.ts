@@ -19,7 +19,6 @@ export {
   applyPlanText,
   chatCommand,
   chatHistory,
-  nextControl,
   RISK_VERBS,
   riskCommand,
   validatePlanText,

@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
 import { portOf } from '../src/config.js';
-import { nextControl } from '../src/control.js';
 import { applyEvent, type DashboardEvent, DEFAULT_LIMITS, emptyModel, positions } from '../src/model.js';
 
 const bar = (time: number, close: number) => ({ time, open: close, high: close, low: close, close, volume: 1 });
@@ -130,28 +129,6 @@ describe('the dashboard model', () => {
     expect(p?.unrealized).toBeCloseTo(2 * 200 * 0.01, 10);
     expect(p?.fees).toBeCloseTo(1, 10);
     expect(p?.pnl).toBeCloseTo(1 + 4 - 1, 10);
-  });
-});
-
-describe('control transitions (as the risk guard allows them)', () => {
-  const at = 1000;
-  const active = { state: 'active', killSwitch: false, by: 'plan', reason: 'risk.initialState', at: 0 };
-  it('halt throws the kill switch from any state, reduce and resume lower it', () => {
-    expect(nextControl(active, 'halt', 'dashboard:ann', 'why', at)).toEqual({
-      state: 'halted',
-      killSwitch: true,
-      by: 'dashboard:ann',
-      reason: 'why',
-      at,
-    });
-    const halted = nextControl(active, 'halt', 'x', 'y', at);
-    expect(halted && nextControl(halted, 'halt', 'x', 'y', at)?.killSwitch).toBe(true);
-    expect(halted && nextControl(halted, 'reduce', 'x', 'y', at)).toMatchObject({ state: 'reducing', killSwitch: false });
-    expect(halted && nextControl(halted, 'resume', 'x', 'y', at)).toMatchObject({ state: 'active', killSwitch: false });
-  });
-  it('refuses what the state does not accept', () => {
-    expect(nextControl(active, 'resume', 'x', 'y', at)).toBeUndefined();
-    expect(nextControl({ ...active, state: 'reducing' }, 'reduce', 'x', 'y', at)).toBeUndefined();
   });
 });
 

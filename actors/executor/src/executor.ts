@@ -2,6 +2,7 @@ import {
   type ActorContext,
   type ActorLogic,
   AdapterPort,
+  type ControlRecord,
   adapterFor,
   ApprovedCancelContract,
   ApprovedOrderContract,
@@ -13,6 +14,7 @@ import {
   subject,
   subjectFilter,
   Tokens,
+  watchControls,
 } from '@kokex/core';
 import { type ExecutorConfig, type ExecutorRoute, executorConfigFromPlans, executorConfigSchema } from './config.js';
 import { ExecApprovalUnverifiedError } from './errors.js';
@@ -34,15 +36,6 @@ export function executorCancelDurable(venue: string): string {
   return `executor-${venue}-cancels`;
 }
 
-interface Control {
-  state: string;
-  killSwitch: boolean;
-  at: number;
-}
-
-/** Trading state records in `kokex-risk`, written by the risk guard and `kokex risk`. */
-const CONTROL_PREFIX = 'control.';
-
 /**
  * The executor: the only actor that talks to venues. It pulls `kokex.order.approved.{venue}.>`
  * (one durable per venue), places each order through the plan's execution adapter with the client
@@ -54,7 +47,7 @@ const CONTROL_PREFIX = 'control.';
  */
 export function createExecutorLogic(ctx: ActorContext<ExecutorConfig>): ActorLogic<ExecutorConfig> {
   const config = ctx.config;
-  const controls = new Map<string, Control>();
+  const controls = new Map<string, ControlRecord>();
   const adapters = ctx.container.resolve(Tokens.Adapters);
   const sessions = new Map<string, VenueSession>();
   const sessionOf = new Map<string, VenueSession>();
@@ -140,7 +133,7 @@ export function createExecutorLogic(ctx: ActorContext<ExecutorConfig>): ActorLog
   }
 
   const sweeps = new Map<string, number>();
-  const onControl = (plan: string, control: Control | undefined) => {
+  const onControl = (plan: string, control: ControlRecord | undefined) => {
     if (!control) return void controls.delete(plan);
     controls.set(plan, control);
     // Each throw of the switch is swept once (a halt repeated later sweeps again).
@@ -155,21 +148,8 @@ export function createExecutorLogic(ctx: ActorContext<ExecutorConfig>): ActorLog
     }
   };
 
-  const watchControls = async () => {
-    const kv = await ctx.bus.kv(Buckets.risk);
-    const watch = await kv.watch({ key: `${CONTROL_PREFIX}>` });
-    stopWatch = () => watch.stop();
-    void (async () => {
-      for await (const e of watch) {
-        let value: Control | undefined;
-        try {
-          value = e.operation === 'PUT' ? (JSON.parse(new TextDecoder().decode(e.value)) as Control) : undefined;
-        } catch {
-          value = undefined;
-        }
-        onControl(e.key.slice(CONTROL_PREFIX.length), value);
-      }
-    })();
+  const followControls = async () => {
+    stopWatch = await watchControls(ctx.bus, onControl);
   };
 
   const routeVenues = [...new Set(config.routes.map((r) => r.venue))].sort();
@@ -239,7 +219,7 @@ export function createExecutorLogic(ctx: ActorContext<ExecutorConfig>): ActorLog
       ),
     ]),
     async start() {
-      await watchControls();
+      await followControls();
       // Each plan is RECONCILING for the guard until its first reconciliation is stored.
       for (const session of sessions.values()) await session.announce();
       for (const session of sessions.values()) session.start();

@@ -1,18 +1,18 @@
 import {
   type CancelRequest,
   type CancelVerdict,
+  type ControlRecord,
   type InstrumentInfo,
   type OrderIntent,
   type OrderVerdict,
-  type PlanRisk,
   parseDuration,
+  type PlanRisk,
   subject,
   timeframeMs,
 } from '@kokex/core';
 import type { InstrumentQuote, LedgerValuation, PlanLedger } from './ledger.js';
 import { RiskReason } from './reasons.js';
 import { roundPrice, roundSize } from './rounding.js';
-import type { ControlRecord } from './trading-state.js';
 
 /**
  * The guard's decision as a pure function of the intent and what the guard knows: the plan's

@@ -1,7 +1,6 @@
-import { type ActorStatus, type Bus, Buckets, type CommandDefinition } from '@kokex/core';
+import { type ActorStatus, Buckets, type Bus, type CommandDefinition, readControl } from '@kokex/core';
 import { PlanBooks } from './books.js';
 import { appliedPlan, CommandUsageError, columns, num, commandArgs, withCommandBus } from './cli.js';
-import { readControl } from './control.js';
 import { executionVenueOf } from './config.js';
 import type { PlanLedger } from './ledger.js';
 import { OrdersTail } from './orders-tail.js';

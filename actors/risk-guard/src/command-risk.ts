@@ -1,7 +1,13 @@
-import type { CommandDefinition } from '@kokex/core';
+import {
+  applyTradingCommand,
+  type CommandDefinition,
+  initialControl,
+  readControl,
+  TRADING_COMMANDS,
+  type TradingCommand,
+  writeControl,
+} from '@kokex/core';
 import { appliedPlan, CommandUsageError, commandArgs, withCommandBus } from './cli.js';
-import { readControl, writeControl } from './control.js';
-import { applyTradingCommand, initialControl, TRADING_COMMANDS, type TradingCommand } from './trading-state.js';
 
 const USAGE = `usage: kokex risk halt|reduce|resume <plan> [--reason text]
        kokex risk status <plan>

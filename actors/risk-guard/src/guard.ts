@@ -3,30 +3,32 @@ import {
   type ActorLogic,
   ApprovedCancelContract,
   ApprovedOrderContract,
+  Buckets,
   type CancelRequest,
   CancelRequestContract,
   type CancelVerdict,
   CancelVerdictContract,
   consume,
+  type ControlRecord,
   DEAD_LETTER_EXCERPT_BYTES,
   DeadLetterContract,
   defineActorKind,
+  ensureControl,
   type Envelope,
+  marketNow,
   type OrderIntent,
   OrderIntentContract,
-  OrderVerdictContract,
   type OrderVerdict,
-  marketNow,
-  Buckets,
+  OrderVerdictContract,
   Streams,
   subject,
   subjectFilter,
   Tokens,
   utf8Excerpt,
+  watchControls,
 } from '@kokex/core';
 import { type Decision, evaluateCancel, evaluateIntent } from './checks.js';
 import { type GuardConfig, type GuardPlan, guardConfigFromPlans, guardConfigSchema } from './config.js';
-import { ensureControl, watchControls } from './control.js';
 import { RiskErrorCode, RiskPublishError, RiskStreamReadError } from './errors.js';
 import { InstrumentCache } from './instruments.js';
 import { PlanBooks, type RefusedMessage } from './books.js';
@@ -35,7 +37,6 @@ import { RiskReason } from './reasons.js';
 import { OrdersTail } from './orders-tail.js';
 import { reconcilingDenial } from './reconciling.js';
 import { planSummary } from './summary.js';
-import type { ControlRecord } from './trading-state.js';
 
 /** How long the guard waits for the venue's ticker when a held-back price needs it. */
 const TICKER_TIMEOUT_MS = 2000;

@@ -8,7 +8,6 @@ export { orderCommand, ordersCommand, riskCommand } from './commands.js';
 export { describeCancelVerdict, describeEvent, describeVerdict, newClientOrderId } from './command-order.js';
 export { BookRefusal, EXECUTOR_KIND, GUARD_KIND, PlanBooks, sourceIs } from './books.js';
 export { executionVenueOf, guardConfigFromPlans, guardConfigSchema, guardPlanFrom, guardPlanSchema } from './config.js';
-export { CONTROL_PREFIX, controlKey, ensureControl, readControl, watchControls, writeControl } from './control.js';
 export {
   RiskErrorCode,
   RiskNoVerdictError,
@@ -24,7 +23,6 @@ export { OrdersTail } from './orders-tail.js';
 export { RISK_REASON_MEANINGS, RiskReason } from './reasons.js';
 export { roundPrice, roundSize } from './rounding.js';
 export { planSummary } from './summary.js';
-export { TRADING_COMMANDS, applyTradingCommand, initialControl, tradingStateMachine } from './trading-state.js';
 
 export type { CancelDecision, CancelInput, Decision, DecisionInput, ForecastSnapshot, GuardedPlan, MarketSnapshot } from './checks.js';
 export type { RefusedMessage } from './books.js';
@@ -41,7 +39,6 @@ export type {
 } from './ledger.js';
 export type { MarketRefusals, MarketViewOptions, SeriesKey } from './market.js';
 export type { PlanSummary } from './summary.js';
-export type { ControlRecord, TradingCommand, TradingStateEvent } from './trading-state.js';
 
 export default definePlugin({
   name: '@kokex/actor-risk-guard',

@@ -1,6 +1,6 @@
+import { type ControlRecord } from '@kokex/core';
 import type { GuardPlan } from './config.js';
 import type { InstrumentQuote, PlanLedger } from './ledger.js';
-import type { ControlRecord } from './trading-state.js';
 
 /** A plan's book in a few numbers: the guard's status detail and what `kokex orders` prints. */
 export interface PlanSummary {

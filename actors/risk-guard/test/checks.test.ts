@@ -1,16 +1,7 @@
+import { applyTradingCommand, initialControl } from '@kokex/core';
 import type { InstrumentInfo, OrderEvent, OrderIntent, PlanRisk } from '@kokex/core';
 import { describe, expect, it } from 'vitest';
-import {
-  applyTradingCommand,
-  evaluateIntent,
-  type GuardedPlan,
-  initialControl,
-  PlanLedger,
-  intentTtlMs,
-  RiskReason,
-  roundPrice,
-  roundSize,
-} from '../src/index.js';
+import { evaluateIntent, type GuardedPlan, PlanLedger, intentTtlMs, RiskReason, roundPrice, roundSize } from '../src/index.js';
 import { intentOf, orderPlan, SWAP } from './support.js';
 
 const NOW = Date.UTC(2026, 0, 5, 12);
@@ -88,20 +79,6 @@ describe('lot and tick rounding', () => {
     expect(roundPrice(40_000.01, 0.1, 'sell')).toBe(40_000.1);
     expect(roundPrice(0.1 + 0.2, 0.1, 'sell')).toBe(0.3);
     expect(roundSize(3.7, 1e-8)).toBe(3.7);
-  });
-});
-
-describe('trading state', () => {
-  it('halts from anywhere (throwing the kill switch), reduces and resumes, and refuses a command that changes nothing', () => {
-    const active = initialControl('active', 1);
-    const halted = applyTradingCommand(active, 'halt', 'cli:a', 'why', 2);
-    expect(halted).toEqual({ state: 'halted', killSwitch: true, by: 'cli:a', reason: 'why', at: 2 });
-    const reducing = applyTradingCommand(halted!, 'reduce', 'cli:b', '', 3);
-    expect(reducing).toMatchObject({ state: 'reducing', killSwitch: false, by: 'cli:b' });
-    expect(applyTradingCommand(reducing!, 'reduce', 'x', '', 4)).toBeUndefined();
-    expect(applyTradingCommand(active, 'resume', 'x', '', 4)).toBeUndefined();
-    expect(applyTradingCommand(halted!, 'halt', 'cli:c', 'again', 5)).toMatchObject({ state: 'halted', killSwitch: true, at: 5 });
-    expect(applyTradingCommand(reducing!, 'resume', 'cli:d', '', 6)).toMatchObject({ state: 'active', killSwitch: false });
   });
 });
 

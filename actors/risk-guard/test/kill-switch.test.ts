@@ -1,7 +1,6 @@
-import { OrderVerdictContract, subjectFilter } from '@kokex/core';
+import { applyTradingCommand, initialControl, OrderVerdictContract, subjectFilter, writeControl } from '@kokex/core';
 import { eventually } from '@kokex/core/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { applyTradingCommand, initialControl, writeControl } from '../src/index.js';
 import { type Fixture, intentOf, marketTime, orderPlan, PRICE, sendIntent, startFixture } from './support.js';
 
 /**

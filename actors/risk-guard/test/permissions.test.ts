@@ -4,22 +4,24 @@ import { join } from 'node:path';
 import {
   type ActorAccess,
   ActorHost,
-  ApprovedOrderContract,
   applyPlan,
-  type Bus,
+  applyTradingCommand,
+  ApprovedOrderContract,
   buildUsers,
+  type Bus,
   connectBus,
+  initialControl,
   loadPlugin,
   NatsServerProcess,
   ReconcileContract,
   renderNatsConfig,
   Streams,
   subject,
+  writeControl,
 } from '@kokex/core';
 import { captureLogger, eventually } from '@kokex/core/testing';
 import type { OkxSimulator } from '@kokex/plugin-okx-sim';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { applyTradingCommand, initialControl, writeControl } from '../src/index.js';
 import {
   adapterSettings,
   DIRS,

@@ -1,14 +1,17 @@
 import {
+  applyTradingCommand,
   ApprovedCancelContract,
   ApprovedOrderContract,
   type CancelVerdict,
   type DecisionBasis,
+  initialControl,
   type OrderIntent,
   type OrderVerdict,
+  writeControl,
 } from '@kokex/core';
 import type { OkxSimulator } from '@kokex/plugin-okx-sim';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { applyTradingCommand, initialControl, RiskReason, writeControl } from '../src/index.js';
+import { RiskReason } from '../src/index.js';
 import {
   eventOf,
   type Fixture,
