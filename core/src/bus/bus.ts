@@ -5,6 +5,7 @@ import { type ObjectStore, Objm } from '@nats-io/obj';
 import { connect, type NatsConnection, nkeyAuthenticator } from '@nats-io/transport-node';
 import { resolveNatsUrl } from '../config.js';
 import { inboxPrefixFor } from '../deploy/access.js';
+import { embeddedCredentials } from '../deploy/embedded.js';
 import type { Contract, Envelope, EnvelopeMeta } from '../contracts/envelope.js';
 import { ErrorCode, KokexError } from '../errors.js';
 import { inPublishSpan, traceHeaders } from '../telemetry/tracing.js';
@@ -166,8 +167,10 @@ export async function connectBus(options: ConnectBusOptions = {}): Promise<Bus> 
   const url = options.url ?? resolveNatsUrl().url;
   let nc: NatsConnection;
   try {
-    const user = options.user ?? process.env.NATS_USER;
-    const pass = options.password ?? process.env.NATS_PASSWORD;
+    // The embedded server of `kokex up` lets in only its generated users: found by its URL.
+    const local = options.user || process.env.NATS_USER ? undefined : embeddedCredentials(url);
+    const user = options.user ?? process.env.NATS_USER ?? local?.user;
+    const pass = options.password ?? process.env.NATS_PASSWORD ?? local?.password;
     const seed = options.nkeySeed ?? process.env.NATS_NKEY_SEED;
     nc = await connect({
       servers: url,

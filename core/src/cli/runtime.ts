@@ -4,6 +4,7 @@ import { join, resolve } from 'node:path';
 import { type Bus, connectBus } from '../bus/bus.js';
 import { isPortFree, NatsServerProcess } from '../bus/nats-server.js';
 import { kokexHome, natsUrlFile, resolveNatsUrl } from '../config.js';
+import { ensureEmbeddedAuth } from '../deploy/embedded.js';
 import type { Logger } from '../log/logger.js';
 import { discoverPlugins } from '../plugin/loader.js';
 
@@ -38,9 +39,15 @@ export async function embeddedRuntime(log: Logger): Promise<Runtime> {
   }
   await mkdir(home, { recursive: true });
   const port = (await isPortFree(4222)) ? 4222 : undefined;
-  const embedded = await NatsServerProcess.start({ storeDir: join(home, 'nats'), ...(port ? { port } : {}) });
+  // Secure by default: only the generated users get in (deploy/embedded.ts), on 127.0.0.1 only.
+  const auth = ensureEmbeddedAuth(home);
+  const embedded = await NatsServerProcess.start({
+    storeDir: join(home, 'nats'),
+    ...(port ? { port } : {}),
+    args: ['-c', auth.configFile],
+  });
   await writeFile(urlFile, `${embedded.url}\n`);
-  const bus = await connectBus({ url: embedded.url, name: 'kokex-up' });
+  const bus = await connectBus({ url: embedded.url, name: 'kokex-up', ...auth.admin });
   return {
     bus,
     embedded,
