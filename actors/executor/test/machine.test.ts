@@ -22,6 +22,25 @@ function session(retryMs = 5000) {
 }
 
 describe('venue session machine', () => {
+  it('runs the periodic reconciliation beside trading, never before the venue is ready', () => {
+    const s = session();
+    // Still connecting: a due reconciliation is not the machine's business yet.
+    s.actor.send({ type: 'RECONCILE' });
+    expect(s.state()).toBe('connecting');
+    expect(s.calls.resync).toBe(0);
+    s.actor.send({ type: 'CONNECTED' });
+    s.actor.send({ type: 'RECONCILED' });
+    s.actor.send({ type: 'RECONCILE' });
+    expect(s.state()).toBe('resyncing');
+    expect(s.calls.resync).toBe(1);
+    expect(canTrade(s.state())).toBe(true);
+    // Due again while one runs: the running one answers for both.
+    s.actor.send({ type: 'RECONCILE' });
+    expect(s.calls.resync).toBe(1);
+    s.actor.send({ type: 'RECONCILED' });
+    expect(s.state()).toBe('ready');
+  });
+
   it('connects, reconciles, then trades; a resubscription reconciles beside trading', () => {
     const s = session();
     expect(s.state()).toBe('connecting');
