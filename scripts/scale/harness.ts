@@ -308,10 +308,10 @@ export async function runScale(o: ScaleOptions = {}): Promise<ScaleReport> {
       const t0 = Date.now();
       await sleep(windowMs);
       const t1 = Date.now();
-      const candles = (await readStream(b, Streams.candles, 'kokex.md.candle.>')).filter(
-        (r) => r.storedAt >= t0 && r.storedAt < t1 && r.subject.endsWith('.1m'),
-      );
-      const stored = new Map(candles.map((r) => [envelopeOf(r)?.id, r.storedAt]));
+      const all = await readStream(b, Streams.candles, 'kokex.md.candle.>');
+      const candles = all.filter((r) => r.storedAt >= t0 && r.storedAt < t1 && r.subject.endsWith('.1m'));
+      // A forecast in the window may answer a bar stored before it (a backlog): match on every stored bar.
+      const stored = new Map(all.map((r) => [envelopeOf(r)?.id, r.storedAt]));
       const forecasts = (await readStream(b, Streams.forecasts, 'kokex.forecast.>')).filter((r) => r.storedAt >= t0 && r.storedAt < t1);
       const latencies: number[] = [];
       const bySource = new Map<string, number>();
@@ -406,7 +406,10 @@ export function scaleTable(r: ScaleReport): string {
     ],
   ];
   for (const c of r.candles)
-    rows.push([`candles ${c.series}`, `${c.stored} stored: lost ${c.lost}, duplicated ${c.duplicated}, out of order ${c.outOfOrder}`]);
+    rows.push([
+      `candles ${c.series}`,
+      `${c.stored} stored: lost ${Number.isNaN(c.lost) ? 'not compared' : c.lost}, duplicated ${c.duplicated}, out of order ${c.outOfOrder}`,
+    ]);
   rows.push(
     ['intents', `${r.intents}, verdicts ${r.verdicts}, fills ${r.fills}`],
     ['intents without a verdict', r.intentsWithoutVerdict],
