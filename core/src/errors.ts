@@ -80,6 +80,8 @@ export const ErrorCode = {
   Provision: 'KOKEX_PROVISION',
   PlanInvalid: 'KOKEX_PLAN_INVALID',
   PlanNotFound: 'KOKEX_PLAN_NOT_FOUND',
+  /** `kokex up`: the simulator's port is taken (another `kokex up` or `kokex sim`), or plans ask for different ports. */
+  SimPort: 'KOKEX_SIM_PORT',
   /** `kokex backtest`: a data directory with no file for the instrument, a bad row, a duplicate or a gap. */
   BacktestData: 'KOKEX_BACKTEST_DATA',
   /** `kokex backtest`: the pipeline did not settle on a bar, or the simulator's lockstep control failed. */

@@ -95,7 +95,7 @@ const DATA_KINDS = ['okx-sim', 'feed', 'validator'];
 const TRADE_KINDS = ['inferencer', 'agent', 'risk-guard', 'executor'];
 const RETRAIN_KINDS = ['trainer', 'scheduler', 'clock'];
 
-/** Settings every kind with adapter settings gets: the okx adapter talks to this run's simulator. */
+/** The okx adapter's settings for this run: its simulator, and quick reconnects. */
 function adapterSettings(simPort: number) {
   return {
     okx: {
@@ -103,17 +103,6 @@ function adapterSettings(simPort: number) {
       ws: { reconnectInitialDelayMs: 50, reconnectMaxDelayMs: 500 },
     },
   };
-}
-
-/**
- * Which field of a kind's configuration holds per-adapter settings: `adapters` (feed, validator,
- * executor, risk guard) or `venues` (the agent's account reads); undefined when it has none.
- */
-function adapterSettingsField(schema: unknown): string | undefined {
-  let s = schema as { shape?: Record<string, unknown>; _def?: { schema?: unknown; innerType?: unknown } } | undefined;
-  for (let i = 0; i < 5 && s && !s.shape; i++) s = (s._def?.schema ?? s._def?.innerType) as typeof s;
-  if (!s?.shape) return undefined;
-  return ['adapters', 'venues'].find((k) => k in (s?.shape ?? {}));
 }
 
 /**
@@ -144,11 +133,8 @@ export async function startHost(
       }
     }
   }
-  for (const kind of kinds) {
-    const { actor } = host.registry.resolveKind(kind);
-    const field = adapterSettingsField(actor.configSchema);
-    if (field) config[kind] = { ...(config[kind] ?? {}), [field]: adapterSettings(simPort) };
-  }
+  // Every okx adapter of the host (feed, validator, executor, guard, agent) talks to this run's simulator.
+  host.adapters.setDefaults('okx', adapterSettings(simPort).okx);
   await host.start();
   return host;
 }

@@ -17,12 +17,16 @@ import { type CommandDefinition, readPluginPackage } from '../plugin/manifest.js
 const METRICS_USAGE =
   '\n\n  --metrics-port N (KOKEX_METRICS_PORT) serves /metrics, /healthz and /readyz on port N (0: a free\n  port; default: no server); --metrics-bind ADDR (KOKEX_METRICS_BIND, default 127.0.0.1; 0.0.0.0 in pods).';
 
+const SIM_PORT_USAGE =
+  "\n\n  --sim-port N (KOKEX_SIM_PORT) is where the OKX simulator listens and the okx adapter connects (0: a\n  free port; default: the plans' venue.sim.port, else 18080). A port in use is refused, never shared.";
+
 /** Each built-in command: its one-line summary, its own usage (`kokex <command> --help`), and whether it lists (`--json`). */
 const COMMANDS: Record<string, { summary: string; usage: string; json?: boolean }> = {
   up: {
     summary: 'run every actor in one process (embedded nats-server when NATS_URL is unset)',
     usage:
-      'usage: kokex up [plan.yaml…] [--quiet] [--metrics-port N] [--metrics-bind ADDR]\n\n  Validates the plan files, starts an embedded nats-server when NATS_URL is unset, applies the\n  plans and runs every actor kind found under actors/ and plugins/. Ctrl-C drains and stops.' +
+      'usage: kokex up [plan.yaml…] [--quiet] [--sim-port N] [--metrics-port N] [--metrics-bind ADDR]\n\n  Validates the plan files, starts an embedded nats-server when NATS_URL is unset, applies the\n  plans and runs every actor kind found under actors/ and plugins/. Ctrl-C drains and stops.' +
+      SIM_PORT_USAGE +
       METRICS_USAGE,
   },
   host: {
@@ -99,6 +103,14 @@ function stopSignal(): Promise<string> {
     process.on('SIGINT', () => on('SIGINT'));
     process.on('SIGTERM', () => on('SIGTERM'));
   });
+}
+
+/** A port option (`--sim-port`, or its environment variable): unset or empty is undefined, 0 a free one. */
+function portOption(flag: string, value: string | undefined): number | undefined {
+  if (value === undefined || value === '') return undefined;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new UsageError(`${flag} must be a port number 0-65535, got "${value}"`);
+  return n;
 }
 
 /** `--metrics-port`/`KOKEX_METRICS_PORT` (unset or empty: no server) and the address to bind. */
@@ -229,6 +241,7 @@ export async function main(argv: string[]): Promise<number> {
       'log-format': { type: 'string' },
       'metrics-port': { type: 'string' },
       'metrics-bind': { type: 'string' },
+      'sim-port': { type: 'string' },
     },
   });
   const [command, ...rest] = positionals;
@@ -264,8 +277,10 @@ export async function main(argv: string[]): Promise<number> {
         values['metrics-port'] ?? process.env.KOKEX_METRICS_PORT,
         values['metrics-bind'] ?? process.env.KOKEX_METRICS_BIND,
       );
+      const simPort = portOption('--sim-port', values['sim-port'] ?? process.env.KOKEX_SIM_PORT);
       await runHost({
         ...(health ? { health } : {}),
+        ...(simPort !== undefined ? { simPort } : {}),
         plans: rest,
         ...(kinds ? { kinds } : {}),
         embedded: command === 'up',
@@ -316,7 +331,8 @@ export async function main(argv: string[]): Promise<number> {
     }
     case 'deploy': {
       const [target, ...plans] = rest;
-      if (target !== 'nats') throw new UsageError('usage: kokex deploy nats [plan.yaml…] [--out deploy/nats] [--host 127.0.0.1] [--auth nkey|password]');
+      if (target !== 'nats')
+        throw new UsageError('usage: kokex deploy nats [plan.yaml…] [--out deploy/nats] [--host 127.0.0.1] [--auth nkey|password]');
       const auth = values.auth ?? 'password';
       if (auth !== 'nkey' && auth !== 'password') throw new UsageError(`--auth must be nkey or password, not "${auth}"`);
       return show(await deployNats(plans, { outDir: values.out, host: values.host ?? '127.0.0.1', auth }));

@@ -13,6 +13,9 @@ import { startTracing } from '../telemetry/tracing.js';
 import { AdapterPort } from '../di/tokens.js';
 import type { MarketDataAdapter } from '../ports/exchange.js';
 import { adapterFor } from '../ports/registry.js';
+import { freePort, isPortFree } from '../bus/nats-server.js';
+import { ErrorCode, KokexError } from '../errors.js';
+import type { Plan } from '../plan/schema.js';
 
 export interface UpOptions {
   plans: string[];
@@ -30,12 +33,59 @@ export interface UpOptions {
   until: Promise<unknown>;
   /** Serve `/metrics`, `/healthz`, `/readyz` (`--metrics-port`, `KOKEX_METRICS_PORT`). Default: none. */
   health?: HealthServerOptions;
+  /** The OKX simulator's port (`--sim-port`, `KOKEX_SIM_PORT`; 0: a free one). Default: the plans' `venue.sim.port`, else 18080. */
+  simPort?: number;
+}
+
+/** Where the OKX simulator listens unless a plan or `--sim-port` says otherwise (the okx adapter's default `simPort`). */
+export const SIM_DEFAULT_PORT = 18080;
+
+/**
+ * The port of the OKX simulator this `kokex up` starts, claimed before anything starts: a port
+ * another process holds is refused with the fix (`kokex up` never silently trades against a
+ * simulator it did not start, whose accounts and tape are someone else's), and 0 becomes a free
+ * port, handed to the simulator and to every okx adapter of the host alike.
+ */
+export async function claimSimPort(plans: readonly Plan[], requested: number | undefined): Promise<number> {
+  const asked = [
+    ...new Set(
+      plans.flatMap((p) =>
+        p.spec.venue.name === 'okx' && p.spec.venue.mode === 'sim' && p.spec.venue.sim.port !== undefined ? [p.spec.venue.sim.port] : [],
+      ),
+    ),
+  ];
+  if (requested === undefined && asked.length > 1)
+    throw new KokexError(
+      ErrorCode.SimPort,
+      `the plans ask for different simulator ports (${asked.join(', ')}): give them one venue.sim.port, or pass --sim-port N`,
+      {
+        data: { ports: asked },
+      },
+    );
+  const port = requested ?? asked[0] ?? SIM_DEFAULT_PORT;
+  if (port === 0) return freePort();
+  if (!(await isPortFree(port)))
+    throw new KokexError(
+      ErrorCode.SimPort,
+      `the OKX simulator's port ${port} is in use (another kokex up or npx kokex sim?); kokex up does not join a simulator it did not start: stop that process, or pass --sim-port N (0 picks a free port)`,
+      { data: { port } },
+    );
+  return port;
+}
+
+/** Whether this host starts the OKX simulator for these plans (`kokex up` with a sim plan, or asked for a port). */
+function startsSimulator(o: UpOptions, plans: readonly Plan[]): boolean {
+  if (!o.embedded || (o.kinds && !o.kinds.includes('okx-sim'))) return false;
+  return o.simPort !== undefined || plans.some((p) => p.spec.venue.name === 'okx' && p.spec.venue.mode === 'sim');
 }
 
 /** `kokex up` and `kokex host`: run a host until told to stop, then drain it cleanly. */
 export async function runHost(o: UpOptions): Promise<void> {
   // Traces only when the standard OTEL_* variables ask for them (off by default).
   const tracing = startTracing({ serviceName: 'kokex-host', attributes: { 'kokex.mode': o.embedded ? 'up' : 'host' } });
+  const plans = await Promise.all(o.plans.map((file) => loadPlanFile(file)));
+  // Claimed before a server starts: a port in use fails here with one line and the fix.
+  const simPort = startsSimulator(o, plans) ? await claimSimPort(plans, o.simPort) : o.simPort;
   const runtime = o.embedded
     ? await embeddedRuntime(o.log)
     : await connectBus({ name: 'kokex-host' }).then((bus: Bus) => ({ bus, embedded: undefined, close: () => bus.close() }));
@@ -53,11 +103,22 @@ export async function runHost(o: UpOptions): Promise<void> {
       if (o.embedded) throw err;
       o.print(`not provisioning the bus (${(err as Error).message}); an admin's \`kokex up\` provisions it`);
     }
-    for (const file of o.plans) {
-      const r = await applyPlan(bus, await loadPlanFile(file), file);
+    for (const [i, file] of o.plans.entries()) {
+      const r = await applyPlan(bus, plans[i] as Plan, file);
       o.print(`plan ${r.name} from ${file}: ${r.action}`);
     }
-    host = new ActorHost({ bus, log: o.log, ...(o.kinds ? { kinds: o.kinds } : {}), ...(o.health ? { health: o.health } : {}) });
+    host = new ActorHost({
+      bus,
+      log: o.log,
+      ...(o.kinds ? { kinds: o.kinds } : {}),
+      ...(o.health ? { health: o.health } : {}),
+      ...(simPort !== undefined ? { config: { 'okx-sim': { port: simPort } } } : {}),
+    });
+    if (simPort !== undefined) {
+      // The simulator and every okx adapter of this host meet on the same port.
+      host.adapters.setDefaults('okx', { simPort });
+      o.print(`okx simulator port ${simPort}`);
+    }
     // A host serving some kinds loads only the plugins offering them, plus adapter plugins they may
     // resolve; a broken plugin it does not need cannot stop it.
     const dirs = [];
@@ -102,7 +163,10 @@ export async function runHost(o: UpOptions): Promise<void> {
       contractValue: async (inst) => {
         const plan = liveHost.plans().find((p) => p.spec.instrument === inst || p.spec.risk.allowInstruments?.includes(inst));
         if (!plan) return undefined;
-        const adapter = await adapterFor<MarketDataAdapter>(liveHost.adapters, AdapterPort.exchange, { name: plan.spec.venue.name, mode: plan.spec.venue.mode });
+        const adapter = await adapterFor<MarketDataAdapter>(liveHost.adapters, AdapterPort.exchange, {
+          name: plan.spec.venue.name,
+          mode: plan.spec.venue.mode,
+        });
         return (await adapter.instrument(inst)).contractValue;
       },
     });

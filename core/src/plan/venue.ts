@@ -12,7 +12,20 @@ export type VenueMode = (typeof VENUE_MODES)[number];
 
 const simSchema = z
   .object({
-    speed: z.number().finite().positive().max(100_000).default(60).describe('Replay speed as a multiple of real time (60: one 1m bar per second).'),
+    speed: z
+      .number()
+      .finite()
+      .positive()
+      .max(100_000)
+      .default(60)
+      .describe('Replay speed as a multiple of real time (60: one 1m bar per second).'),
+    port: z
+      .number()
+      .int()
+      .min(0)
+      .max(65_535)
+      .optional()
+      .describe('Port of the local simulator under `kokex up` (0: a free one). Default 18080; `--sim-port` overrides it.'),
     file: z
       .string()
       .min(1)

@@ -27,6 +27,8 @@ export class AdapterRegistry {
   /** Adapters known from a manifest but not imported yet: loaded on first resolve. */
   #lazy = new Map<string, () => Promise<AdapterDefinition | undefined>>();
   #instances = new Map<string, Promise<unknown>>();
+  /** Host-wide settings per adapter name, under everything an actor or a plan sets. */
+  #defaults = new Map<string, Record<string, unknown>>();
 
   register(def: AdapterDefinition): void {
     this.#defs.set(`${def.port}:${def.name}`, def);
@@ -38,6 +40,15 @@ export class AdapterRegistry {
    */
   registerLazy(port: string, name: string, load: () => Promise<AdapterDefinition | undefined>): void {
     if (!this.#defs.has(`${port}:${name}`)) this.#lazy.set(`${port}:${name}`, load);
+  }
+
+  /**
+   * Host-wide settings for an adapter name on every port: what a host's operator decides for all
+   * its actors at once (`kokex up --sim-port 18090` gives `okx` its `simPort`). They sit under the
+   * actor's settings and the plan's, which still win.
+   */
+  setDefaults(name: string, settings: Record<string, unknown>): void {
+    this.#defaults.set(name, { ...(this.#defaults.get(name) ?? {}), ...settings });
   }
 
   unregister(port: string, name: string): void {
@@ -76,9 +87,10 @@ export class AdapterRegistry {
         },
       );
     }
-    let parsed = config;
+    const defaults = this.#defaults.get(name);
+    let parsed = defaults && typeof config === 'object' && config !== null ? { ...defaults, ...config } : config;
     if (def.configSchema) {
-      const r = def.configSchema.safeParse(config);
+      const r = def.configSchema.safeParse(parsed);
       if (!r.success) {
         const detail = r.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
         throw new KokexError(ErrorCode.AdapterConfig, `invalid config for ${port} adapter ${name}: ${detail}`, { data: { port, name } });
@@ -139,6 +151,10 @@ export function adapterFor(
   target: AdapterTarget,
   settings: Record<string, Record<string, unknown> | undefined> = {},
 ): Promise<unknown> {
-  const config = { ...(settings[target.name] ?? {}), ...(target.config ?? {}), ...(target.mode === undefined ? {} : { mode: target.mode }) };
+  const config = {
+    ...(settings[target.name] ?? {}),
+    ...(target.config ?? {}),
+    ...(target.mode === undefined ? {} : { mode: target.mode }),
+  };
   return registry.resolve<unknown>(port, target.name, config, target.context);
 }
