@@ -20,14 +20,13 @@ import {
   CandleContract,
   connectBus,
   freePort,
-  isPortFree,
   loadPlanFile,
   OrderEventContract,
   OrderIntentContract,
   Streams,
   subject,
 } from '@kokex/core';
-import { createOkxVenueAdapter, OKX_SIM_DEFAULT_PORT } from '@kokex/plugin-okx';
+import { createOkxVenueAdapter } from '@kokex/plugin-okx';
 import {
   auditCandles,
   auditOrders,
@@ -198,10 +197,8 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
   const forge = new Set<Forgery>(o.forge ?? FORGERIES);
   const durationMs = Math.round(o.minutes * 60_000);
   const killEveryMs = Math.min((o.killEveryS ?? 20) * 1000, Math.max(10_000, durationMs / 4));
-  if (!(await isPortFree(OKX_SIM_DEFAULT_PORT)))
-    throw new Error(
-      `port ${OKX_SIM_DEFAULT_PORT} (the simulator's, where the okx adapter's sim mode connects) is in use: stop the other demo first`,
-    );
+  // The simulator on a free port of its own (KOKEX_SIM_PORT for every host), so a run never meets another demo's.
+  const simPort = await freePort();
   const tmp = mkdtempSync(join(tmpdir(), 'kokex-chaos-'));
   const planFile = join(tmp, 'chaos-plan.yaml');
   writeFileSync(planFile, CHAOS_PLAN);
@@ -210,7 +207,13 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
   print(`nats-server ${nats.url}, store ${nats.storeDir}; logs in ${logDirOf(tmp)}; seed ${seed}`);
   const bus: Bus = await connectBus({ url: nats.url, name: 'kokex-chaos', reconnect: true });
   const hosts = Object.entries(CHAOS_HOSTS).map(
-    ([name, kinds]) => new HostProcess(name, kinds, { NATS_URL: nats.url, KOKEX_HOME: join(tmp, 'home', name) }, logDirOf(tmp)),
+    ([name, kinds]) =>
+      new HostProcess(
+        name,
+        kinds,
+        { NATS_URL: nats.url, KOKEX_HOME: join(tmp, 'home', name), KOKEX_SIM_PORT: String(simPort) },
+        logDirOf(tmp),
+      ),
   );
   const byName = (name: string) => hosts.find((h) => h.name === name) as HostProcess;
   let failed = true;
@@ -497,7 +500,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
 
     // ---- audit
     const lagAtEnd = { ...(await streamLag(bus, Streams.orders)), ...(await streamLag(bus, Streams.candles)) };
-    const venue = createOkxVenueAdapter({ mode: 'sim' } as never);
+    const venue = createOkxVenueAdapter({ mode: 'sim', simPort } as never);
     const venueBars = new Map<string, number[]>();
     const candleRecords = await readStream(bus, Streams.candles, 'kokex.md.candle.>');
     for (const tf of ['1m', '1H']) {

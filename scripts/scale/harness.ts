@@ -16,8 +16,8 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { applyPlan, type Bus, connectBus, freePort, isPortFree, KOKEX_TOPOLOGY, loadPlanFile, Streams } from '@kokex/core';
-import { createOkxVenueAdapter, OKX_SIM_DEFAULT_PORT } from '@kokex/plugin-okx';
+import { applyPlan, type Bus, connectBus, freePort, KOKEX_TOPOLOGY, loadPlanFile, Streams } from '@kokex/core';
+import { createOkxVenueAdapter } from '@kokex/plugin-okx';
 import { chaosPlan, FORGED_AFTER, INST, manualIntent, publishIntent, SIM_KEY } from '../chaos/harness.js';
 import {
   auditCandles,
@@ -129,8 +129,8 @@ export interface ScaleReport {
 
 export async function runScale(o: ScaleOptions = {}): Promise<ScaleReport> {
   const print = o.print ?? (() => undefined);
-  if (!(await isPortFree(OKX_SIM_DEFAULT_PORT)))
-    throw new Error(`port ${OKX_SIM_DEFAULT_PORT} (the simulator's) is in use: stop the other demo first`);
+  // The simulator on a free port of its own (KOKEX_SIM_PORT for every host), so a run never meets another demo's.
+  const simPort = await freePort();
   const tmp = mkdtempSync(join(tmpdir(), 'kokex-scale-'));
   const planFile = join(tmp, 'plan.yaml');
   writeFileSync(planFile, chaosPlan(60));
@@ -171,7 +171,7 @@ export async function runScale(o: ScaleOptions = {}): Promise<ScaleReport> {
     const h = new HostProcess(
       name,
       GROUPS[group]?.kinds ?? [],
-      { NATS_URL: node.url, KOKEX_HOME: join(tmp, 'home', name), KOKEX_STREAM_REPLICAS: '3' },
+      { NATS_URL: node.url, KOKEX_HOME: join(tmp, 'home', name), KOKEX_STREAM_REPLICAS: '3', KOKEX_SIM_PORT: String(simPort) },
       logDirOf(tmp),
     );
     hosts.push(h);
@@ -340,7 +340,7 @@ export async function runScale(o: ScaleOptions = {}): Promise<ScaleReport> {
     await until(async () => Object.values(await streamLag(b, Streams.orders)).every((x) => x === 0), 120_000, 1000);
     await sleep(5000);
     const lagAtEnd = { ...(await streamLag(b, Streams.orders)), ...(await streamLag(b, Streams.raw)) };
-    const venue = createOkxVenueAdapter({ mode: 'sim' } as never);
+    const venue = createOkxVenueAdapter({ mode: 'sim', simPort } as never);
     const records = await readStream(b, Streams.candles, 'kokex.md.candle.>');
     const venueBars = new Map<string, number[]>();
     // The 1m series only. 1H is not compared here: in a run whose replay changed speed, the simulator's
