@@ -100,9 +100,10 @@ export const ordersCommand: CommandDefinition = {
         return 0;
       }
       const { venue: v, instrument, timeframe } = plan.spec;
-      const state = control
-        ? `${control.state}, kill switch ${control.killSwitch ? 'thrown' : 'down'}`
-        : `${plan.spec.risk.initialState} (not yet guarded)`;
+      // No record: nobody has changed the plan's state, so it is the plan's initial one (the guard
+      // reads the record and never writes it).
+      const current = control ?? { state: plan.spec.risk.initialState, killSwitch: false };
+      const state = `${current.state}, kill switch ${current.killSwitch ? 'thrown' : 'down'}${guard ? '' : ' (no risk guard has reported)'}`;
       io.print(`plan ${name} (${executionVenueOf(plan)} ${v.mode} ${instrument} ${timeframe}): ${state}`);
       for (const line of render(ledger, fills)) io.print(line);
       const pnl = guard?.summary.pnl;

@@ -13,13 +13,14 @@ import {
   DEAD_LETTER_EXCERPT_BYTES,
   DeadLetterContract,
   defineActorKind,
-  ensureControl,
   type Envelope,
+  initialControl,
   marketNow,
   type OrderIntent,
   OrderIntentContract,
   type OrderVerdict,
   OrderVerdictContract,
+  readControl,
   Streams,
   subject,
   subjectFilter,
@@ -308,7 +309,9 @@ export function createRiskGuardLogic(ctx: ActorContext<GuardConfig>): ActorLogic
 
   const preparePlans = async () => {
     for (const plan of config.plans) {
-      controls.set(plan.plan, await ensureControl(ctx.bus, plan.plan, plan.risk.initialState, ctx.clock.now()));
+      // Read, never written: an absent record is the plan's initial state, so the guard needs no
+      // write access to kokex-risk and cannot lift a kill switch an operator threw.
+      controls.set(plan.plan, (await readControl(ctx.bus, plan.plan)) ?? initialControl(plan.risk.initialState, ctx.clock.now()));
       killSwitch.set({ plan: plan.plan }, controls.get(plan.plan)?.killSwitch ? 1 : 0);
       // Warm the instrument cache without holding up the start: a venue that is down costs a denial, not a crash.
       for (const inst of plan.instruments) void instruments.resolve(plan, inst);
@@ -348,7 +351,9 @@ export function createRiskGuardLogic(ctx: ActorContext<GuardConfig>): ActorLogic
     async start() {
       market.start();
       stopWatch = await watchControls(ctx.bus, (plan, record) => {
+        const initial = config.plans.find((p) => p.plan === plan)?.risk.initialState;
         if (record) controls.set(plan, record);
+        else if (initial) controls.set(plan, initialControl(initial, ctx.clock.now()));
         else controls.delete(plan);
         killSwitch.set({ plan }, record?.killSwitch ? 1 : 0);
       });
@@ -436,7 +441,8 @@ export const riskGuardActor = defineActorKind<GuardConfig>({
         { stream: Streams.orders, durable: RISK_GUARD_DURABLE, filter: subjectFilter('orderIntent') },
         { stream: Streams.orders, durable: RISK_GUARD_CANCEL_DURABLE, filter: subjectFilter('orderCancel') },
       ],
-      kv: [Buckets.risk],
+      // Trading-control records are read and watched only: operators (kokex risk, the dashboard) write them.
+      kvRead: [Buckets.risk],
       // The books are rebuilt and kept up through an ordered consumer on ORDERS (orders-tail.ts).
       orderedReads: [{ stream: Streams.orders, filter: 'kokex.order.>' }],
     };

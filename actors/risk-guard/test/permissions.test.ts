@@ -7,9 +7,11 @@ import {
   applyPlan,
   applyTradingCommand,
   ApprovedOrderContract,
+  Buckets,
   buildUsers,
   type Bus,
   connectBus,
+  controlKey,
   initialControl,
   loadPlugin,
   NatsServerProcess,
@@ -173,5 +175,18 @@ describe('guard and executor under their generated NATS users', () => {
     ).rejects.toThrow(/permission|timeout/i);
     expect(await subscriptionRefusal(guard, 'kokex.order.approved.>')).toMatch(/permission/i);
     await eventually(() => [...(sim.account()?.orders.values() ?? [])].every((o) => o.clOrdId !== 'forged1'));
+  });
+
+  it('lets neither the guard nor the executor lift a thrown kill switch: both only read kokex-risk', async () => {
+    expect(access['risk-guard']?.kv ?? []).not.toContain(Buckets.risk);
+    expect(access['risk-guard']?.kvRead).toContain(Buckets.risk);
+    const halted = applyTradingCommand(initialControl('active', 1), 'halt', 'test', 'operator', 2)!;
+    await writeControl(admin, 'perm-lift', halted);
+    for (const user of ['risk-guard', 'executor']) {
+      const kv = await (await as(user)).kv(Buckets.risk);
+      expect((await kv.get(controlKey('perm-lift')))?.json()).toMatchObject({ killSwitch: true });
+      const lifted = new TextEncoder().encode(JSON.stringify({ ...halted, state: 'active', killSwitch: false }));
+      await expect(kv.put(controlKey('perm-lift'), lifted)).rejects.toThrow(/permission|timeout/i);
+    }
   });
 });
