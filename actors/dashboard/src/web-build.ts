@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { readdir, rename, rm, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
@@ -44,7 +45,7 @@ export async function ensureWebBuilt(dir: string = WEB_DIST_DIR): Promise<{ buil
   if (existsSync(join(dir, 'index.html')) && !(await stale(dir))) return { built: false };
   building ??= (async () => {
     // Built beside it, then swapped in: a page served meanwhile (another process) never sees half a build.
-    const next = `${dir}.build-${process.pid}-${Date.now().toString(36)}`;
+    const next = `${dir}.build-${process.pid}-${randomBytes(4).toString('hex')}`;
     try {
       const vite = await import('vite');
       await vite.build({
