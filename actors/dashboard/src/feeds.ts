@@ -252,6 +252,7 @@ export function planView(stored: StoredPlan, revision: number): PlanView {
     revision,
     source: stored.source,
     appliedAt: stored.appliedAt,
+    initialState: p.spec.risk.initialState,
     text: `${JSON.stringify(p, null, 2)}\n`,
   };
 }

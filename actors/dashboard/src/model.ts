@@ -166,6 +166,8 @@ export interface PlanView {
   revision: number;
   source: string;
   appliedAt: number;
+  /** `risk.initialState`: the plan's trading state while no operator has written a control record. */
+  initialState: string;
   /** The stored plan as JSON text (valid YAML), the starting point of the apply form. */
   text: string;
 }

@@ -17,6 +17,7 @@ import {
   type TrainReply,
 } from '@kokex/core';
 import { captureLogger, eventually, startTestNats, type TestNats } from '@kokex/core/testing';
+import { GRAPH_NAMES } from '@kokex/kronos-runtime';
 import {
   acquireLease,
   checkKronosPackage,
@@ -215,7 +216,8 @@ describe.skipIf(!CAN_TRAIN)('trainer with Python training', () => {
     expect(card).toMatchObject({ version: record.version, data: { rows: 300, venue: 'okx', instrument: 'E2E-USDT', timeframe: '1h' } });
     // Every graph the card lists, the card itself and the run's config.
     expect(Object.keys(record.artifacts).sort()).toEqual([...Object.keys(card.files), 'card.json', 'config.json'].sort());
-    expect(Object.keys(card.files)).toHaveLength(5);
+    // Exactly the graphs the runtime that serves the model opens.
+    expect(Object.keys(card.files).sort()).toEqual(GRAPH_NAMES.map((g) => `${g}.onnx`).sort());
 
     const ready = (await readyMessages()).filter((r) => r.inst === 'E2E-USDT');
     expect(ready).toHaveLength(1);
@@ -288,8 +290,8 @@ describe.skipIf(!CAN_TRAIN)('trainer with Python training', () => {
     expect(failed?.message).toMatch(/the split leaves \d+ training and \d+ validation rows/);
     expect(await registryHas('SHORT-USDT')).toBe(false);
     expect((await readyMessages()).some((r) => r.inst === 'SHORT-USDT')).toBe(false);
-    // One new model's artifacts (seven files), none of the failed job's.
-    expect((await artifactCount()) - artifactsBefore).toBe(7);
+    // One new model's artifacts (its graphs, card.json and config.json), none of the failed job's.
+    expect((await artifactCount()) - artifactsBefore).toBe(GRAPH_NAMES.length + 2);
     progress.stop();
   });
 

@@ -42,7 +42,11 @@ export function renderPlans(model: DashboardModel, main: HTMLElement, rerender: 
       h('td', {}, p.name),
       h('td', {}, `${p.venue} ${p.mode}`),
       h('td', {}, `${p.inst} ${p.tf}`),
-      h('td', { 'data-testid': `state-${p.name}` }, c ? `${c.state}${c.killSwitch ? ' · KILL SWITCH' : ''}` : 'no record yet'),
+      h(
+        'td',
+        { 'data-testid': `state-${p.name}` },
+        c ? `${c.state}${c.killSwitch ? ' · KILL SWITCH' : ''}` : `${p.initialState} (initial)`,
+      ),
       h('td', {}, c ? `${c.by}: ${c.reason} (${iso(c.at)})` : ''),
       h('td', {}, `r${p.revision} from ${p.source} ${iso(p.appliedAt)}`),
       h(
