@@ -404,6 +404,21 @@ const CHECKS: Check[] = [
         )
       : undefined;
   },
+  // The venue's floor (Binance MIN_NOTIONAL): refused here with the rule, not by the venue after
+  // the approval. A closing order is exempt, as the venues exempt reduce-only orders.
+  ({ size, price, market, instrument, reduces }) => {
+    if (reduces || instrument.minNotional === undefined) return undefined;
+    const notional = size * instrument.contractValue * (price ?? market.last);
+    return notional < instrument.minNotional
+      ? deny(
+          RiskReason.NotionalBelowMinimum,
+          'instrument.minNotional',
+          `order notional ${fmt(notional)} is below the venue's minimum ${instrument.minNotional}`,
+          instrument.minNotional,
+          fmt(notional),
+        )
+      : undefined;
+  },
   ({ size, price, market, instrument, plan }) => {
     const notional = size * instrument.contractValue * (price ?? market.last);
     return notional > plan.risk.maxNotional

@@ -11,6 +11,8 @@ const instrumentSpecSchema = z
     tickSize: z.number().positive(),
     lotSize: z.number().positive(),
     minSize: z.number().positive(),
+    /** The venue's smallest order notional in the quote currency; absent: none. */
+    minNotional: z.number().positive().optional(),
     /** Base units per contract (derivatives); 1 for spot. Default 1. */
     contractValue: z.number().positive().default(1),
   })

@@ -164,6 +164,24 @@ describe('decisions', () => {
     expect(decide(intent({ side: 'sell', size: 3 }), ledger, { control: reducing })).toMatchObject({ reason: RiskReason.Reducing });
   });
 
+  it("denies new risk under the venue's minimum notional, with the contract value, and lets a closing order through", () => {
+    const floored = { instrument: { ...INSTRUMENT, minNotional: 100 } };
+    // 0.02 contracts × 0.01 BTC × 40,000 = 8 USDT: above the minimum size, below the notional floor.
+    expect(decide(intent({ size: 0.02 }), undefined, floored)).toMatchObject({
+      decision: 'deny',
+      reason: RiskReason.NotionalBelowMinimum,
+      limit: 100,
+      value: '8',
+    });
+    // 0.25 contracts: 100 USDT, exactly the floor.
+    expect(decide(intent({ size: 0.25 }), undefined, floored)).toMatchObject({ decision: 'approve' });
+    const ledger = new PlanLedger('p');
+    booked(ledger, fill('a', 'buy', 0.02, 40_000, 0), NOW);
+    expect(decide(intent({ side: 'sell', size: 0.02 }), ledger, floored)).toMatchObject({ decision: 'approve' });
+    // Without a floor (OKX) the same small order passes.
+    expect(decide(intent({ size: 0.02 }))).toMatchObject({ decision: 'approve' });
+  });
+
   it('lets reducing orders through the loss limits and the skill gate, but not new risk', () => {
     const ledger = new PlanLedger('p');
     booked(ledger, fill('a', 'buy', 2, 40_000, 150), NOW);

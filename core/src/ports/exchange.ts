@@ -13,6 +13,11 @@ export interface InstrumentInfo {
   tickSize: number;
   lotSize: number;
   minSize: number;
+  /**
+   * The smallest order notional the venue accepts, in the quote currency (Binance's MIN_NOTIONAL);
+   * absent where the venue has none (OKX). Orders that only reduce a position are exempt.
+   */
+  minNotional?: number;
   /** Contract value for derivatives (base units per contract); 1 for spot. */
   contractValue: number;
   baseCcy?: string;
