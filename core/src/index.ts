@@ -216,7 +216,7 @@ export {
   DEFAULT_QUANTILES,
 } from './plan/forecast.js';
 export { AGENT_TOOLS, AGENT_TRIGGERS } from './plan/agent.js';
-export { TRADING_STATES } from './plan/risk.js';
+export { intentTtlMs, TRADING_STATES } from './plan/risk.js';
 export {
   applyTradingCommand,
   CONTROL_PREFIX,

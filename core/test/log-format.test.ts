@@ -21,7 +21,9 @@ describe('human log lines', () => {
     log.warn({ err }, 'simulator not up yet, retrying');
     log.info('subscribed');
     expect(lines).toHaveLength(2);
-    expect(lines[0]).toMatch(/^\d\d:\d\d:\d\d warn feed: simulator not up yet, retrying \(connect ECONNREFUSED 127\.0\.0\.1:18080 at TCPConnectWrap\.afterConnect\)$/);
+    expect(lines[0]).toMatch(
+      /^\d\d:\d\d:\d\d warn feed: simulator not up yet, retrying \(connect ECONNREFUSED 127\.0\.0\.1:18080 at TCPConnectWrap\.afterConnect\)$/,
+    );
     expect(lines[1]).toMatch(/^\d\d:\d\d:\d\d feed: subscribed$/);
     expect(lines.join('\n')).not.toContain('{');
   });
@@ -37,5 +39,19 @@ describe('human log lines', () => {
 
   it('passes a line that is not JSON through unchanged', () => {
     expect(formatLogLine('plain text\n')).toBe('plain text');
+  });
+});
+
+describe('decision texts on screen', () => {
+  it('are cut at a word boundary with an ellipsis, never mid-word, and kept whole when they fit', async () => {
+    const { clipWords } = await import('../src/cli/format.js');
+    const text = 'Order intent buy 0.01 sent (P(up) 0.6875) as ag62ebee7800faa8; the risk guard decides.';
+    expect(clipWords(text, 200)).toBe(text);
+    const cut = clipWords(text, 40);
+    expect(cut.length).toBeLessThanOrEqual(40);
+    expect(cut.endsWith('…')).toBe(true);
+    // Every word before the ellipsis is a whole word of the text.
+    for (const word of cut.slice(0, -1).split(' ')) expect(text.split(' ')).toContain(word);
+    expect(clipWords('one\n  two\tthree', 100)).toBe('one two three');
   });
 });

@@ -2,10 +2,12 @@ import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
   instrumentToken,
+  intentTtlMs,
   type Plan,
   type PlanForecast,
   parseDuration,
   planSchema,
+  timeframeMs,
   timeframeToken,
   VENUE_MODES,
   venueToken,
@@ -33,6 +35,12 @@ export const seriesSchema = z
     tf: timeframeToken,
     model: z.object({ name: z.string().min(1), maxAgeMs: z.number().int().positive() }).strict(),
     forecast: planForecastSchema,
+    /**
+     * The plan's intent lifetime in bars (`risk.intentTtl`, default two): in a replay the inferencer
+     * forecasts every bar of a backlog up to this many bars behind the newest, and none further
+     * back, whose decisions the guard would deny INTENT_EXPIRED (the history filled in at start).
+     */
+    decisionBars: z.number().int().positive().default(2),
   })
   .strict();
 export type ForecastSeries = z.output<typeof seriesSchema>;
@@ -66,6 +74,7 @@ export function seriesFromPlan(plan: Plan): ForecastSeries {
     tf: plan.spec.timeframe,
     model: { name: plan.spec.model.name, maxAgeMs: parseDuration(maxAge) ?? 7 * 24 * 3_600_000 },
     forecast: plan.spec.forecast as PlanForecast,
+    decisionBars: Math.max(1, Math.floor(intentTtlMs(plan.spec.risk, plan.spec.timeframe) / timeframeMs(plan.spec.timeframe))),
   };
 }
 

@@ -78,6 +78,8 @@ export class SeriesForecaster {
   readonly candleSubject: string;
   readonly forecastSubject: string;
   #waiting: Waiting[] = [];
+  /** The kind of reason the series last warned about not forecasting (one warning each, until it forecasts). */
+  #warned: string | undefined;
   forecasts = 0;
   scored = 0;
   lastForecast: { asOf: number; version: string; tradeable: boolean } | undefined;
@@ -129,12 +131,23 @@ export class SeriesForecaster {
     if (every > 1 && Math.floor(candle.ts / timeframeMs(this.series.tf)) % every !== 0)
       return this.#skip(`forecasting every ${every} bars`);
     try {
-      return await this.forecast({ correlationId: envelope.correlationId, causationId: envelope.id, eventTime: envelope.eventTime });
+      const published = await this.forecast({
+        correlationId: envelope.correlationId,
+        causationId: envelope.id,
+        eventTime: envelope.eventTime,
+      });
+      this.#warned = undefined;
+      return published;
     } catch (err) {
       // No servable model, too little history or a bad input: the candle is handled, the forecast waits for the next one.
       const code = isKokexError(err) ? err.code : undefined;
       if (code === ErrorCode.ModelNotFound || code === KronosErrorCode.Input || err instanceof WarmingUpError) {
-        this.deps.log.warn({ err, series: this.id }, 'no forecast for this candle');
+        // One warning per kind of reason, not one per candle (a warming-up series would print one a
+        // bar); the rest at debug, and the next forecast re-arms it.
+        const kind = err instanceof WarmingUpError ? 'warming-up' : (code ?? 'input');
+        if (this.#warned !== kind) this.deps.log.warn({ err, series: this.id }, 'no forecast for this candle');
+        else this.deps.log.debug({ err, series: this.id }, 'no forecast for this candle');
+        this.#warned = kind;
         return this.#skip((err as Error).message);
       }
       throw err;

@@ -54,4 +54,9 @@ export type { MetricScores, PendingForecast, ScoredForecast } from './skill/scor
 export type { DieboldMariano } from './skill/significance.js';
 export type { PathDistributions } from './statistics.js';
 
-export default definePlugin({ name: '@kokex/actor-inferencer', version: '0.1.0', actors: [inferencerActor], commands: [forecastCommand, skillCommand] });
+export default definePlugin({
+  name: '@kokex/actor-inferencer',
+  version: '0.1.0',
+  actors: [inferencerActor],
+  commands: [forecastCommand, skillCommand],
+});

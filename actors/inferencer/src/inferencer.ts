@@ -116,10 +116,13 @@ export function createInferencerLogic(ctx: ActorContext<InferencerConfig>): Acto
         },
         async (envelope, msg) => {
           // Live, a backlog (after a restart) forecasts only its newest bar. A replay forecasts every
-          // bar: keeping up depends on the machine, and the forecasts must not (same bars, same
-          // forecasts at 1×, 60× or in lockstep).
+          // bar of a backlog that its decisions can still act on (keeping up depends on the machine,
+          // and the forecasts must not: same bars, same forecasts at 1×, 60× or in lockstep), but
+          // not the history filled in at start, more bars behind than an intent lives: the guard
+          // would deny every decision on it INTENT_EXPIRED.
           const replay = ctx.marketClocks.of(f.series.plan, f.series.mode).kind === MarketClockKind.event;
-          const published = await f.onCandle(envelope, !replay && msg.info.pending > 0);
+          const pending = msg.info.pending;
+          const published = await f.onCandle(envelope, replay ? pending > f.series.decisionBars : pending > 0);
           if (published && !published.duplicate) recordForecast(published.envelope.data);
         },
       ),

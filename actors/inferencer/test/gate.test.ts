@@ -175,7 +175,9 @@ describe('the skill gate on noise and on planted skill (seeded)', () => {
         opens++;
         expect(summary.test?.pValue as number).toBeLessThan(0.05);
         expect(summary.test?.effectiveSamples as number).toBeLessThan(WINDOW);
-        expect(summary.reason).toMatch(new RegExp(`beats persistence .* and random-walk .* by 2% at 5% significance over the last ${WINDOW} forecasts, worth`));
+        expect(summary.reason).toMatch(
+          new RegExp(`beats persistence .* and random-walk .* by 2% at 5% significance over the last ${WINDOW} forecasts, worth`),
+        );
       }
     }
     console.log(`planted skill: opened on ${opens} of ${seeds} seeds`);

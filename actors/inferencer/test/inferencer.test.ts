@@ -15,7 +15,7 @@ import {
   subject,
 } from '@kokex/core';
 import { captureLogger, eventually, startTestNats, type TestNats } from '@kokex/core/testing';
-import { FORECAST_REQUEST_SUBJECT, forecastCommand, SHIPPED_MODEL_DIR, SKILL_BUCKET, skillCommand } from '../src/index.js';
+import { FORECAST_REQUEST_SUBJECT, forecastCommand, SHIPPED_MODEL_DIR, SKILL_BUCKET, seriesFromPlan, skillCommand } from '../src/index.js';
 import { HOUR, hourlyCandles, INFERENCER_DIR, publishCandles, testPlan } from './support.js';
 
 /**
@@ -44,7 +44,8 @@ async function request(inst: string): Promise<{ ok: boolean; forecast: { model: 
 
 beforeAll(async () => {
   nats = await startTestNats();
-  await applyPlan(nats.bus, await testPlan('infer-btc', BTC, '1H'));
+  // Intents of this plan live 12 bars, so a replayed burst of six is forecast bar by bar.
+  await applyPlan(nats.bus, await testPlan('infer-btc', BTC, '1H', {}, { intentTtl: '12h' }));
   await applyPlan(nats.bus, await testPlan('infer-eth', ETH, '1H'));
   // History the actor must replay at start: 60 bars each.
   await publishCandles(nats.bus, hourlyCandles(BTC, START, 60));
@@ -245,6 +246,12 @@ describe('inferencer actor', () => {
     // The forecast speaks for the close of the bar it saw.
     expect(f.eventTime).toBe(START + 61 * HOUR);
   }, 60_000);
+
+  it('forecasts a replay backlog only as far back as an intent lives (the history filled in at start is not decided on)', async () => {
+    expect(seriesFromPlan(await testPlan('ttl-default', BTC, '1H')).decisionBars).toBe(2);
+    expect(seriesFromPlan(await testPlan('ttl-long', BTC, '1H', {}, { intentTtl: '12h' })).decisionBars).toBe(12);
+    expect(seriesFromPlan(await testPlan('ttl-5m', BTC, '5m', {}, { intentTtl: '90s' })).decisionBars).toBe(1);
+  });
 
   it('forecasts every bar of a replay that comes in a burst: what it forecasts does not depend on keeping up', async () => {
     // The test plans replay (sim): a live plan would forecast only the newest of a backlog.

@@ -70,7 +70,12 @@ describe('skill report', () => {
   });
 
   it('coverage per step counts where each step fell, for the records that kept it', () => {
-    const entries = [entry(1, 0.03, 0.5, 1, '210'), entry(2, 0.03, 0.5, 1, '220'), entry(3, 0.03, 0.5, 1, '100'), entry(4, 0.03, 0.5, 1, '22')];
+    const entries = [
+      entry(1, 0.03, 0.5, 1, '210'),
+      entry(2, 0.03, 0.5, 1, '220'),
+      entry(3, 0.03, 0.5, 1, '100'),
+      entry(4, 0.03, 0.5, 1, '22'),
+    ];
     const steps = stepCoverage(entries, 3);
     expect(steps.map((s) => [s.step, s.count, s.coverage80, s.coverage90])).toEqual([
       [1, 3, 2 / 3, 1],
@@ -80,17 +85,27 @@ describe('skill report', () => {
   });
 
   it('puts scores, reliability, coverage and the gate in one report, and prints it', () => {
-    const entries = Array.from({ length: 6 }, (_, i) => entry(i, 0.03 + (i % 2 ? 0.002 : -0.002), i % 2 ? 0.7 : 0.3, (i % 2) as 0 | 1, '221'));
+    const entries = Array.from({ length: 6 }, (_, i) =>
+      entry(i, 0.03 + (i % 2 ? 0.002 : -0.002), i % 2 ? 0.7 : 0.3, (i % 2) as 0 | 1, '221'),
+    );
     const record = withScored(emptyRecord(KEY, 10), entries, 10, 1);
     const report = skillReport(record, { skillGate: GATE, horizon: 3, every: 1 });
-    expect(report).toMatchObject({ model: 'kronos', inst: 'BTC-USDT-SWAP', scored: 6, lag: 2, expectedCoverage80: expect.closeTo(0.8, 12) });
+    expect(report).toMatchObject({
+      model: 'kronos',
+      inst: 'BTC-USDT-SWAP',
+      scored: 6,
+      lag: 2,
+      expectedCoverage80: expect.closeTo(0.8, 12),
+    });
     expect(report.metrics.map((m) => m.metric)).toEqual(['crps', 'brier', 'mae', 'hit-rate']);
     expect(report.metrics[0]?.model.mean).toBeCloseTo(0.03, 15);
     expect(report.metrics[0]?.baselines['random-walk']?.mean).toBeCloseTo(0.04, 15);
     expect(report.summary.test?.lag).toBe(2);
     expect(report.steps.map((s) => s.coverage90)).toEqual([1, 1, 1]);
     const text = formatSkillReport(report, 'demo');
-    expect(text).toMatch(/^BTC-USDT-SWAP 1H · plan demo · model kronos abcdef012345 · 6 forecasts scored of a 10-forecast window · overlap lag 2/);
+    expect(text).toMatch(
+      /^BTC-USDT-SWAP 1H · plan demo · model kronos abcdef012345 · 6 forecasts scored of a 10-forecast window · overlap lag 2/,
+    );
     expect(text).toContain(`tradeable: ${report.summary.tradeable ? 'YES' : 'NO'}: ${report.summary.reason}`);
     expect(text).toMatch(/gate: Diebold–Mariano, margin 2\.0%, significance 5\.0%, p /);
     expect(text).toMatch(/METRIC +MODEL +PERSISTENCE +RANDOM-WALK\ncrps +0\.03 \[/);

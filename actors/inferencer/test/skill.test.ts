@@ -139,7 +139,9 @@ describe('skill record and gate', () => {
     });
     expect(s.test?.pValue).toBeLessThan(1e-6);
     expect(s.test?.baselines['random-walk']?.ratio).toBeCloseTo(0.9, 12);
-    expect(s.reason).toMatch(/^crps 0\.009 beats persistence 0\.012 \(ratio 0\.75, p < 0\.001\) and random-walk 0\.01 \(ratio 0\.9, p < 0\.001\) by 0% at 5% significance over the last 40 forecasts/);
+    expect(s.reason).toMatch(
+      /^crps 0\.009 beats persistence 0\.012 \(ratio 0\.75, p < 0\.001\) and random-walk 0\.01 \(ratio 0\.9, p < 0\.001\) by 0% at 5% significance over the last 40 forecasts/,
+    );
     // A 20% margin asks for 0.008 against the random walk: 0.009 is not enough.
     const strict = summarize(r, { ...GATE, window: 50, margin: 0.2 });
     expect(strict.tradeable).toBe(false);
@@ -223,7 +225,12 @@ describe('calibration', () => {
     const few = fitCalibration(entries.slice(0, 3), { probability: 'isotonic', bands: 'conformal', minSamples: 4 }, 2);
     expect([few.probability, few.bands, few.calibrateUp(0.9), few.bandFactor(0.9, 0)]).toEqual(['none', 'none', 0.9, undefined]);
     const fitted = fitCalibration(entries, { probability: 'isotonic', bands: 'conformal', minSamples: 4 }, 2);
-    expect([fitted.probability, fitted.bands, fitted.calibrateUp(0.9), fitted.bandFactor(0.9, 1)]).toEqual(['isotonic', 'conformal', 0.5, 2]);
+    expect([fitted.probability, fitted.bands, fitted.calibrateUp(0.9), fitted.bandFactor(0.9, 1)]).toEqual([
+      'isotonic',
+      'conformal',
+      0.5,
+      2,
+    ]);
     expect(fitCalibration(entries, { probability: 'platt', bands: 'none', minSamples: 4 }, 2).probability).toBe('platt');
   });
 

@@ -1,6 +1,14 @@
 import { createRng, FEATURE_COUNT } from '@kokex/kronos-runtime';
 import { describe, expect, it } from 'vitest';
-import { expectedBandCoverage, expectedMaxAdverse, meanPath, pathDistributions, probabilityUp, probabilityVolExpands, quantileOfSorted } from '../src/index.js';
+import {
+  expectedBandCoverage,
+  expectedMaxAdverse,
+  meanPath,
+  pathDistributions,
+  probabilityUp,
+  probabilityVolExpands,
+  quantileOfSorted,
+} from '../src/index.js';
 
 /** [paths, horizon, 6] from rows of [high, low, close] per path and step. */
 function paths(rows: number[][][]): Float64Array {

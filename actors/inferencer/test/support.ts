@@ -8,7 +8,13 @@ export const DEMO_PLAN = resolve(INFERENCER_DIR, '../../plans/demo.yaml');
 export const HOUR = 3_600_000;
 
 /** The demo plan, moved to another series and shrunk so a test forecasts in milliseconds. */
-export async function testPlan(name: string, inst: string, tf: string, forecast: Record<string, unknown> = {}): Promise<Plan> {
+export async function testPlan(
+  name: string,
+  inst: string,
+  tf: string,
+  forecast: Record<string, unknown> = {},
+  risk: Record<string, unknown> = {},
+): Promise<Plan> {
   const plan = parsePlan(await readFile(DEMO_PLAN, 'utf8'), DEMO_PLAN);
   return {
     ...plan,
@@ -17,6 +23,7 @@ export async function testPlan(name: string, inst: string, tf: string, forecast:
       ...plan.spec,
       instrument: inst,
       timeframe: tf,
+      risk: { ...plan.spec.risk, ...risk },
       forecast: {
         ...plan.spec.forecast,
         lookback: 48,

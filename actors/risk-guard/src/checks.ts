@@ -1,4 +1,5 @@
 import {
+  intentTtlMs,
   type CancelRequest,
   type CancelVerdict,
   type ControlRecord,
@@ -81,11 +82,6 @@ export interface DecisionInput {
   marketNow?: number;
   /** Slack beyond one bar for an intent ahead of the market clock (ms). Default 5,000. */
   futureToleranceMs?: number;
-}
-
-/** How old an intent may be: `risk.intentTtl`, else two bars of the plan's timeframe. */
-export function intentTtlMs(risk: Pick<PlanRisk, 'intentTtl'>, tf: string): number {
-  return (risk.intentTtl === undefined ? undefined : parseDuration(risk.intentTtl)) ?? 2 * timeframeMs(tf);
 }
 
 /**

@@ -3,7 +3,7 @@ import { definePlugin } from '@kokex/core';
 import { orderCommand, ordersCommand, riskCommand } from './commands.js';
 import { riskGuardActor } from './guard.js';
 
-export { evaluateCancel, evaluateIntent, intentTtlMs } from './checks.js';
+export { evaluateCancel, evaluateIntent } from './checks.js';
 export { orderCommand, ordersCommand, riskCommand } from './commands.js';
 export { describeCancelVerdict, describeEvent, describeVerdict, newClientOrderId } from './command-order.js';
 export { BookRefusal, EXECUTOR_KIND, GUARD_KIND, PlanBooks, sourceIs } from './books.js';

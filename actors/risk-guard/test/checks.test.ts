@@ -1,7 +1,7 @@
-import { applyTradingCommand, initialControl } from '@kokex/core';
+import { applyTradingCommand, initialControl, intentTtlMs } from '@kokex/core';
 import type { InstrumentInfo, OrderEvent, OrderIntent, PlanRisk } from '@kokex/core';
 import { describe, expect, it } from 'vitest';
-import { evaluateIntent, type GuardedPlan, PlanLedger, intentTtlMs, RiskReason, roundPrice, roundSize } from '../src/index.js';
+import { evaluateIntent, type GuardedPlan, PlanLedger, RiskReason, roundPrice, roundSize } from '../src/index.js';
 import { intentOf, orderPlan, SWAP } from './support.js';
 
 const NOW = Date.UTC(2026, 0, 5, 12);

@@ -33,3 +33,11 @@ export function bytes(n: number): string {
 export function isoMinute(ts: number): string {
   return new Date(ts).toISOString().replace('T', ' ').slice(0, 19);
 }
+
+/** `text` on one line, at most `max` characters, cut at a word boundary with an ellipsis (never mid-word). */
+export function clipWords(text: string, max: number): string {
+  const line = text.replace(/\s+/g, ' ').trim();
+  if (line.length <= max) return line;
+  const cut = line.lastIndexOf(' ', max - 1);
+  return `${line.slice(0, cut > 0 ? cut : max - 1).replace(/[\s,;:.(]+$/, '')}…`;
+}

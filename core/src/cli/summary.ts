@@ -7,7 +7,7 @@ import { CandleContract } from '../contracts/market.js';
 import { OrderEventContract, OrderVerdictContract } from '../contracts/orders.js';
 import { type BacktestFill, backtestFigures } from '../backtest/figures.js';
 import { timeframeMs } from '../time/timeframe.js';
-import { isoMinute } from './format.js';
+import { clipWords, isoMinute } from './format.js';
 
 /**
  * The live view `kokex up` prints: what passes on the bus, counted and summed, decoded with the
@@ -114,7 +114,7 @@ export class LiveSummary {
     this.#on(subjectFilter('agentTurn'), AgentTurnContract, (t) => {
       if (t.record !== 'ended') return;
       this.decisions++;
-      this.lastDecision = (t.answer ?? t.reason).replace(/\s+/g, ' ').slice(0, 80);
+      this.lastDecision = clipWords(t.answer ?? t.reason, 100);
       if (t.intents.length) this.print(`decision ${t.plan} ${t.conversation}: ${t.intents.length} intent(s) — ${this.lastDecision}`);
     });
     this.#on(subjectFilter('orderVerdict'), OrderVerdictContract, (v, env) => {

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { instrumentToken } from '../contracts/tokens.js';
 import { durationField, type RefinementParams, tokenField, uniqueListField } from './fields.js';
+import { timeframeMs } from '../time/timeframe.js';
 import { parseDuration } from './schedule.js';
 
 export const TRADING_STATES = ['active', 'reducing', 'halted'] as const;
@@ -112,3 +113,12 @@ export const riskSchema = z
     }
   })
   .describe('Limits the risk guard enforces on every order intent. Required.');
+
+/**
+ * How long an intent lives (`risk.intentTtl`, default two bars of the plan's timeframe): the guard
+ * denies an older one INTENT_EXPIRED, and the inferencer of a replay does not forecast a bar whose
+ * decision would reach the guard already that old.
+ */
+export function intentTtlMs(risk: { intentTtl?: string | undefined }, tf: string): number {
+  return (risk.intentTtl === undefined ? undefined : parseDuration(risk.intentTtl)) ?? 2 * timeframeMs(tf);
+}

@@ -150,6 +150,16 @@ export function decideNextStep(state: ConversationState, c: OfflinePolicyConfig,
   };
 }
 
+/** The client order id a `place_order` result names, when it is one (a token, nothing else). */
+function sentOrderId(result: string): string | undefined {
+  try {
+    const id = (JSON.parse(result) as { clientOrderId?: unknown }).clientOrderId;
+    return typeof id === 'string' && /^[A-Za-z0-9_-]{1,64}$/.test(id) ? id : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 function reportOrder(args: Record<string, unknown>, failed: boolean, result: string, seen: Omit<PolicyDecision, 'rule'>): PolicyStep {
   const order: PlannedOrder = {
     side: args.side === 'sell' ? 'sell' : 'buy',
@@ -160,7 +170,9 @@ function reportOrder(args: Record<string, unknown>, failed: boolean, result: str
   // The result is quoted only as a bounded, single-line excerpt: it is data, never instructions.
   const excerpt = result.replace(/\s+/g, ' ').slice(0, 160);
   if (failed) return answer(`Order ${what} was refused: ${excerpt}`, { rule: PolicyRule.OrderRefused, ...seen, order });
-  return answer(`Order intent ${what} sent (P(up) ${fmt(seen.pUp ?? 0)}); the risk guard decides. Result: ${excerpt}`, {
+  // A sent intent is named by its client order id, in words: the answer is read by people.
+  const id = sentOrderId(result);
+  return answer(`Order intent ${what} sent (P(up) ${fmt(seen.pUp ?? 0)})${id ? ` as ${id}` : ''}; the risk guard decides.`, {
     rule: PolicyRule.OrderPlaced,
     ...seen,
     order,

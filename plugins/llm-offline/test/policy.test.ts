@@ -177,6 +177,20 @@ describe('offline policy: the tool sequence', () => {
     expect(short.decision.order).toEqual({ side: 'sell', size: 0.01, reduceOnly: false });
   });
 
+  it('names a sent intent by its client order id in words, with no JSON in the answer', async () => {
+    const r = await runLoop(
+      policy(),
+      agentTools({
+        forecast: forecast(0.8, true),
+        positions: [],
+        orderResult: { status: 'intent_published', clientOrderId: 'ag0123abcd', note: 'x' },
+      }),
+    );
+    expect(r.decision.rule).toBe(PolicyRule.OrderPlaced);
+    expect(r.answer.content).toContain('sent (P(up) 0.8) as ag0123abcd; the risk guard decides.');
+    expect(r.answer.content).not.toMatch(/[{}"]/);
+  });
+
   it('reports a refused order intent', async () => {
     const r = await runLoop(
       policy(),

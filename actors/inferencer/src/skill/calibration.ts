@@ -136,11 +136,7 @@ function fitProbability(method: ProbabilityCalibration, xs: readonly number[], y
  * their probabilities and steps speak of other distances). Forecasts scored before P(volatility
  * expands) had an outcome are left out of that fit only.
  */
-export function fitCalibration(
-  entries: readonly ScoredForecast[],
-  settings: PlanForecast['calibration'],
-  horizon: number,
-): Calibration {
+export function fitCalibration(entries: readonly ScoredForecast[], settings: PlanForecast['calibration'], horizon: number): Calibration {
   const same = entries.filter((e) => horizonOf(e) === horizon);
   const samples = same.length;
   const epsilon = 1 / (samples + 2);

@@ -90,8 +90,14 @@ export function summarize(record: SkillRecord, gate: SkillGate, lag = 0): SkillS
     ? {
         coverage80: entries.reduce((s, e) => s + e.cover80, 0) / scored,
         coverage90: entries.reduce((s, e) => s + e.cover90, 0) / scored,
-        ...optional('expectedCoverage80', meanOf(entries, (e) => e.expected80)),
-        ...optional('expectedCoverage90', meanOf(entries, (e) => e.expected90)),
+        ...optional(
+          'expectedCoverage80',
+          meanOf(entries, (e) => e.expected80),
+        ),
+        ...optional(
+          'expectedCoverage90',
+          meanOf(entries, (e) => e.expected90),
+        ),
       }
     : {};
   const base = { scored, window: gate.window, model, baselines, ...coverage };

@@ -157,7 +157,8 @@ export function scoreForecast(f: PendingForecast, actualCloses: readonly number[
   const y = actualCloses.map((c) => Math.log(c / f.lastClose));
   const final = y[y.length - 1] as number;
   const up: 0 | 1 = final > 0 ? 1 : 0;
-  const within = (band: { low: number[]; high: number[] }, v: number, h: number) => v >= (band.low[h] as number) && v <= (band.high[h] as number);
+  const within = (band: { low: number[]; high: number[] }, v: number, h: number) =>
+    v >= (band.low[h] as number) && v <= (band.high[h] as number);
   const inside = (band: { low: number[]; high: number[] }) => average(y.map((v, h) => (within(band, v, h) ? 1 : 0)));
   const naive = { brier: brier(0.5, up), hit: 0.5 };
   const mae = average(y.map(Math.abs));
