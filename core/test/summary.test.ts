@@ -31,6 +31,18 @@ describe('live summary numbers a trader can trust', () => {
     expect(book.realized).toBeCloseTo(10, 10);
   });
 
+  it('leaves no float noise: a round trip at one price realises exactly 0, three 0.01 buys and sells end flat', () => {
+    const trip = { size: 0, avgPrice: 0, realized: 0, fees: 0 };
+    applyFill(trip, 0.01, 433.44, 0, 0.01);
+    applyFill(trip, -0.01, 433.44, 0, 0.01);
+    expect(trip).toMatchObject({ size: 0, realized: 0 });
+    expect(money(trip.realized)).toBe('0');
+    const lots = { size: 0, avgPrice: 0, realized: 0, fees: 0 };
+    for (const s of [0.01, 0.01, 0.01, -0.01, -0.01, -0.01]) applyFill(lots, s, 433.17, 0, 0.01);
+    expect(lots.size).toBe(0);
+    expect(money(-5.68e-18)).toBe('0');
+  });
+
   it('shows small fees with their digits and sizes in contracts and base', () => {
     expect(money(0.000312)).toBe('0.000312');
     expect(money(12.5)).toBe('12.5000');

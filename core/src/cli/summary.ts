@@ -256,17 +256,23 @@ export class LiveSummary {
 export function applyFill(book: PositionBook, signedSize: number, price: number, fee: number, contractValue = 1): void {
   book.fees += fee < 0 ? -fee : fee;
   if (book.size === 0 || Math.sign(book.size) === Math.sign(signedSize)) {
-    const size = book.size + signedSize;
-    book.avgPrice = (book.avgPrice * book.size + price * signedSize) / size;
+    // Sizes stay on a fine decimal grid: 0.01 + 0.02 - 0.03 is 0, not 3.5e-18 (a phantom position).
+    const size = onGrid(book.size + signedSize);
+    // Opening from flat takes the fill's price exactly (the weighted form leaves float noise in it).
+    book.avgPrice = book.size === 0 ? price : (book.avgPrice * book.size + price * signedSize) / size;
     book.size = size;
     return;
   }
   const closing = Math.min(Math.abs(signedSize), Math.abs(book.size));
   book.realized += closing * (price - book.avgPrice) * Math.sign(book.size) * contractValue;
-  const remaining = book.size + signedSize;
+  const remaining = onGrid(book.size + signedSize);
   if (Math.sign(remaining) !== Math.sign(book.size) && remaining !== 0) book.avgPrice = price;
   if (remaining === 0) book.avgPrice = 0;
   book.size = remaining;
+}
+
+function onGrid(size: number): number {
+  return Number(size.toFixed(10));
 }
 
 function round(x: number): number {
@@ -275,7 +281,8 @@ function round(x: number): number {
 
 /** Money with enough digits for fees of small orders (0.0003 USDT is not 0). */
 export function money(x: number): string {
-  if (x === 0) return '0';
+  // Below a billionth of the quote currency is float noise, not money.
+  if (Math.abs(x) < 1e-9) return '0';
   const abs = Math.abs(x);
   return abs >= 100 ? x.toFixed(2) : abs >= 1 ? x.toFixed(4) : x.toPrecision(3);
 }
