@@ -217,6 +217,7 @@ export {
 } from './plan/forecast.js';
 export { AGENT_TOOLS, AGENT_TRIGGERS } from './plan/agent.js';
 export { intentTtlMs, TRADING_STATES } from './plan/risk.js';
+export { seededRandom } from './random.js';
 export {
   applyTradingCommand,
   CONTROL_PREFIX,

@@ -26,6 +26,7 @@ import {
   loadBacktestData,
   parsePlan,
   runBacktest,
+  seededRandom,
   subject,
 } from '@kokex/core';
 import { startTestNats } from '@kokex/core/testing';
@@ -41,13 +42,7 @@ const INST = 'BTC-USDT-SWAP';
 const log = createLogger({ level: 'error' });
 
 function walk(count: number, seed: number): string[] {
-  let a = seed >>> 0;
-  const rand = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(a ^ (a >>> 15), a | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const rand = seededRandom(seed);
   const rows: string[] = [];
   let p = 43_000;
   for (let i = 0; i < count; i++) {

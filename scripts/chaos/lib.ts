@@ -8,7 +8,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { type Bus, Buckets, NatsServerProcess } from '@kokex/core';
+import { type Bus, Buckets, NatsServerProcess, seededRandom } from '@kokex/core';
 
 export const ROOT = resolve(import.meta.dirname, '../..');
 const KOKEX = join(ROOT, 'core/bin/kokex.mjs');
@@ -21,17 +21,8 @@ export function percentile(values: readonly number[], q: number): number {
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))] ?? Number.NaN;
 }
 
-/** A seeded generator (mulberry32), so a run's kill schedule can be repeated with `--seed`. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** A seeded generator, so a run's kill schedule can be repeated with `--seed`. */
+export const rng = seededRandom;
 
 /** Polls `check` until it holds; false when `timeoutMs` passed first. */
 export async function until(check: () => boolean | Promise<boolean>, timeoutMs: number, everyMs = 250): Promise<boolean> {

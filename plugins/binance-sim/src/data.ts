@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { gunzipSync } from 'node:zlib';
+import { seededRandom } from '@kokex/core';
 
 /** One source bar: open time (ms, UTC) and OHLCV in the base currency. */
 export interface SimBar {
@@ -48,21 +49,9 @@ export async function loadBars(source: SimBarSource): Promise<SimBar[]> {
   return parseBarCsv((source.endsWith('.gz') ? gunzipSync(raw) : raw).toString('utf8'));
 }
 
-/** A small seeded generator (mulberry32): the same seed draws the same numbers. */
-export function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** A random walk of `count` bars from `start`, for tests that need no particular market. */
 export function syntheticBars(options: { count: number; start: number; barMs?: number; startPrice?: number; seed?: number }): SimBar[] {
-  const rand = seeded(options.seed ?? 7);
+  const rand = seededRandom(options.seed ?? 7);
   const barMs = options.barMs ?? 60_000;
   let price = options.startPrice ?? 60_000;
   const r1 = (n: number) => Math.round(n * 10) / 10;

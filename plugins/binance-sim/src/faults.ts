@@ -1,4 +1,4 @@
-import { seeded } from './data.js';
+import { seededRandom } from '@kokex/core';
 
 /**
  * Fault switches, like the OKX simulator's. Probabilities are per push or per request, drawn from
@@ -47,7 +47,7 @@ export class FaultDice {
 
   constructor(initial: Partial<BinanceSimFaults> = {}, seed = 1) {
     this.#faults = { ...DEFAULT_BINANCE_SIM_FAULTS, ...initial };
-    this.#random = seeded(seed);
+    this.#random = seededRandom(seed);
   }
 
   get faults(): Readonly<BinanceSimFaults> {

@@ -11,7 +11,7 @@ export {
   createBinanceSimLogic,
 } from './actor.js';
 
-export { loadBars, parseBarCsv, seeded, syntheticBars } from './data.js';
+export { loadBars, parseBarCsv, syntheticBars } from './data.js';
 export { BinanceReject, BTCUSDT, orderJson, TradingEngine } from './engine.js';
 export { DEFAULT_BINANCE_SIM_FAULTS, FaultDice, parseBinanceFaultSpec } from './faults.js';
 export { dec, INTERVAL_MS, klineEvent, klineRow, MarketTape } from './market.js';

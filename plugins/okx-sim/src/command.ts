@@ -82,7 +82,11 @@ async function resetCommand(args: string[], io: CommandIo): Promise<number> {
   const bus = await connectBus({ name: 'kokex-sim-reset', reconnect: false });
   try {
     const had = await resetSimAccounts(bus, key);
-    io.print(had ? `simulated accounts for ${spotInstrument(inst)} forgotten; the next start opens fresh ones` : `no simulated accounts kept for ${spotInstrument(inst)}`);
+    io.print(
+      had
+        ? `simulated accounts for ${spotInstrument(inst)} forgotten; the next start opens fresh ones`
+        : `no simulated accounts kept for ${spotInstrument(inst)}`,
+    );
     return 0;
   } finally {
     await bus.close();

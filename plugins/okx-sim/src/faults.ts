@@ -1,4 +1,4 @@
-import { mulberry32 } from './market/data-source.js';
+import { seededRandom } from '@kokex/core';
 
 /**
  * Fault switches. Probabilities are per push / per request, drawn from a seeded generator so a
@@ -59,7 +59,7 @@ export class FaultInjector {
 
   constructor(initial: Partial<SimFaults> = {}, seed = 1) {
     this.current = { ...DEFAULT_FAULTS, ...initial };
-    this.random = mulberry32(seed);
+    this.random = seededRandom(seed);
   }
 
   get faults(): Readonly<SimFaults> {

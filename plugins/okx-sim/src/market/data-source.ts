@@ -1,4 +1,4 @@
-import type { OhlcvBar } from '@kokex/core';
+import { type OhlcvBar, seededRandom } from '@kokex/core';
 import { parseCandleCsv as parseSharedCsv, readCandleFile } from '@kokex/plugin-candles';
 import { SimError, SimErrorCode } from '../errors.js';
 
@@ -40,7 +40,7 @@ export interface SyntheticCandleOptions {
 
 /** A deterministic random walk, so tests need no data files. */
 export function syntheticCandles(options: SyntheticCandleOptions): SimCandle[] {
-  const rand = mulberry32(options.seed ?? 42);
+  const rand = seededRandom(options.seed ?? 42);
   const barMs = options.barMs ?? 60_000;
   let price = options.startPrice ?? 30_000;
   const start = options.start ?? Date.UTC(2025, 5, 1);
@@ -54,18 +54,6 @@ export function syntheticCandles(options: SyntheticCandleOptions): SimCandle[] {
     price = close;
   }
   return out;
-}
-
-/** Small seeded PRNG (mulberry32): deterministic faults and synthetic data. */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
 }
 
 function round2(n: number): number {

@@ -1,0 +1,15 @@
+/**
+ * A small seeded generator (mulberry32): the same seed draws the same numbers in [0, 1). For what
+ * must repeat run after run (simulator faults, synthetic bars, a chaos run's kill schedule); never
+ * for secrets or ids.
+ */
+export function seededRandom(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
