@@ -25,6 +25,11 @@ export interface ActorKind<C = unknown> {
    * alone. Omit for kinds that plans do not configure.
    */
   configFromPlans?(plans: readonly Plan[], base: C): C;
+  /**
+   * Started before the host's other kinds: a local venue (a simulator) that feeds, validators and
+   * executors connect to, so that they do not race it at start-up and warn about a venue not up.
+   */
+  startsFirst?: boolean;
   create(ctx: ActorContext<C>): ActorLogic<C>;
   /**
    * What this kind's code touches on the bus, declared once beside the code that does it. The NATS

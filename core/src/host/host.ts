@@ -166,11 +166,9 @@ export class ActorHost {
     await this.#loadPlans();
     await this.#startHostService();
     this.#started = true;
-    for (const plugin of this.registry.list()) {
-      for (const kind of plugin.definition.actors ?? []) {
-        if (this.serves(kind.kind)) await this.spawn(kind.kind);
-      }
-    }
+    const kinds = this.registry.list().flatMap((plugin) => (plugin.definition.actors ?? []).filter((kind) => this.serves(kind.kind)));
+    // Local venues first (a stable order otherwise): what connects to them finds them listening.
+    for (const kind of [...kinds.filter((k) => k.startsFirst), ...kinds.filter((k) => !k.startsFirst)]) await this.spawn(kind.kind);
     this.#ready = true;
     const every = this.#o.heartbeatMs ?? 5000;
     const beat = () => {

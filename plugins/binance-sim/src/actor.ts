@@ -155,5 +155,7 @@ export const binanceSimActor = defineActorKind<BinanceSimConfig>({
   description: 'the Binance USDⓈ-M simulator, replaying candles for plans on binance in sim mode',
   configSchema: binanceSimConfigSchema,
   configFromPlans: (plans, base) => ({ ...base, replay: binanceReplayFromPlans(plans) }),
+  // The venue of binance sim plans: up before the feed and the executor connect to it.
+  startsFirst: true,
   create: createBinanceSimLogic,
 });

@@ -189,5 +189,7 @@ export const okxSimActor = defineActorKind<OkxSimConfig>({
   description: 'the OKX V5 simulator, replaying real candles for plans in sim mode',
   configSchema: okxSimConfigSchema,
   configFromPlans: (plans, base) => ({ ...base, replay: replayFromPlans(plans) }),
+  // The venue of sim plans: up before the feed and the executor connect to it.
+  startsFirst: true,
   create: createOkxSimLogic,
 });
