@@ -19,13 +19,13 @@ import {
   type OrderIntent,
   OrderIntentContract,
   OrderVerdictContract,
-  parsePlan,
   readControl,
   subject,
   subjectFilter,
   writeControl,
 } from '@kokex/core';
 import { startTestNats } from '@kokex/core/testing';
+import { guardBenchPlan } from './lib/fixtures.js';
 import { machine, percentile } from './lib/report.js';
 
 const REPO = resolve(import.meta.dirname, '../..');
@@ -42,27 +42,7 @@ const BAR = Date.UTC(2026, 0, 5, 2);
 const MARKET = BAR + MIN;
 const log = createLogger({ level: 'error' });
 
-function plan(name: string) {
-  return parsePlan(
-    `apiVersion: kokex/v1
-kind: Plan
-metadata: { name: ${name} }
-spec:
-  venue: { name: okx, mode: sim, sim: { speed: 1 } }
-  instrument: ${SWAP}
-  timeframe: 1m
-  risk:
-    maxNotional: 1000
-    maxPositionNotional: 1000000000
-    maxDailyLoss: 1000
-    maxOpenOrders: 1000
-    orderRate: { perMinute: 10000, perHour: 600000 }
-    priceBand: 0.5
-    intentTtl: 30d
-    requireTradeableForecast: false`,
-    `${name}.yaml`,
-  );
-}
+const plan = (name: string) => guardBenchPlan(name, SWAP);
 
 let serial = 0;
 function intent(planName: string): OrderIntent {

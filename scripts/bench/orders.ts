@@ -9,12 +9,12 @@ import {
   type OrderIntent,
   OrderIntentContract,
   OrderVerdictContract,
-  parsePlan,
   subject,
   subjectFilter,
 } from '@kokex/core';
 import { startTestNats } from '@kokex/core/testing';
 import { OkxSimulator } from '@kokex/plugin-okx-sim';
+import { guardBenchPlan } from './lib/fixtures.js';
 import { machine, percentile } from './lib/report.js';
 
 const REPO = resolve(import.meta.dirname, '../..');
@@ -25,26 +25,7 @@ const PRICE = 43_000;
 const SWAP = 'BTC-USDT-SWAP';
 const log = createLogger({ level: 'error' });
 
-function plan(name: string) {
-  return parsePlan(
-    `apiVersion: kokex/v1
-kind: Plan
-metadata: { name: ${name} }
-spec:
-  venue: { name: okx, mode: sim, sim: { speed: 1 } }
-  instrument: ${SWAP}
-  timeframe: 1m
-  risk:
-    maxNotional: 1000
-    maxPositionNotional: 1000000000
-    maxDailyLoss: 1000
-    maxOpenOrders: 1000
-    orderRate: { perMinute: 10000, perHour: 600000 }
-    priceBand: 0.5
-    requireTradeableForecast: false`,
-    `${name}.yaml`,
-  );
-}
+const plan = (name: string) => guardBenchPlan(name, SWAP);
 
 /**
  * The market time the benchmark speaks for: the close of the last whole minute. The guard judges an
@@ -183,17 +164,18 @@ async function main(): Promise<void> {
   const nats = await startTestNats();
   try {
     const bus = nats.bus;
-    await applyPlan(bus, plan('thru'));
+    // One plan per run: each starts with an empty book, so its own open-order limit is untouched.
+    for (const name of ['thru-warm', 'thru', 'thru-over']) await applyPlan(bus, plan(name));
     await candle(bus);
     const instruments = { [SWAP]: { tickSize: 0.1, lotSize: 0.01, minSize: 0.01, contractValue: 0.01 } };
     const guard = await host(bus, ['risk-guard'], { 'risk-guard': { instruments } }, ['actors/risk-guard']);
     // A short warm-up (JIT, consumer creation), then the measured runs.
     const n = INTENTS;
-    await throughput(bus, guard, 'thru', {});
+    await throughput(bus, guard, 'thru-warm', {});
     // Within the plan's limits (the open-order limit fills up after 1,000 approvals: later ones are
     // MAX_OPEN_ORDERS denials, so each run says how many it approved), then all over maxNotional.
     const within = await throughput(bus, guard, 'thru', {});
-    const over = await throughput(bus, guard, 'thru', { size: 5 });
+    const over = await throughput(bus, guard, 'thru-over', { size: 5 });
     console.log(
       `guard throughput (${n} intents per run, one guard): within limits ${within.rate.toFixed(0)} intents/s (${within.approved} approved), over maxNotional ${over.rate.toFixed(0)} intents/s (${over.approved} approved)`,
     );

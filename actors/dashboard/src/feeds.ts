@@ -123,6 +123,15 @@ function basisText(b: OrderIntent['basis']): string {
   return b.kind === 'forecast' ? `forecast ${b.id} (${b.inst} ${b.tf})` : b.kind === 'trigger' ? `${b.type} ${b.id}` : 'manual';
 }
 
+/** A cancel request, verdict or approval as the step it adds to the row of the order it cancels. */
+function cancelRow(
+  env: Envelope<{ clientOrderId: string; plan: string; inst: string }>,
+  cancel: Extract<DashboardEvent, { t: 'cancel' }>['cancel'],
+): DashboardEvent {
+  const { clientOrderId, plan, inst } = env.data;
+  return { t: 'cancel', clientOrderId, plan, inst, correlationId: env.correlationId, at: env.eventTime, cancel };
+}
+
 /** One message of ORDERS as an event (cancels join the row of the order they cancel). */
 export function orderEvent(subjectText: string, data: Uint8Array): DashboardEvent | undefined {
   const family = parseSubject(subjectText).family;
@@ -172,44 +181,17 @@ export function orderEvent(subjectText: string, data: Uint8Array): DashboardEven
   }
   if (family === 'orderCancel') {
     const env = CancelRequestContract.decode(data);
-    const d = env.data;
-    const cancel = { cancelId: d.cancelId, origin: `${d.origin.kind}:${d.origin.who}: ${d.origin.why}`, at: env.eventTime };
-    return {
-      t: 'cancel',
-      clientOrderId: d.clientOrderId,
-      plan: d.plan,
-      inst: d.inst,
-      correlationId: env.correlationId,
-      at: env.eventTime,
-      cancel,
-    };
+    const { cancelId, origin } = env.data;
+    return cancelRow(env, { cancelId, origin: `${origin.kind}:${origin.who}: ${origin.why}`, at: env.eventTime });
   }
   if (family === 'cancelVerdict') {
     const env = CancelVerdictContract.decode(data);
-    const d = env.data;
-    const cancel = { cancelId: d.cancelId, decision: d.decision, reason: d.reason, rule: d.rule, message: d.message, at: env.eventTime };
-    return {
-      t: 'cancel',
-      clientOrderId: d.clientOrderId,
-      plan: d.plan,
-      inst: d.inst,
-      correlationId: env.correlationId,
-      at: env.eventTime,
-      cancel,
-    };
+    const { cancelId, decision, reason, rule, message } = env.data;
+    return cancelRow(env, { cancelId, decision, reason, rule, message, at: env.eventTime });
   }
   if (family === 'cancelApproved') {
     const env = ApprovedCancelContract.decode(data);
-    const d = env.data;
-    return {
-      t: 'cancel',
-      clientOrderId: d.clientOrderId,
-      plan: d.plan,
-      inst: d.inst,
-      correlationId: env.correlationId,
-      at: env.eventTime,
-      cancel: { cancelId: d.cancelId, approved: true, at: env.eventTime },
-    };
+    return cancelRow(env, { cancelId: env.data.cancelId, approved: true, at: env.eventTime });
   }
   if (family === 'orderEvent') {
     const env = OrderEventContract.decode(data);

@@ -1,5 +1,5 @@
 import type { Forecast, SkillSummary } from '../contracts/forecast.js';
-import { type BacktestFill, backtestFigures, type RoundTrip, stable } from './figures.js';
+import { type BacktestFigures, type BacktestFill, backtestFigures, type RoundTrip, stable } from './figures.js';
 import type { BacktestRun } from './run.js';
 
 /**
@@ -9,25 +9,8 @@ import type { BacktestRun } from './run.js';
  */
 export const REPORT_SCHEMA = 'kokex.backtest.report/v1';
 
-export interface ReportFigures {
-  startEquity: number;
-  endEquity: number;
-  totalReturn: number;
-  annualizedReturn: number;
-  maxDrawdown: number;
-  maxDrawdownDurationMs: number;
-  sharpe: number;
-  sortino: number;
-  ratioFrequency: string;
-  trades: number;
-  winRate: number;
-  averageWin: number;
-  averageLoss: number;
-  fees: number;
-  exposure: number;
-  turnover: number;
-  buyAndHoldReturn: number;
-}
+/** The figures as the report stores them: the curve and the round trips have sections of their own. */
+export type ReportFigures = Omit<BacktestFigures, 'equity' | 'roundTrips'>;
 
 export interface ReliabilityBin {
   /** Lower edge of the P(up) bin (bins of 0.1). */
