@@ -56,6 +56,8 @@ export interface BacktestOptions {
   signal?: AbortSignal;
   /** How long one bar may take to settle before the run fails (infrastructure; default 120 s). */
   settleTimeoutMs?: number;
+  /** Actor settings by kind (as a host's `--config` gives them), e.g. the trainer's training size in tests. */
+  actorConfig?: Record<string, Record<string, unknown>>;
 }
 
 export interface BacktestProgress {
@@ -201,7 +203,10 @@ export async function runBacktest(o: BacktestOptions): Promise<BacktestRun> {
     await bus.provision();
     await applyPlan(bus, backtestPlan(plan, csv, seed), basename(o.planFile));
     const simPort = await freePort();
-    const config: Record<string, Record<string, unknown>> = { 'okx-sim': { port: simPort, lockstep: { startAt: from } } };
+    const config: Record<string, Record<string, unknown>> = {
+      ...o.actorConfig,
+      'okx-sim': { ...o.actorConfig?.['okx-sim'], port: simPort, lockstep: { startAt: from } },
+    };
     const series = { venue: plan.spec.venue.name, inst, tf };
     probe = new PipelineProbe(bus, series);
     probe.start();
