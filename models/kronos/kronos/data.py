@@ -208,6 +208,73 @@ class WindowSet:
         return np.unique(np.linspace(0, self.n_starts - 1, count).round().astype(np.int64))
 
 
+class MultiWindowSet:
+    """Windows over several series (files) behind one index space; no window crosses a file.
+
+    Global window index i maps to file f and local start i - offset[f], so uniform sampling
+    over the index weights each file by its number of windows. Per-window normalization makes
+    prices of different instruments and timeframes comparable.
+    """
+
+    def __init__(self, sets):
+        if not sets:
+            raise ValueError("MultiWindowSet needs at least one WindowSet")
+        self.sets = list(sets)
+        self.window = self.sets[0].window
+        self.lookback = self.sets[0].lookback
+        self.clip = self.sets[0].clip
+        for ws in self.sets:
+            if (ws.window, ws.lookback) != (self.window, self.lookback):
+                raise ValueError("every WindowSet of a MultiWindowSet needs the same window and lookback")
+        counts = np.array([ws.n_starts for ws in self.sets], dtype=np.int64)
+        self.offsets = np.concatenate([[0], np.cumsum(counts)])
+        self.n_starts = int(self.offsets[-1])
+
+    def locate(self, starts: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
+        """(file index, local start) for global window indices."""
+        starts = np.asarray(starts, dtype=np.int64)
+        if starts.size and (starts.min() < 0 or starts.max() >= self.n_starts):
+            raise IndexError(f"window index out of range 0..{self.n_starts - 1}")
+        f = np.searchsorted(self.offsets, starts, side="right") - 1
+        return f, starts - self.offsets[f]
+
+    def batch(self, starts: np.ndarray) -> Dict[str, np.ndarray]:
+        starts = np.asarray(starts, dtype=np.int64)
+        files, local = self.locate(starts)
+        parts = {}
+        for f in np.unique(files):
+            sel = np.nonzero(files == f)[0]
+            parts[int(f)] = (sel, self.sets[int(f)].batch(local[sel]))
+        out = {}
+        for key in ("x", "stamp", "mean", "std"):
+            first = next(iter(parts.values()))[1][key]
+            arr = np.empty((len(starts),) + first.shape[1:], dtype=first.dtype)
+            for sel, b in parts.values():
+                arr[sel] = b[key]
+            out[key] = arr
+        return out
+
+    def eval_starts(self, max_windows: int) -> np.ndarray:
+        """Evenly spaced windows in each file (about max_windows / files each), as global indices."""
+        per = max(1, -(-max_windows // len(self.sets)))
+        return np.concatenate([ws.eval_starts(per) + self.offsets[i] for i, ws in enumerate(self.sets)])
+
+
+def parse_time(value) -> int:
+    """Unix ms from an int-like string (ms) or an ISO date/time (UTC when no zone is given)."""
+    import datetime as _dt
+    s = str(value).strip()
+    if re.fullmatch(r"\d{11,}", s):
+        return int(s)
+    try:
+        t = _dt.datetime.fromisoformat(s.replace("Z", "+00:00"))
+    except ValueError:
+        raise ValueError(f"'{value}' is neither Unix milliseconds nor an ISO date such as 2025-12-01") from None
+    if t.tzinfo is None:
+        t = t.replace(tzinfo=_dt.timezone.utc)
+    return int(t.timestamp() * 1000)
+
+
 _NAME_RE = re.compile(r"^(?P<venue>[a-z0-9]+)_(?P<inst>[A-Za-z0-9-]+)_(?P<tf>\d+[smhdwM])_")
 
 

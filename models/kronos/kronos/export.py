@@ -301,6 +301,14 @@ def write_card(out_dir: Path, files: Dict[str, str], tok_cfg: TokenizerConfig, p
             "first": _iso(data.get("first_ts")), "last": _iso(data.get("last_ts")),
             "train": data.get("train"), "validation": data.get("validation"),
         }
+        if data.get("test_from_ts") is not None:
+            data_card["test_from_ts"] = data["test_from_ts"]
+            data_card["test_from"] = _iso(data["test_from_ts"])
+        if data.get("test"):
+            data_card["test"] = data["test"]
+        if data.get("sources"):
+            data_card["sources"] = [{**src, "first": _iso(src.get("first_ts")), "last": _iso(src.get("last_ts"))}
+                                    for src in data["sources"]]
     card = {
         "format": CARD_FORMAT,
         "name": name,

@@ -33,7 +33,7 @@ import numpy as np
 import torch
 
 from .config import MODEL_SPECS, resolve_predictor_config, resolve_tokenizer_config
-from .data import WindowSet, describe_source, load_csv, resolve_csv, split_holdout
+from .data import MultiWindowSet, WindowSet, describe_source, load_csv, parse_time, resolve_csv, split_holdout
 from .predictor import Kronos
 from .tokenizer import KronosTokenizer
 
@@ -59,8 +59,14 @@ def pick_device(name: str) -> torch.device:
 
 
 def add_train_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--csv", required=True, help="candle CSV (gz or plain, header ts,open,high,low,close,volume); "
-                   "a bare file name is looked up in $KOKEX_DATA_DIR (default ../shared/data)")
+    p.add_argument("--csv", required=True, action="append",
+                   help="candle CSV (gz or plain, header ts,open,high,low,close,volume); "
+                   "a bare file name is looked up in $KOKEX_DATA_DIR (default ../shared/data). Repeat for "
+                   "several files (--csv A --csv B): each is split on its own and no window crosses files")
+    p.add_argument("--test-from", default=None, metavar="TIME",
+                   help="held-out test period: rows at or after this time (ISO date, UTC, or Unix ms) are dropped "
+                        "from every file before the train/validation split, so neither training nor validation "
+                        "(early stopping, settings) ever sees them")
     p.add_argument("--out", required=True, help="run directory (created); holds weights, checkpoints, metrics")
     p.add_argument("--model", default="tiny", choices=sorted(MODEL_SPECS),
                    help="model size: predictor config with its tokenizer and max context")
@@ -263,17 +269,65 @@ def train(args) -> Dict:
     if window - 1 > max_context:
         raise ValueError(f"--lookback + --horizon - 1 = {window - 1} exceeds the model's max_context {max_context}")
 
-    csv_path = resolve_csv(args.csv)
-    candles = load_csv(csv_path)
-    split = split_holdout(candles, args.holdout_months, args.holdout_frac)
-    train_c, val_c = candles.slice(0, split), candles.slice(split, len(candles))
-    if len(train_c) < window or len(val_c) < window:
-        raise ValueError(f"{csv_path.name}: the split leaves {len(train_c)} training and {len(val_c)} validation rows; "
-                         f"each needs at least one window of {window}; change the holdout or the window")
-    train_ws = WindowSet(train_c, window, lookback)
-    val_ws = WindowSet(val_c, window, lookback)
+    csvs = args.csv if isinstance(args.csv, list) else [args.csv]
+    test_from = parse_time(args.test_from) if args.test_from is not None else None
+    train_sets, val_sets, sources = [], [], []
+    for name in csvs:
+        csv_path = resolve_csv(name)
+        full = load_csv(csv_path)
+        candles = full
+        if test_from is not None:
+            keep = int(np.searchsorted(full.ts, test_from, side="left"))
+            candles = full.slice(0, keep)
+        split = split_holdout(candles, args.holdout_months, args.holdout_frac)
+        train_c, val_c = candles.slice(0, split), candles.slice(split, len(candles))
+        if len(train_c) < window or len(val_c) < window:
+            raise ValueError(f"{csv_path.name}: the split leaves {len(train_c)} training and {len(val_c)} validation "
+                             f"rows; each needs at least one window of {window}; change the holdout, --test-from "
+                             f"or the window")
+        train_sets.append(WindowSet(train_c, window, lookback))
+        val_sets.append(WindowSet(val_c, window, lookback))
+        src = describe_source(csv_path.name)
+        info = {
+            "source": csv_path.name, "venue": src["venue"], "instrument": src["instrument"],
+            "timeframe": src["timeframe"], "bar_ms": full.bar_ms, "rows": len(full),
+            "first_ts": int(full.ts[0]), "last_ts": int(full.ts[-1]),
+            "train": {"rows": len(train_c), "first_ts": int(train_c.ts[0]), "last_ts": int(train_c.ts[-1])},
+            "validation": {"rows": len(val_c), "first_ts": int(val_c.ts[0]), "last_ts": int(val_c.ts[-1])},
+        }
+        if test_from is not None:
+            info["test"] = {"rows": len(full) - len(candles), "from_ts": test_from,
+                            "note": "held out: never read by training or validation"}
+        sources.append(info)
+    if len(train_sets) == 1:
+        train_ws, val_ws = train_sets[0], val_sets[0]
+    else:
+        train_ws, val_ws = MultiWindowSet(train_sets), MultiWindowSet(val_sets)
     val_starts = val_ws.eval_starts(args.val_windows)
-    src = describe_source(csv_path.name)
+    if len(val_sets) == 1:
+        sources[0]["validation"]["windows"] = int(len(val_starts))
+    else:
+        for i, info in enumerate(sources):
+            lo, hi = val_ws.offsets[i], val_ws.offsets[i + 1]
+            info["validation"]["windows"] = int(((val_starts >= lo) & (val_starts < hi)).sum())
+    if len(sources) == 1:
+        data_info = dict(sources[0])
+    else:
+        data_info = {
+            "source": " + ".join(s["source"] for s in sources),
+            "venue": "+".join(sorted({str(s["venue"]) for s in sources})),
+            "instrument": "+".join(sorted({str(s["instrument"]) for s in sources})),
+            "timeframe": "+".join(str(s["timeframe"]) for s in sources),
+            "bar_ms": None, "rows": sum(s["rows"] for s in sources),
+            "first_ts": min(s["first_ts"] for s in sources), "last_ts": max(s["last_ts"] for s in sources),
+            "train": {"rows": sum(s["train"]["rows"] for s in sources)},
+            "validation": {"rows": sum(s["validation"]["rows"] for s in sources), "windows": int(len(val_starts))},
+            "sources": sources,
+        }
+    data_info.update({"holdout_months": args.holdout_months, "holdout_frac": args.holdout_frac,
+                      "test_from_ts": test_from})
+    n_train_rows = sum(s["train"]["rows"] for s in sources)
+    n_val_rows = sum(s["validation"]["rows"] for s in sources)
 
     run_config = {
         "format": "kokex-kronos-run/1",
@@ -281,15 +335,7 @@ def train(args) -> Dict:
         "tokenizer": tok_cfg.to_dict(),
         "predictor": pred_cfg.to_dict(),
         "max_context": max_context, "lookback": lookback, "horizon": horizon, "clip": train_ws.clip,
-        "data": {
-            "source": csv_path.name, "venue": src["venue"], "instrument": src["instrument"],
-            "timeframe": src["timeframe"], "bar_ms": candles.bar_ms, "rows": len(candles),
-            "first_ts": int(candles.ts[0]), "last_ts": int(candles.ts[-1]),
-            "train": {"rows": len(train_c), "first_ts": int(train_c.ts[0]), "last_ts": int(train_c.ts[-1])},
-            "validation": {"rows": len(val_c), "first_ts": int(val_c.ts[0]), "last_ts": int(val_c.ts[-1]),
-                           "windows": int(len(val_starts))},
-            "holdout_months": args.holdout_months, "holdout_frac": args.holdout_frac,
-        },
+        "data": data_info,
         "training": {k: v for k, v in vars(args).items() if k not in ("func",)},
         "command": "python3 -m kronos " + " ".join(sys.argv[1:]) if sys.argv and sys.argv[0].endswith(
             ("__main__.py", "kronos")) else None,
@@ -304,9 +350,10 @@ def train(args) -> Dict:
     cfg_path.write_text(json.dumps(run_config, indent=2) + "\n")
     metrics_path = out / "metrics.json"
     metrics = json.loads(metrics_path.read_text()) if (args.resume and metrics_path.exists()) else {}
-    emit({"stage": "setup", "event": "start", "device": str(device), "train_rows": len(train_c),
-          "val_rows": len(val_c), "window": window, "lookback": lookback, "stages": stages})
-    log(f"device {device}; {csv_path.name}: {len(train_c)} train rows, {len(val_c)} validation rows; "
+    emit({"stage": "setup", "event": "start", "device": str(device), "train_rows": n_train_rows,
+          "val_rows": n_val_rows, "window": window, "lookback": lookback, "stages": stages,
+          "files": len(sources), "train_windows": train_ws.n_starts})
+    log(f"device {device}; {data_info['source']}: {n_train_rows} train rows, {n_val_rows} validation rows; "
         f"window {window} (lookback {lookback})")
 
     tokenizer = KronosTokenizer(tok_cfg).to(device)

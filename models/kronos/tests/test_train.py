@@ -6,6 +6,7 @@ import unittest
 from pathlib import Path
 from unittest import mock
 
+import numpy as np
 import torch
 
 from kronos import train as train_mod
@@ -114,6 +115,69 @@ class TrainTest(unittest.TestCase):
                       "--horizon", "8"])
         self.assertEqual(rc, 2)
         self.assertIn("max_context", err.getvalue())
+
+    def test_several_files_with_a_held_out_test_period(self):
+        # Two files of different bar sizes; the bars from a common time (the last 30 h) are the
+        # test period: no training or validation bar may lie there, and no window crosses files.
+        csv_b = write_csv(self.dir / "synthetic_OTHER_5m_x.csv.gz", 900, seed=12, bar_ms=300_000,
+                          start_ms=1_700_000_000_000 + 600 * 3_600_000 - 900 * 300_000)
+        test_from = 1_700_000_000_000 + 570 * 3_600_000
+        out = self.dir / "multi"
+        args = build_parser().parse_args([
+            "train", "--csv", str(self.csv), "--csv", str(csv_b), "--out", str(out), "--lookback", "24",
+            "--horizon", "8", "--holdout-frac", "0.3", "--test-from", str(test_from), "--epochs", "1",
+            "--steps-per-epoch", "3", "--batch-size", "16", "--val-windows", "8", "--seed", "3",
+            "--export", str(out / "onnx")])
+        seen = []
+        original = train_mod._batch_tensors
+
+        def spy(ws, starts, device):
+            b = ws.batch(starts)
+            seen.append(b["stamp"])
+            return original(ws, starts, device)
+
+        with mock.patch.object(train_mod, "_batch_tensors", spy):
+            result, lines = _run(args)
+        cfg = json.loads((out / "config.json").read_text())
+        srcs = cfg["data"]["sources"]
+        self.assertEqual([s["source"] for s in srcs], [self.csv.name, csv_b.name])
+        for s in srcs:
+            self.assertLess(s["train"]["last_ts"], s["validation"]["first_ts"])
+            self.assertLess(s["validation"]["last_ts"], test_from, "validation must precede the test period")
+            self.assertGreater(s["test"]["rows"], 0)
+        self.assertEqual(srcs[0]["test"]["rows"], 30)
+        self.assertEqual(srcs[1]["test"]["rows"], 360)
+        self.assertGreater(srcs[0]["validation"]["windows"], 0)
+        self.assertGreater(srcs[1]["validation"]["windows"], 0)
+        card = json.loads((out / "onnx" / "card.json").read_text())
+        self.assertEqual(card["data"]["test_from_ts"], test_from)
+        self.assertEqual(len(card["data"]["sources"]), 2)
+        # Every window read (training and validation) has evenly spaced stamps: one file, one bar size.
+        self.assertTrue(seen)
+        for stamps in seen:
+            minutes = stamps[..., 1] * 60 + stamps[..., 0]
+            steps = np.diff(minutes, axis=1) % (24 * 60)
+            for row in steps:
+                self.assertEqual(len(set(row.tolist())), 1, "a window crossed from one file into the other")
+
+    def test_multi_window_set_maps_global_indices_to_files(self):
+        from kronos.data import MultiWindowSet, WindowSet, load_csv
+        a = WindowSet(load_csv(self.csv), 32, 24)
+        b_csv = write_csv(self.dir / "synthetic_B_1h_x.csv.gz", 50, seed=5, start_ms=1_800_000_000_000)
+        b = WindowSet(load_csv(b_csv), 32, 24)
+        m = MultiWindowSet([a, b])
+        self.assertEqual(m.n_starts, a.n_starts + b.n_starts)
+        idx = np.array([0, a.n_starts - 1, a.n_starts, m.n_starts - 1, 3])
+        got = m.batch(idx)
+        np.testing.assert_array_equal(got["x"][0], a.batch(np.array([0]))["x"][0])
+        np.testing.assert_array_equal(got["x"][1], a.batch(np.array([a.n_starts - 1]))["x"][0])
+        np.testing.assert_array_equal(got["x"][2], b.batch(np.array([0]))["x"][0])
+        np.testing.assert_array_equal(got["x"][3], b.batch(np.array([b.n_starts - 1]))["x"][0])
+        np.testing.assert_array_equal(got["stamp"][4], a.batch(np.array([3]))["stamp"][0])
+        with self.assertRaises(IndexError):
+            m.batch(np.array([m.n_starts]))
+        ev = m.eval_starts(8)
+        self.assertTrue(((ev >= 0) & (ev < a.n_starts)).any() and (ev >= a.n_starts).any())
 
     def test_a_few_steps_on_the_real_candles(self):
         p = real_data_path()
