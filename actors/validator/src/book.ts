@@ -45,6 +45,11 @@ export class SeriesBook {
   readonly id: string;
   readonly tfMs: number;
   readonly counts: BookCounts = { gapsFound: 0, filled: 0, backfilled: 0, rejected: 0, duplicates: 0, outOfOrder: 0 };
+  /**
+   * Bars refused for closing in the future (`future.ts`): raw ones quarantined, stored ones deleted
+   * from MD_CANDLES (both also counted `rejected`), stored ones ahead of a replay's clock skipped.
+   */
+  readonly future = { raw: 0, deleted: 0, skipped: 0 };
   #bars = new Map<number, Entry>();
   #missing = new Set<number>();
   /** Missing bars the venue did not return when asked; the live path stops asking, scans ask again. */

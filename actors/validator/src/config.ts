@@ -18,6 +18,12 @@ export const validatorConfigSchema = z
     gapGraceMs: z.number().int().nonnegative().default(1500),
     /** First scan of a plan series after start or after the plan arrives (later ones every `data.scanEvery`). Default 5,000 ms. */
     firstScanMs: z.number().int().nonnegative().default(5000),
+    /**
+     * Slack for a bar's close ahead of now (clocks differ a little; `future.ts`): beyond the wall
+     * clock plus this a bar is refused, and in a replay a stored bar beyond the market clock plus one
+     * bar plus this is not booked. Default 5,000 ms (as the risk guard's).
+     */
+    futureToleranceMs: z.number().int().nonnegative().max(3_600_000).default(5000),
     /** Candles handled at once. Default 256. */
     maxInFlight: z.number().int().positive().default(256),
     /** Window kept in memory for a series no plan names. Default 2 days. */

@@ -22,6 +22,7 @@ import {
   subject,
 } from '@kokex/core';
 import type { SeriesBook } from './book.js';
+import type { FutureLimits } from './future.js';
 
 /** What the validator's effects need. */
 export interface RepairDeps {
@@ -32,6 +33,10 @@ export interface RepairDeps {
   source: string;
   /** The venue's adapter for a plan series; undefined for series no plan names. */
   adapterFor(book: SeriesBook): Promise<MarketDataAdapter | undefined>;
+  /** The latest closes a bar of the series may have now (`future.ts`). */
+  limits(book: SeriesBook): FutureLimits;
+  /** An accepted bar of the series closed at `close`: a replay's market clock moves to it. */
+  observe(book: SeriesBook, close: number): void;
 }
 
 /** Ranges closer than this many bars are fetched as one (a page of OKX history is 300). */
@@ -85,7 +90,14 @@ export async function quarantine(
   // Only a bad bar of this series names a slot that stays empty: a misaligned one names no slot,
   // another series' bar or an unconfirmed one says nothing about this series' closed bar there,
   // and a conflicting copy's slot holds the first copy.
-  const freesNoSlot: readonly CandleFault[] = [CandleFault.Alignment, CandleFault.Subject, CandleFault.Unconfirmed, CandleFault.Duplicate];
+  // A bar from the future says nothing about its slot either: the real one comes when time gets there.
+  const freesNoSlot: readonly CandleFault[] = [
+    CandleFault.Alignment,
+    CandleFault.Subject,
+    CandleFault.Unconfirmed,
+    CandleFault.Duplicate,
+    CandleFault.Future,
+  ];
   const ownsSlot = problems.every((p) => !freesNoSlot.includes(p.fault));
   book.quarantine(ownsSlot ? ts : undefined);
   const record: QuarantineRecord = {
@@ -125,6 +137,7 @@ export async function publishAccepted(deps: RepairDeps, book: SeriesBook, candle
       time: deps.clock.now(),
     });
     book.stored(candle.ts, r.seq);
+    deps.observe(book, barClose(candle.ts, book.key.tf));
     return !r.duplicate;
   } catch (err) {
     book.forget(candle.ts);

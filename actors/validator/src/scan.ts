@@ -1,5 +1,6 @@
 import { barOpen, candleProblems, type QualityReport, readCandleMessages } from '@kokex/core';
 import type { SeriesBook } from './book.js';
+import { futureProblem } from './future.js';
 import { backfill, deleteStored, fetchTail, quarantine, type RepairDeps, report } from './repair.js';
 
 /**
@@ -11,14 +12,32 @@ import { backfill, deleteStored, fetchTail, quarantine, type RepairDeps, report 
  */
 export async function loadStored(deps: RepairDeps, book: SeriesBook): Promise<number> {
   const messages = await readCandleMessages(deps.bus, book.key, 'candle');
+  const limits = deps.limits(book);
+  let ahead = 0;
   for (const m of messages) {
     const problems = candleProblems(m.data, book.key);
+    // A bar closing after the wall clock cannot be real, whoever stored it (MD_CANDLES takes any
+    // publish when the server has no per-actor users): quarantined and deleted like a bad bar, so
+    // it never becomes the book's newest bar (which the gap scans and the tail are measured from).
+    const future = m.ts === undefined || problems.length > 0 ? undefined : futureProblem(m.ts + book.tfMs, limits.wall, 'wall clock');
+    if (future) problems.push(future);
     if (problems.length > 0 || m.ts === undefined) {
+      if (future) book.future.deleted++;
       await quarantine(deps, book, { data: m.data, origin: 'stream', seq: m.seq, ...(m.id ? { messageId: m.id } : {}) }, problems);
+      continue;
+    }
+    // In a replay, a stored bar more than a bar ahead of the series' market clock is not booked yet
+    // (counted, kept: a later scan books it once the replay got there).
+    if (m.ts + book.tfMs > limits.market) {
+      ahead++;
       continue;
     }
     const drop = book.recordStored(m.ts, m.seq, m.data);
     if (drop !== undefined) await deleteStored(deps, drop);
+  }
+  if (ahead > 0) {
+    book.future.skipped += ahead;
+    deps.log.warn({ series: book.id, bars: ahead, limit: limits.market }, 'validator: stored bars ahead of the market clock not booked');
   }
   return messages.length;
 }

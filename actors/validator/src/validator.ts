@@ -10,7 +10,9 @@ import {
   consume,
   defineActorKind,
   type Envelope,
+  type MarketClock,
   type MarketDataAdapter,
+  marketClockFor,
   parseSubject,
   RawCandleContract,
   type SeriesKey,
@@ -22,6 +24,7 @@ import {
 import { type Actor, createActor, fromPromise } from 'xstate';
 import { SeriesBook } from './book.js';
 import { type ValidatorConfig, validatorConfigFromPlans, validatorConfigSchema } from './config.js';
+import { futureLimits, futureProblem } from './future.js';
 import { seriesRepairMachine } from './machine.js';
 import { backfill, publishAccepted, quarantine, type RepairDeps, report } from './repair.js';
 import { loadStored, scanSeries } from './scan.js';
@@ -55,6 +58,20 @@ export function createValidatorLogic(ctx: ActorContext<ValidatorConfig>): ActorL
   const runtimes = new Map<string, SeriesRuntime>();
   const planSeries = () => new Map(config.series.map((s) => [seriesId(s), s]));
   let plan = planSeries();
+  /**
+   * Each series' market clock, of its plan's venue mode (a series no plan names: the wall clock):
+   * an event clock in a replay, moved by the bars this validator accepts (raw or from the venue),
+   * never by what it reads back from MD_CANDLES. What "the future" is measured against (`future.ts`).
+   */
+  const clocks = new Map<string, { mode: string; clock: MarketClock }>();
+  const marketClockOf = (book: SeriesBook): MarketClock => {
+    const mode = plan.get(book.id)?.mode ?? 'live';
+    const known = clocks.get(book.id);
+    if (known?.mode === mode) return known.clock;
+    const clock = marketClockFor(mode, ctx.clock);
+    clocks.set(book.id, { mode, clock });
+    return clock;
+  };
 
   const deps: RepairDeps = {
     bus: ctx.bus,
@@ -71,6 +88,9 @@ export function createValidatorLogic(ctx: ActorContext<ValidatorConfig>): ActorL
         config.adapters,
       );
     },
+    limits: (book) =>
+      futureLimits({ wallNow: ctx.clock.now(), market: marketClockOf(book), tfMs: book.tfMs, toleranceMs: config.futureToleranceMs }),
+    observe: (book, close) => marketClockOf(book).observe(close),
   };
 
   const runtimeFor = (key: SeriesKey): SeriesRuntime => {
@@ -144,6 +164,15 @@ export function createValidatorLogic(ctx: ActorContext<ValidatorConfig>): ActorL
     const data = envelope.data;
     const raw = { data, origin: 'raw' as const, seq, messageId: envelope.id };
     const problems = candleProblems(data, parsed);
+    if (problems.length === 0) {
+      // A raw bar closing after the wall clock is false (a replay's jumps ahead of its market clock
+      // are real after an outage: only the wall bounds the raw path).
+      const future = futureProblem((data as Candle).ts + rt.book.tfMs, deps.limits(rt.book).wall, 'wall clock');
+      if (future) {
+        problems.push(future);
+        rt.book.future.raw++;
+      }
+    }
     if (problems.length > 0) {
       await quarantine(deps, rt.book, raw, problems);
       return;
@@ -196,6 +225,7 @@ export function createValidatorLogic(ctx: ActorContext<ValidatorConfig>): ActorL
           stored: rt.book.size,
           missing: rt.book.missingCount(),
           ...rt.book.counts,
+          future: { ...rt.book.future },
           scans: snapshot.context.scans,
           failures: snapshot.context.failures,
           lastScanAt: rt.lastScanAt,

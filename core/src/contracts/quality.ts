@@ -18,6 +18,8 @@ export const CandleFault = {
   Alignment: 'alignment',
   /** A second copy of a bar already accepted, with other prices or volume: the first copy stays. */
   Duplicate: 'duplicate',
+  /** Closes after now (the wall clock, or in a replay the market clock) beyond a tolerance: a bar that cannot have closed yet. */
+  Future: 'future',
 } as const;
 export type CandleFault = (typeof CandleFault)[keyof typeof CandleFault];
 
