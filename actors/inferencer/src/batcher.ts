@@ -1,4 +1,5 @@
-import type { ForecastPaths, ForecastRequest, KronosModel } from '@kokex/kronos-runtime';
+import type { ForecastPaths, ForecastRequest } from '@kokex/kronos-runtime';
+import type { ForecastModel } from './worker-client.js';
 
 /**
  * Batches concurrent forecast requests. A request waits at most `windowMs` (or until the running
@@ -7,7 +8,7 @@ import type { ForecastPaths, ForecastRequest, KronosModel } from '@kokex/kronos-
  * settings) are computed once and share the result.
  */
 export interface BatchJob {
-  model: KronosModel;
+  model: ForecastModel;
   request: ForecastRequest;
   /** Equal keys mean equal forecasts: computed once. */
   coalesceKey: string;
@@ -64,7 +65,7 @@ export class ForecastBatcher {
 
   async #flush(): Promise<void> {
     const waiting = this.#queue.splice(0);
-    const byModel = new Map<KronosModel, Waiting[]>();
+    const byModel = new Map<ForecastModel, Waiting[]>();
     for (const w of waiting) byModel.set(w.job.model, [...(byModel.get(w.job.model) ?? []), w]);
     for (const [model, group] of byModel) {
       const unique = new Map<string, Waiting[]>();

@@ -54,6 +54,13 @@ export const inferencerConfigSchema = z
     batchWindowMs: z.number().int().nonnegative().default(2),
     /** Threads per ONNX Runtime operator. Default: the runtime's choice (physical cores). */
     intraOpThreads: z.number().int().positive().optional(),
+    /**
+     * Where ONNX Runtime runs: `worker` (default), a thread of the inferencer's own
+     * (node:worker_threads), so a forecast never holds the host's event loop and the actors beside
+     * the inferencer in one host (`kokex up`) keep answering; `inline`, on the host's event loop
+     * (debugging with breakpoints in the runtime, and the bench's comparison).
+     */
+    thread: z.enum(['worker', 'inline']).default('worker'),
     /** Fewest closed candles a series needs before its first forecast (capped at its lookback). Default: 32. */
     minHistory: z.number().int().min(2).default(32),
   })

@@ -12,6 +12,8 @@ export const InferencerErrorCode = {
   SkillStore: 'INFERENCER_SKILL_STORE',
   /** `kokex forecast` found no forecast on the plan's subject. */
   NoForecast: 'INFERENCER_NO_FORECAST',
+  /** The inference thread ended without being stopped (a crash): the forecasts it held failed, and the actor restarts. */
+  Worker: 'INFERENCER_WORKER',
 } as const;
 export type InferencerErrorCode = (typeof InferencerErrorCode)[keyof typeof InferencerErrorCode];
 
@@ -62,5 +64,11 @@ export class NoForecastError extends InferencerError {
         data: { subject },
       },
     );
+  }
+}
+
+export class InferenceWorkerError extends InferencerError {
+  constructor(problem: string, data: Record<string, unknown> = {}, cause?: unknown) {
+    super(InferencerErrorCode.Worker, problem, { retryable: true, data, ...(cause === undefined ? {} : { cause }) });
   }
 }

@@ -27,12 +27,16 @@ import { SeriesForecaster } from './forecaster.js';
 import { forecastMetrics } from './metrics.js';
 import { ModelManager } from './models.js';
 import { SKILL_BUCKET, SKILL_TOPOLOGY, SkillStore } from './skill/store.js';
+import { InferenceWorker, inlineLoader, type ModelLoader } from './worker-client.js';
 
 /**
  * The inferencer actor: for each plan series, a durable consumer on MD_CANDLES forecasts on every
  * closed candle; `kokex.ctl.inferencer.forecast` answers requests (`{inst, tf}`) with a fresh
  * forecast; a subscription to `kokex.model.ready.>` swaps in new model versions. Forecasts go to
- * `kokex.forecast.{inst}.{tf}` with the candle's correlation id.
+ * `kokex.forecast.{inst}.{tf}` with the candle's correlation id. ONNX Runtime runs in the actor's
+ * inference thread (`thread: worker`, started with the actor and terminated when it stops); a
+ * crash of that thread fails the forecasts it held and the actor (`ctx.fail`), whose restart
+ * starts a fresh thread and loads the serving versions again.
  */
 export const FORECAST_REQUEST_SUBJECT = actorRequestSubject('inferencer', InferencerEndpoints.forecast);
 const VERSION = '0.1.0';
@@ -48,7 +52,17 @@ export function inferencerConsumer(series: Pick<ForecastSeries, 'venue' | 'inst'
 
 export function createInferencerLogic(ctx: ActorContext<InferencerConfig>): ActorLogic<InferencerConfig> {
   const config = ctx.config;
-  const models = new ModelManager(ctx.bus, ctx.log, { shippedModelDir: config.shippedModelDir, intraOpThreads: config.intraOpThreads });
+  let worker: InferenceWorker | undefined;
+  const loader: ModelLoader = (files, where, options) => {
+    if (config.thread === 'inline') return inlineLoader(files, where, options);
+    if (!worker) return Promise.reject(new Error('the inference worker is not running (the actor is not started)'));
+    return worker.load(files, where, options);
+  };
+  const models = new ModelManager(ctx.bus, ctx.log, {
+    shippedModelDir: config.shippedModelDir,
+    intraOpThreads: config.intraOpThreads,
+    loader,
+  });
   const skill = new SkillStore(ctx.bus);
   const batcher = new ForecastBatcher(config.batchWindowMs);
   const forecasters = new Map<string, SeriesForecaster>();
@@ -129,6 +143,15 @@ export function createInferencerLogic(ctx: ActorContext<InferencerConfig>): Acto
     ),
 
     async start() {
+      if (config.thread === 'worker') {
+        worker = await InferenceWorker.start({
+          log: ctx.log,
+          onExit: (err) => {
+            ctx.log.error({ err }, 'the inference worker ended; the actor restarts');
+            ctx.fail(err);
+          },
+        });
+      }
       await ctx.bus.provision(SKILL_TOPOLOGY);
       for (const f of forecasters.values()) {
         await models.ensureRegistered(f.series, f.marketNow());
@@ -155,6 +178,8 @@ export function createInferencerLogic(ctx: ActorContext<InferencerConfig>): Acto
       await service?.stop().catch(() => undefined);
       await batcher.idle();
       await models.close();
+      await worker?.stop();
+      worker = undefined;
     },
 
     status: () => ({
@@ -174,6 +199,10 @@ export function createInferencerLogic(ctx: ActorContext<InferencerConfig>): Acto
       batches: batcher.batches,
       coalesced: batcher.coalesced,
       swaps: models.swaps,
+      thread:
+        config.thread === 'worker'
+          ? { kind: 'worker', threadId: worker?.thread.threadId, alive: worker?.alive ?? false }
+          : { kind: 'inline' },
     }),
   };
 }

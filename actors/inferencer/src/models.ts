@@ -1,32 +1,33 @@
 import {
   type Bus,
+  ErrorCode,
   fetchArtifact,
   isKokexError,
-  latestModel,
   type Logger,
-  ErrorCode,
+  latestModel,
   type ModelRecord,
   registerModelDirectory,
 } from '@kokex/core';
-import { KronosModel } from '@kokex/kronos-runtime';
 import type { ForecastSeries } from './config.js';
+import { type ForecastModel, inlineLoader, type ModelLoader } from './worker-client.js';
 
 /**
  * Which model version serves each series, and the loaded ONNX Runtime sessions behind it. The
  * registry decides (`latestModel`: the newest unexpired version for the instrument and timeframe,
  * else for any). A swap loads the new version while the old one keeps serving, then switches; the
  * old one is released only after the last request that holds it has finished, so a swap never
- * drops a request. Versions are shared between series with the same model and providers.
+ * drops a request. Versions are shared between series with the same model and providers. Where a
+ * version runs is the loader's choice: the inference thread (the actor's default) or this one.
  */
 export interface ModelLease {
-  model: KronosModel;
+  model: ForecastModel;
   record: ModelRecord;
   release(): void;
 }
 
 interface Loaded {
   key: string;
-  model: KronosModel;
+  model: ForecastModel;
   record: ModelRecord;
   holders: number;
   serving: Set<string>;
@@ -35,6 +36,8 @@ interface Loaded {
 export interface ModelManagerOptions {
   shippedModelDir: string;
   intraOpThreads?: number;
+  /** Where versions are loaded and run. Default: this thread (`inlineLoader`); the actor passes its inference thread's. */
+  loader?: ModelLoader;
 }
 
 export class ModelManager {
@@ -116,10 +119,12 @@ export class ModelManager {
       loading = (async () => {
         const files: Record<string, Uint8Array> = {};
         for (const [file, objectName] of Object.entries(record.artifacts)) files[file] = await fetchArtifact(this.bus, objectName);
-        const model = await KronosModel.load(
-          { files, where: `${record.name}@${record.version.slice(0, 12)}` },
-          { executionProviders: providers, intraOpThreads: this.options.intraOpThreads, log: this.log },
-        );
+        const load = this.options.loader ?? inlineLoader;
+        const model = await load(files, `${record.name}@${record.version.slice(0, 12)}`, {
+          executionProviders: providers,
+          intraOpThreads: this.options.intraOpThreads,
+          log: this.log,
+        });
         this.log.info(
           { model: record.name, version: record.version.slice(0, 12), executionProvider: model.executionProvider },
           'model loaded',

@@ -1,0 +1,26 @@
+import type { ExecutionProvider, WireError } from '@kokex/core';
+import type { ForecastPaths, ForecastRequest, ForecastRunOptions } from '@kokex/kronos-runtime';
+
+/**
+ * The messages between the inferencer and its inference thread (worker.ts). Every request carries
+ * an id its reply repeats; a model lives in the thread under a handle the client chose.
+ */
+export type WorkerRequest =
+  | {
+      type: 'load';
+      id: number;
+      handle: number;
+      source: { files: Record<string, Uint8Array>; where?: string };
+      options: { executionProviders?: readonly ExecutionProvider[]; intraOpThreads?: number };
+    }
+  | { type: 'forecast'; id: number; handle: number; requests: readonly ForecastRequest[]; options?: ForecastRunOptions }
+  | { type: 'dispose'; id: number; handle: number }
+  | { type: 'crash'; id: number; message: string };
+
+export type WorkerReply =
+  | { type: 'ready'; id: 0 }
+  | { type: 'loaded'; id: number; executionProvider: ExecutionProvider; maxContext: number }
+  | { type: 'result'; id: number; paths: ForecastPaths[] }
+  | { type: 'done'; id: number }
+  | { type: 'error'; id: number; error: WireError; name?: string }
+  | { type: 'log'; level: 'info' | 'warn'; obj: object; msg: string };

@@ -1,0 +1,80 @@
+import { type MessagePort, parentPort } from 'node:worker_threads';
+import { toWireError } from '@kokex/core';
+import { type ForecastPaths, KronosModel } from '@kokex/kronos-runtime';
+import type { WorkerReply, WorkerRequest } from './worker-protocol.js';
+
+/**
+ * The inference thread (node:worker_threads): it loads Kronos models through the runtime's public
+ * API and runs their forecasts, so ONNX Runtime never holds the host's event loop. It is started
+ * and owned by the inferencer (`InferenceWorker`, worker-client.ts) and speaks the messages of
+ * worker-protocol.ts; results travel back as transferred ArrayBuffers.
+ */
+if (!parentPort) throw new Error('actors/inferencer/src/worker is a worker_threads entry; start it with InferenceWorker');
+const port: MessagePort = parentPort;
+
+const models = new Map<number, KronosModel>();
+
+const log = {
+  info: (obj: object, msg: string) => port.postMessage({ type: 'log', level: 'info', obj, msg } satisfies WorkerReply),
+  warn: (obj: object, msg: string) => port.postMessage({ type: 'log', level: 'warn', obj, msg } satisfies WorkerReply),
+};
+
+/** The buffers of every typed array in the results, each once (two views of one buffer are one transfer). */
+function transferList(paths: readonly ForecastPaths[]): ArrayBuffer[] {
+  const buffers = new Set<ArrayBuffer>();
+  for (const p of paths) {
+    for (const a of [p.values, p.normalized, p.s1, p.s2, p.mean, p.std]) {
+      if (a.buffer instanceof ArrayBuffer) buffers.add(a.buffer);
+    }
+  }
+  return [...buffers];
+}
+
+async function handle(msg: WorkerRequest): Promise<void> {
+  switch (msg.type) {
+    case 'load': {
+      const model = await KronosModel.load(msg.source, { ...msg.options, log });
+      models.set(msg.handle, model);
+      port.postMessage({
+        type: 'loaded',
+        id: msg.id,
+        executionProvider: model.executionProvider,
+        maxContext: model.maxContext,
+      } satisfies WorkerReply);
+      return;
+    }
+    case 'forecast': {
+      const model = models.get(msg.handle);
+      if (!model) throw new Error(`no model ${msg.handle} in the inference worker (disposed, or never loaded)`);
+      const paths = await model.forecast(msg.requests, msg.options);
+      const reply: WorkerReply = { type: 'result', id: msg.id, paths };
+      try {
+        port.postMessage(reply, transferList(paths));
+      } catch {
+        // A buffer that cannot be transferred (one ONNX Runtime owns): copied instead.
+        port.postMessage(reply);
+      }
+      return;
+    }
+    case 'dispose': {
+      const model = models.get(msg.handle);
+      models.delete(msg.handle);
+      await model?.dispose();
+      port.postMessage({ type: 'done', id: msg.id } satisfies WorkerReply);
+      return;
+    }
+    case 'crash':
+      // Tests only: an uncaught error, as a native fault or a bug would end the thread.
+      setImmediate(() => {
+        throw new Error(msg.message);
+      });
+      return;
+  }
+}
+
+port.on('message', (msg: WorkerRequest) => {
+  handle(msg).catch((err: unknown) => {
+    port.postMessage({ type: 'error', id: msg.id, error: toWireError(err), name: (err as Error)?.name } satisfies WorkerReply);
+  });
+});
+port.postMessage({ type: 'ready', id: 0 } satisfies WorkerReply);
