@@ -47,10 +47,13 @@ export class SlotCache {
   /** Writes one position, [rows, heads, 1, dim] at `offset` of `src`, into `slot`. */
   write(slot: number, src: Float32Array, offset = 0): void {
     if (slot >= this.capacity) return; // past the last step that reads it
-    const { dim, capacity } = this;
-    for (let rh = 0; rh < this.rows * this.heads; rh++) {
+    const { dim, capacity, data } = this;
+    const n = this.rows * this.heads;
+    // Plain loops: a subarray per (row, head) costs more than its few dozen floats.
+    for (let rh = 0; rh < n; rh++) {
       const from = offset + rh * dim;
-      this.data.set(src.subarray(from, from + dim), (rh * capacity + slot) * dim);
+      const to = (rh * capacity + slot) * dim;
+      for (let k = 0; k < dim; k++) data[to + k] = src[from + k] as number;
     }
   }
 }

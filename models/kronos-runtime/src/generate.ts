@@ -161,6 +161,8 @@ class Generation {
     totalMs: 0,
   };
   readonly steps = { cached: 0, recomputed: 0 };
+  /** Every row, 0 … rows − 1. */
+  readonly allRows: Int32Array;
   readonly #sampler1: TokenSampler;
   readonly #sampler2: TokenSampler;
   #cache: PredictorCache | undefined;
@@ -178,6 +180,7 @@ class Generation {
     this.rowPath = new Int32Array(this.rows);
     this.firstRow = new Int32Array(groups.length);
     this.rngs = [];
+    this.allRows = Int32Array.from({ length: this.rows }, (_, b) => b);
     let row = 0;
     groups.forEach((g, gi) => {
       this.firstRow[gi] = row;
@@ -228,7 +231,14 @@ class Generation {
 
   /** Token columns [start, end) of the given rows, [rows.length, end - start]. */
   tokens(buf: BigInt64Array, rows: ArrayLike<number>, start: number, end: number): BigInt64Array {
-    return sliceColumns(gatherRows(buf, 1, this.rows, this.total, rows), rows.length, this.total, 1, start, end);
+    const n = end - start;
+    const out = new BigInt64Array(rows.length * n);
+    for (let r = 0; r < rows.length; r++) {
+      const from = (rows[r] as number) * this.total + start;
+      if (n === 1) out[r] = buf[from] as bigint;
+      else out.set(buf.subarray(from, from + n), r * n);
+    }
+    return out;
   }
 
   /** Runs predictor_s1 on the window [start, end) of the given rows. */
@@ -311,7 +321,7 @@ class Generation {
   async cachedStep(i: number): Promise<StepView> {
     const cache = this.#cache as PredictorCache;
     const L = this.settings.lookback + i;
-    const all = Int32Array.from({ length: this.rows }, (_, b) => b);
+    const all = this.allRows;
     const out = await run(this.sessions, 'predictor_s1_kv', {
       s1: i64(this.tokens(this.s1, all, L - 1, L), [this.rows, 1]),
       s2: i64(this.tokens(this.s2, all, L - 1, L), [this.rows, 1]),
@@ -329,7 +339,7 @@ class Generation {
     const L = this.settings.lookback + i;
     const { dModel: d, vocabS1 } = this.spec;
     const first = i === 0;
-    const rows = first ? this.historyRows : Int32Array.from({ length: this.rows }, (_, b) => b);
+    const rows = first ? this.historyRows : this.allRows;
     const out = await this.predictWindow(rows, start, L, ['s1_logits', 'ctx_last', 'cross_k', 'cross_v']);
     const crossK = out.cross_k as Tensor;
     const [, heads, , dim] = crossK.dims as number[];
@@ -388,7 +398,7 @@ class Generation {
   async decode(): Promise<GroupTokens[]> {
     const { lookback: T, horizon: P, maxContext } = this.settings;
     const start = Math.max(0, this.total - maxContext);
-    const all = Int32Array.from({ length: this.rows }, (_, b) => b);
+    const all = this.allRows;
     let decoded: Float32Array;
     if (this.settings.prefill === 'shared' && start < T) {
       const hist = await run(

@@ -41,16 +41,45 @@ export function argmaxRow(logits: Float32Array, offset: number, size: number): n
   return best;
 }
 
-/** Samples rows of logits with reusable scratch space (one per vocabulary size). */
+/** True where a Float64Array's high 32-bit word is the odd Uint32 (little-endian: every machine this runs on). */
+const LITTLE_ENDIAN = new Uint8Array(Uint16Array.of(1).buffer)[0] === 1;
+/**
+ * Buckets of the nucleus search: probabilities are keyed by the top 32 bits of their float64 (sign,
+ * exponent, then mantissa: for non-negative doubles these order like the values), keeping
+ * BUCKET_BITS mantissa bits (32 buckets an octave), over BUCKET_OCTAVES octaves below the largest
+ * probability; everything smaller shares the last bucket.
+ */
+const BUCKET_BITS = 5;
+const BUCKET_OCTAVES = 24;
+const BUCKETS = (BUCKET_OCTAVES << BUCKET_BITS) + 1;
+/** Buckets up to this size are sorted by insertion; larger ones by the built-in sort. */
+const INSERTION_MAX = 24;
+
+/**
+ * Samples rows of logits with reusable scratch space (one per vocabulary size): no allocation per
+ * call. The top-p nucleus is found without sorting the whole vocabulary (a bucket pass over the
+ * probabilities' float64 bits, then only the buckets the nucleus reaches are sorted, largest
+ * first), and top-k by selection; both visit the same values in the same order as a full sort, so
+ * the threshold, the distribution and every draw are bit for bit those of sorting (tested against
+ * the full-sort implementation).
+ */
 export class TokenSampler {
   readonly #scaled: Float64Array;
-  readonly #sorted: Float64Array;
   readonly #probs: Float64Array;
+  /** The probabilities' words (high word of entry i at 2i + 1), for the bucket keys. */
+  readonly #words: Uint32Array;
+  /** Scratch: bucket of each entry, bucket starts/ends, and the entries ordered by bucket. */
+  readonly #bucketOf: Int32Array;
+  readonly #bucketEnd: Int32Array;
+  readonly #ordered: Float64Array;
 
   constructor(readonly vocab: number) {
     this.#scaled = new Float64Array(vocab);
-    this.#sorted = new Float64Array(vocab);
     this.#probs = new Float64Array(vocab);
+    this.#words = new Uint32Array(this.#probs.buffer);
+    this.#bucketOf = new Int32Array(vocab);
+    this.#bucketEnd = new Int32Array(BUCKETS);
+    this.#ordered = new Float64Array(vocab);
   }
 
   /** Draws one token id from the row at `offset`. */
@@ -77,37 +106,150 @@ export class TokenSampler {
     const V = this.vocab;
     const scaled = this.#scaled;
     const probs = this.#probs;
-    for (let i = 0; i < V; i++) scaled[i] = (logits[offset + i] as number) / params.temperature;
+    const temperature = params.temperature;
+    // The largest scaled logit comes with the copy (top-k keeps it, so it stays the softmax's max).
+    let max = Number.NEGATIVE_INFINITY;
+    for (let i = 0; i < V; i++) {
+      // x / 1 is x exactly: no division at temperature 1.
+      const x = temperature === 1 ? (logits[offset + i] as number) : (logits[offset + i] as number) / temperature;
+      scaled[i] = x;
+      if (x > max) max = x;
+    }
     if (params.topK > 0) {
       const kth = this.#kthLargest(scaled, Math.min(params.topK, V));
       for (let i = 0; i < V; i++) if ((scaled[i] as number) < kth) scaled[i] = Number.NEGATIVE_INFINITY;
-      softmaxInto(scaled, probs);
+      softmaxInto(scaled, probs, max);
     } else {
-      softmaxInto(scaled, probs);
+      softmaxInto(scaled, probs, max);
       // The nucleus is a renormalized subset of the same softmax: no second pass of exponentials.
       if (params.topP < 1) renormalizeAbove(probs, this.#nucleusThreshold(probs, params.topP));
     }
     return probs;
   }
 
+  /** The k-th largest value (what ascending sort()[V − k] holds), by selection on a copy. */
   #kthLargest(values: Float64Array, k: number): number {
-    this.#sorted.set(values);
-    this.#sorted.sort();
-    return this.#sorted[this.vocab - k] as number;
+    const a = this.#ordered;
+    a.set(values);
+    for (let i = 0; i < a.length; i++) if (Number.isNaN(a[i])) return sortedAt(a, a.length - k); // NaN sorts last: keep sort's answer
+    return select(a, a.length - k);
   }
 
-  /** Probability of the first token (most likely first) at which the cumulative mass exceeds p. */
+  /**
+   * Probability of the first token (most likely first) at which the cumulative mass exceeds p,
+   * summed in descending order exactly as over a fully sorted copy.
+   */
   #nucleusThreshold(probs: Float64Array, topP: number): number {
-    const sorted = this.#sorted;
-    sorted.set(probs);
-    sorted.sort();
+    const V = this.vocab;
+    const words = this.#words;
+    const bucketOf = this.#bucketOf;
+    const end = this.#bucketEnd;
+    const ordered = this.#ordered;
+    const shift = 20 - BUCKET_BITS;
+    let top = 0;
+    for (let i = 0; i < V; i++) {
+      const hi = words[2 * i + 1] as number;
+      // Not a finite non-negative number (NaN, or a sign bit): the full sort decides, as before.
+      if (!LITTLE_ENDIAN || hi >= 0x7ff00000) return sortedThreshold(ordered, probs, topP);
+      const key = hi >>> shift;
+      bucketOf[i] = key;
+      if (key > top) top = key;
+    }
+    end.fill(0);
+    for (let i = 0; i < V; i++) {
+      const b = Math.min(top - (bucketOf[i] as number), BUCKETS - 1);
+      bucketOf[i] = b;
+      end[b] = (end[b] as number) + 1;
+    }
+    let at = 0;
+    for (let b = 0; b < BUCKETS; b++) {
+      const n = end[b] as number;
+      end[b] = at;
+      at += n;
+    }
+    for (let i = 0; i < V; i++) {
+      const b = bucketOf[i] as number;
+      const slot = end[b] as number;
+      ordered[slot] = probs[i] as number;
+      end[b] = slot + 1;
+    }
+    // end[b] is now where bucket b ends; buckets run from the largest values down.
     let cumulative = 0;
-    for (let j = this.vocab - 1; j >= 0; j--) {
-      cumulative += sorted[j] as number;
-      if (cumulative > topP) return sorted[j] as number;
+    let from = 0;
+    for (let b = 0; b < BUCKETS; b++) {
+      const to = end[b] as number;
+      if (to === from) continue;
+      sortDescending(ordered, from, to);
+      for (let j = from; j < to; j++) {
+        cumulative += ordered[j] as number;
+        if (cumulative > topP) return ordered[j] as number;
+      }
+      from = to;
     }
     return 0;
   }
+}
+
+/** The nucleus threshold over a fully sorted copy (the reference; used for inputs the buckets do not key). */
+function sortedThreshold(scratch: Float64Array, probs: Float64Array, topP: number): number {
+  scratch.set(probs);
+  scratch.sort();
+  let cumulative = 0;
+  for (let j = scratch.length - 1; j >= 0; j--) {
+    cumulative += scratch[j] as number;
+    if (cumulative > topP) return scratch[j] as number;
+  }
+  return 0;
+}
+
+function sortedAt(a: Float64Array, index: number): number {
+  a.sort();
+  return a[index] as number;
+}
+
+/** a[from, to) in descending order (a bucket: small, or the last one, which holds the long tail). */
+function sortDescending(a: Float64Array, from: number, to: number): void {
+  if (to - from > INSERTION_MAX) {
+    const part = a.subarray(from, to);
+    part.sort();
+    part.reverse();
+    return;
+  }
+  for (let i = from + 1; i < to; i++) {
+    const v = a[i] as number;
+    let j = i - 1;
+    while (j >= from && (a[j] as number) < v) {
+      a[j + 1] = a[j] as number;
+      j--;
+    }
+    a[j + 1] = v;
+  }
+}
+
+/** The value ascending order puts at `index` (Hoare's selection, in place; no NaN in `a`). */
+function select(a: Float64Array, index: number): number {
+  let lo = 0;
+  let hi = a.length - 1;
+  while (hi > lo) {
+    const pivot = a[(lo + hi) >>> 1] as number;
+    let i = lo;
+    let j = hi;
+    while (i <= j) {
+      while ((a[i] as number) < pivot) i++;
+      while ((a[j] as number) > pivot) j--;
+      if (i <= j) {
+        const t = a[i] as number;
+        a[i] = a[j] as number;
+        a[j] = t;
+        i++;
+        j--;
+      }
+    }
+    if (index <= j) hi = j;
+    else if (index >= i) lo = i;
+    else return a[index] as number;
+  }
+  return a[index] as number;
 }
 
 /** Zeroes the probabilities below `threshold` and rescales the rest to sum to 1. */
@@ -120,10 +262,8 @@ function renormalizeAbove(probs: Float64Array, threshold: number): void {
   for (let i = 0; i < probs.length; i++) probs[i] = (probs[i] as number) / kept;
 }
 
-/** Softmax of `logits` into `out` (−∞ entries get exactly 0). */
-function softmaxInto(logits: Float64Array, out: Float64Array): void {
-  let max = Number.NEGATIVE_INFINITY;
-  for (let i = 0; i < logits.length; i++) if ((logits[i] as number) > max) max = logits[i] as number;
+/** Softmax of `logits` (whose largest value is `max`) into `out` (−∞ entries get exactly 0). */
+function softmaxInto(logits: Float64Array, out: Float64Array, max: number): void {
   let sum = 0;
   for (let i = 0; i < logits.length; i++) {
     const e = Math.exp((logits[i] as number) - max);
