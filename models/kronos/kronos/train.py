@@ -87,6 +87,12 @@ def add_train_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--patience", type=int, default=3, help="epochs without validation improvement before stopping")
     p.add_argument("--val-windows", type=int, default=256, help="validation windows (evenly spaced)")
     p.add_argument("--max-minutes", type=float, default=None, help="wall-clock cap per stage")
+    p.add_argument("--tokenizer-minutes", type=float, default=None, help="wall-clock cap of stage 1 (default --max-minutes)")
+    p.add_argument("--predictor-minutes", type=float, default=None, help="wall-clock cap of stage 2 (default --max-minutes)")
+    p.add_argument("--lr-schedule", choices=["steps", "time"], default="steps",
+                   help="steps: one-cycle over epochs x steps-per-epoch; time: the same one-cycle shape over the "
+                        "stage's wall-clock cap (needs a cap), so a loaded machine still ends at the low learning "
+                        "rate; not bit-reproducible on resume")
     p.add_argument("--s2-condition", choices=["teacher", "sampled"], default="teacher",
                    help="s1 the s2 head sees in training: the true next s1 (teacher) or one sampled "
                         "from the model (upstream default)")
@@ -95,6 +101,20 @@ def add_train_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
     p.add_argument("--resume", action="store_true", help="continue from checkpoints/ in --out")
     p.add_argument("--export", default=None, metavar="DIR", help="export ONNX graphs and card to DIR when done")
+
+
+def one_cycle_lr(max_lr: float, frac: float, pct_start: float = 0.05, div_factor: float = 10.0,
+                 final_div_factor: float = 100.0) -> float:
+    """torch's OneCycleLR (cosine) as a function of the fraction of the run done, in [0, 1]."""
+    frac = min(max(frac, 0.0), 1.0)
+    start, low = max_lr / div_factor, max_lr / div_factor / final_div_factor
+
+    def cos(a, b, t):
+        return b + (a - b) / 2.0 * (math.cos(math.pi * t) + 1)
+
+    if frac < pct_start:
+        return cos(start, max_lr, frac / pct_start)
+    return cos(max_lr, low, (frac - pct_start) / (1 - pct_start))
 
 
 class StageRunner:
@@ -117,6 +137,7 @@ class StageRunner:
         self.sched = torch.optim.lr_scheduler.OneCycleLR(
             self.opt, max_lr=lr, total_steps=self.total_steps, pct_start=0.05, div_factor=10,
             final_div_factor=100)
+        self.max_lr = lr
         self.rng = np.random.default_rng(args.seed + (0 if stage == "tokenizer" else 1))
         self.epoch = 0
         self.step = 0
@@ -167,7 +188,12 @@ class StageRunner:
         if self.finished:
             log(f"{self.stage}: already finished in {self.ckpt_path}, skipping")
             return self.summary(self.reason or "finished")
-        deadline = None if args.max_minutes is None else args.max_minutes * 60.0
+        minutes = getattr(args, f"{self.stage}_minutes", None)
+        minutes = args.max_minutes if minutes is None else minutes
+        deadline = None if minutes is None else minutes * 60.0
+        by_time = getattr(args, "lr_schedule", "steps") == "time"
+        if by_time and deadline is None:
+            raise ValueError("--lr-schedule time needs --max-minutes (or --tokenizer-minutes/--predictor-minutes)")
         reason = "max_epochs"
         t_start = time.time() - self.elapsed
         step_times = []
@@ -181,8 +207,13 @@ class StageRunner:
                 self.opt.zero_grad(set_to_none=True)
                 loss.backward()
                 torch.nn.utils.clip_grad_norm_(self.module.parameters(), self.clip_norm)
+                if by_time:
+                    lr_now = one_cycle_lr(self.max_lr, (time.time() - t_start) / deadline)
+                    for g in self.opt.param_groups:
+                        g["lr"] = lr_now
                 self.opt.step()
-                self.sched.step()
+                if not by_time:
+                    self.sched.step()
                 self.step += 1
                 dt = time.time() - t0
                 step_times.append(dt)
@@ -195,7 +226,7 @@ class StageRunner:
                 epoch_losses.append(lv)
                 msg = {"stage": self.stage, "epoch": self.epoch + 1, "step": self.step, "loss": round(lv, 6),
                        "rate": round(rate, 4), "eta_s": round(remaining, 1), "total_steps": self.total_steps,
-                       "lr": float(f"{self.sched.get_last_lr()[0]:.3g}"),
+                       "lr": float(f"{self.opt.param_groups[0]['lr']:.3g}"),
                        "samples_per_s": round(rate * args.batch_size, 1)}
                 msg.update({k: round(float(v), 5) for k, v in metrics.items()})
                 emit(msg)

@@ -160,6 +160,46 @@ class TrainTest(unittest.TestCase):
             for row in steps:
                 self.assertEqual(len(set(row.tolist())), 1, "a window crossed from one file into the other")
 
+    def test_time_schedule_follows_the_one_cycle_shape(self):
+        lr = 2e-3
+        self.assertAlmostEqual(train_mod.one_cycle_lr(lr, 0.0), lr / 10)
+        self.assertAlmostEqual(train_mod.one_cycle_lr(lr, 0.05), lr)
+        self.assertAlmostEqual(train_mod.one_cycle_lr(lr, 1.0), lr / 1000)
+        self.assertAlmostEqual(train_mod.one_cycle_lr(lr, 7.0), lr / 1000, msg="past the cap it stays at the floor")
+        # Same curve as torch's OneCycleLR (cosine) at the same fraction of the run, within one step.
+        total = 400
+        opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=lr)
+        sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=total, pct_start=0.05,
+                                                    div_factor=10, final_div_factor=100)
+        for i in range(total):
+            got = train_mod.one_cycle_lr(lr, i / (total - 1))
+            self.assertLess(abs(got - sched.get_last_lr()[0]), 0.05 * lr, f"step {i}")
+            opt.step()
+            sched.step()
+
+    def test_time_schedule_needs_a_cap_and_stops_at_it(self):
+        err = io.StringIO()
+        with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
+            rc = cli(["train", "--csv", str(self.csv), "--out", str(self.dir / "t0"), "--lookback", "24",
+                      "--horizon", "8", "--holdout-frac", "0.3", "--lr-schedule", "time"])
+        self.assertEqual(rc, 2)
+        self.assertIn("--max-minutes", err.getvalue())
+        clock = {"t": 1000.0}
+
+        def fake_time():  # every call advances the clock by one second
+            clock["t"] += 1.0
+            return clock["t"]
+
+        out = self.dir / "timed"
+        with mock.patch.object(train_mod.time, "time", fake_time):
+            result, lines = _run(_args(self.csv, out, "--stages", "tokenizer", "--lr-schedule", "time",
+                                       "--tokenizer-minutes", "1", "--epochs", "1000", "--patience", "1000"))
+        m = result["metrics"]["tokenizer"]
+        self.assertEqual(m["stopped"], "max_minutes")
+        lrs = [l["lr"] for l in lines if l.get("stage") == "tokenizer" and "event" not in l]
+        self.assertLess(len(lrs), 60)
+        self.assertLess(lrs[-1], lrs[len(lrs) // 3], "the learning rate anneals as the cap approaches")
+
     def test_multi_window_set_maps_global_indices_to_files(self):
         from kronos.data import MultiWindowSet, WindowSet, load_csv
         a = WindowSet(load_csv(self.csv), 32, 24)
