@@ -15,8 +15,8 @@ import { join } from 'node:path';
 import {
   ApprovedOrderContract,
   applyPlan,
-  type Bus,
   Buckets,
+  type Bus,
   CandleContract,
   connectBus,
   freePort,
@@ -37,8 +37,8 @@ import {
   NatsNode,
   percentile,
   type RawEnvelope,
-  readStream,
   ROOT,
+  readStream,
   rng,
   simSnapshot,
   sleep,
@@ -153,6 +153,14 @@ export interface ChaosReport {
   verdicts: number;
   approvals: number;
   fills: number;
+  /** Orders whose fill events were stored twice (pushed, then looked up by a reconciliation): reported, not counted against the run. */
+  fillsStoredTwice: number;
+  /**
+   * What the executor's reconciliations found (kind: client order ids): the venue's truth repairing
+   * what a kill left unsaid (a fill the killed executor never reported). Reported: the positions
+   * below say whether the books ended agreeing.
+   */
+  reconcileDifferences: Record<string, string[]>;
   intentsWithoutVerdict: number;
   verdictsWithoutIntent: number;
   approvalsWithoutVerdict: number;
@@ -518,6 +526,19 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
     const candles = auditCandles(candleRecords, (s) => venueBars.get(s), skipCandleIds);
     const orderRecords = await readStream(bus, Streams.orders, 'kokex.order.>');
     const audit = auditOrders(orderRecords, forgedIds);
+    const reconcileDifferences: Record<string, string[]> = {};
+    for (const r of orderRecords.filter((x) => x.subject.startsWith('kokex.order.reconcile.'))) {
+      for (const d of (envelopeOf(r)?.data?.differences ?? []) as Array<{
+        kind: string;
+        clientOrderId?: string;
+        venue: number;
+        book: number;
+      }>)
+        reconcileDifferences[d.kind] = [
+          ...(reconcileDifferences[d.kind] ?? []),
+          `${d.clientOrderId ?? '-'} (venue ${d.venue}, book ${d.book})`,
+        ];
+    }
     const snapshot = await simSnapshot(bus, SIM_KEY);
     const venuePositions = await venue.positions().catch(() => undefined);
     await venue.close().catch(() => undefined);
@@ -617,6 +638,8 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
       verdicts: audit.verdicts,
       approvals: audit.approvals,
       fills: audit.fills,
+      fillsStoredTwice: audit.fillsStoredTwice.length,
+      reconcileDifferences,
       intentsWithoutVerdict: audit.intentsWithoutVerdict.length,
       verdictsWithoutIntent: audit.verdictsWithoutIntent.length,
       approvalsWithoutVerdict: audit.approvalsWithoutVerdict.length,
@@ -668,7 +691,7 @@ export async function guardPositions(bus: Bus): Promise<Map<string, number> | un
 }
 
 /** `kokex orders demo --json`: the plan's books as the guard rebuilds them from ORDERS. */
-function ordersJson(url: string): any {
+export function ordersJson(url: string): any {
   const r = spawnSync(process.execPath, [KOKEX, 'orders', PLAN, '--json', '--fills', '1000000'], {
     cwd: ROOT,
     env: { ...process.env, NATS_URL: url },
@@ -700,7 +723,16 @@ export function chaosTable(r: ChaosReport): string {
     if (c.lostDetail?.length) rows.push(['  lost', c.lostDetail.join(', ')]);
   }
   rows.push(
-    ['intents', `${r.intents} (${r.harnessIntents} from the harness), verdicts ${r.verdicts}, approvals ${r.approvals}, fills ${r.fills}`],
+    [
+      'intents',
+      `${r.intents} (${r.harnessIntents} from the harness), verdicts ${r.verdicts}, approvals ${r.approvals}, fills ${r.fills} (orders with a fill stored twice: ${r.fillsStoredTwice})`,
+    ],
+    [
+      'reconciliation differences',
+      Object.entries(r.reconcileDifferences ?? {})
+        .map(([k, l]) => `${k} ${l.length}: ${l.slice(0, 4).join(', ')}${l.length > 4 ? ', …' : ''}`)
+        .join('; ') || 'none',
+    ],
     ['intents without a verdict', r.intentsWithoutVerdict],
     ['verdicts without an intent', r.verdictsWithoutIntent],
     ['approvals without a verdict', r.approvalsWithoutVerdict],
@@ -736,7 +768,10 @@ export async function lastBar(bus: Bus): Promise<{ close: number; eventTime: num
 }
 
 /** Publishes a manual intent stamped with the market time of the newest bar, as a decision on it would be. */
-export async function publishIntent(bus: Bus, intent: ReturnType<typeof manualIntent>): Promise<void> {
+export async function publishIntent(
+  bus: Bus,
+  intent: Omit<ReturnType<typeof manualIntent>, 'type'> & { type: 'market' | 'limit'; price?: number },
+): Promise<void> {
   const bar = await lastBar(bus);
   await bus.publish(OrderIntentContract, subject('orderIntent', { plan: PLAN, inst: INST }), intent, {
     id: `intent:${intent.clientOrderId}`,

@@ -8,7 +8,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { type Bus, Buckets, NatsServerProcess, seededRandom } from '@kokex/core';
+import { Buckets, type Bus, NatsServerProcess, seededRandom } from '@kokex/core';
 
 export const ROOT = resolve(import.meta.dirname, '../..');
 const KOKEX = join(ROOT, 'core/bin/kokex.mjs');
@@ -273,8 +273,15 @@ export interface OrdersAudit {
   placedTwice: string[];
   /** Intent → verdict, envelope time to envelope time, ms. */
   latencies: number[];
-  /** Net filled size per instrument from the executor's events (forged ones excluded). */
+  /**
+   * Net filled size per instrument from the executor's events (forged ones excluded): per order
+   * the largest cumulative `filledSize` its events report, signed by side. Not the sum of the
+   * events' `fill` sizes: the same fill can be stored twice under two message ids (the pushed fill
+   * and a reconciliation's look-up after a restart), as the executor's OrdersView knows.
+   */
   netFilled: Map<string, number>;
+  /** Orders whose fill events add up to more than their cumulative filled size (a fill stored twice): reported, not a loss. */
+  fillsStoredTwice: string[];
   verdictOf: Map<string, RawEnvelope>;
   eventsOf: Map<string, RawEnvelope[]>;
   approvalOf: Map<string, RawEnvelope>;
@@ -290,6 +297,8 @@ export function auditOrders(records: StoredRecord[], forged: ReadonlySet<string>
   let approvalCount = 0;
   let eventCount = 0;
   const netFilled = new Map<string, number>();
+  /** Per order: instrument, side, the largest cumulative filled size reported, and the sum of its fill events. */
+  const filledOf = new Map<string, { inst: string; side: string; filled: number; fillSum: number }>();
   for (const r of records) {
     const env = envelopeOf(r);
     const id = env?.data?.clientOrderId as string | undefined;
@@ -304,12 +313,19 @@ export function auditOrders(records: StoredRecord[], forged: ReadonlySet<string>
       eventCount++;
       events.set(id, [...(events.get(id) ?? []), env]);
       const fill = env.data.fill as { size: number } | undefined;
-      if (fill && !forged.has(id)) {
-        fills++;
-        const signed = env.data.side === 'sell' ? -fill.size : fill.size;
-        netFilled.set(env.data.inst, (netFilled.get(env.data.inst) ?? 0) + signed);
+      if (!forged.has(id)) {
+        if (fill) fills++;
+        const o = filledOf.get(id) ?? { inst: env.data.inst, side: env.data.side, filled: 0, fillSum: 0 };
+        o.filled = Math.max(o.filled, Number(env.data.filledSize ?? 0) || 0);
+        o.fillSum += fill ? Number(fill.size) : 0;
+        filledOf.set(id, o);
       }
     }
+  }
+  const fillsStoredTwice: string[] = [];
+  for (const [id, o] of filledOf) {
+    netFilled.set(o.inst, (netFilled.get(o.inst) ?? 0) + (o.side === 'sell' ? -o.filled : o.filled));
+    if (o.fillSum > o.filled + 1e-9) fillsStoredTwice.push(id);
   }
   const latencies: number[] = [];
   for (const [id, intent] of intents) {
@@ -337,6 +353,7 @@ export function auditOrders(records: StoredRecord[], forged: ReadonlySet<string>
     placedTwice,
     latencies,
     netFilled,
+    fillsStoredTwice,
     verdictOf: new Map([...verdicts].map(([id, l]) => [id, l[0] as RawEnvelope])),
     eventsOf: events,
     approvalOf: approvals,

@@ -72,6 +72,9 @@ interface Waiting {
   key: SkillRecordKey;
 }
 
+/** Slack for clocks that differ a little (as the risk guard's and the validator's `futureToleranceMs`). */
+const FUTURE_TOLERANCE_MS = 5000;
+
 export class SeriesForecaster {
   readonly id: string;
   readonly history: CandleHistory;
@@ -84,6 +87,8 @@ export class SeriesForecaster {
   scored = 0;
   lastForecast: { asOf: number; version: string; tradeable: boolean } | undefined;
   lastSkipped: string | undefined;
+  /** Candles refused for closing (or speaking for a time) after the wall clock: forged, never forecast. */
+  futureRefused = 0;
 
   constructor(
     readonly series: ForecastSeries,
@@ -110,7 +115,7 @@ export class SeriesForecaster {
     const keep = this.history.capacity;
     // Stream times are the server's wall clock, so this window is in real time, not the actor's clock.
     const since = Date.now() - keep * timeframeMs(this.series.tf) * 2 - 3_600_000;
-    const bars = await readStoredCandles(this.deps.bus, this.candleSubject, keep, since);
+    const bars = (await readStoredCandles(this.deps.bus, this.candleSubject, keep, since)).filter((b) => !this.#fromTheFuture(b));
     for (const bar of bars) this.history.add(bar);
     // The stored bars are what this series has seen of the market: its clock stands at the newest close.
     const last = this.history.last;
@@ -121,6 +126,14 @@ export class SeriesForecaster {
   /** A closed candle arrived: remember it, score what it completes, and forecast unless the consumer is still catching up. */
   async onCandle(envelope: Envelope<Candle>, catchingUp: boolean): Promise<PublishedForecast | undefined> {
     const candle = envelope.data;
+    // Times in the future are refused (issue 12 finding 1): anyone can store a bar on
+    // kokex.md.candle when the server has no per-actor users, and a bar dated 2036 would move a
+    // replay's market clock there for good (the model then "expired", no forecast ever again).
+    if (this.#fromTheFuture(candle, envelope.eventTime)) {
+      this.futureRefused++;
+      this.deps.log.warn({ series: this.id, ts: candle.ts, eventTime: envelope.eventTime }, 'a candle from the future: ignored');
+      return this.#skip(`candle ${candle.ts} closes after the wall clock`);
+    }
     this.deps.marketClock.observe(envelope.eventTime);
     if (!candle.confirmed) return undefined;
     if (this.history.add(candle) === 'gap') await this.fill();
@@ -152,6 +165,12 @@ export class SeriesForecaster {
       }
       throw err;
     }
+  }
+
+  /** Whether a bar closes (or its message speaks for a time) after the wall clock plus a little slack: no venue can know it yet. */
+  #fromTheFuture(candle: Candle, eventTime?: number): boolean {
+    const limit = this.deps.wallNow() + FUTURE_TOLERANCE_MS;
+    return barClose(candle.ts, this.series.tf) > limit || (eventTime !== undefined && eventTime > limit);
   }
 
   #skip(reason: string): undefined {
