@@ -61,6 +61,12 @@ export const inferencerConfigSchema = z
      * (debugging with breakpoints in the runtime, and the bench's comparison).
      */
     thread: z.enum(['worker', 'inline']).default('worker'),
+    /**
+     * The inference thread's nice value (Linux, 0–19). Default 10: on a machine the host shares
+     * with inference (`kokex up` on two cores), the host's event loop (the guard's verdicts) runs
+     * before ONNX Runtime's threads; on idle cores it changes nothing. 0 keeps the process's.
+     */
+    threadNice: z.number().int().min(0).max(19).default(10),
     /** Fewest closed candles a series needs before its first forecast (capped at its lookback). Default: 32. */
     minHistory: z.number().int().min(2).default(32),
   })

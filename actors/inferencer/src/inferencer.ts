@@ -146,6 +146,7 @@ export function createInferencerLogic(ctx: ActorContext<InferencerConfig>): Acto
       if (config.thread === 'worker') {
         worker = await InferenceWorker.start({
           log: ctx.log,
+          nice: config.threadNice,
           onExit: (err) => {
             ctx.log.error({ err }, 'the inference worker ended; the actor restarts');
             ctx.fail(err);
@@ -201,7 +202,7 @@ export function createInferencerLogic(ctx: ActorContext<InferencerConfig>): Acto
       swaps: models.swaps,
       thread:
         config.thread === 'worker'
-          ? { kind: 'worker', threadId: worker?.thread.threadId, alive: worker?.alive ?? false }
+          ? { kind: 'worker', threadId: worker?.thread.threadId, alive: worker?.alive ?? false, nice: config.threadNice }
           : { kind: 'inline' },
     }),
   };

@@ -78,6 +78,8 @@ export function liveInferenceWorkers(): ReadonlySet<InferenceWorker> {
 
 export interface InferenceWorkerOptions {
   log: Logger;
+  /** The thread's nice value (0–19; Linux): above 0 the host's event loop wins the CPU from inference. Default: 0. */
+  nice?: number;
   /** Called once when the thread ends without `stop()` (a crash): every pending call has been rejected with the same error. */
   onExit?(err: InferenceWorkerError): void;
 }
@@ -98,10 +100,12 @@ export class InferenceWorker {
   #started = false;
   #dead: InferenceWorkerError | undefined;
   #lastError: Error | undefined;
+  /** The thread's OS id, when its nice value was set (Linux). */
+  tid: number | undefined;
 
   private constructor(private readonly options: InferenceWorkerOptions) {
     const how = workerEntry();
-    this.thread = new Worker(how.entry, { eval: how.eval, execArgv: how.execArgv });
+    this.thread = new Worker(how.entry, { eval: how.eval, execArgv: how.execArgv, workerData: { nice: options.nice ?? 0 } });
     live.add(this);
     this.thread.on('message', (reply: WorkerReply) => this.#onMessage(reply));
     this.thread.on('error', (err) => {
@@ -131,7 +135,8 @@ export class InferenceWorker {
   static async start(options: InferenceWorkerOptions): Promise<InferenceWorker> {
     const worker = new InferenceWorker(options);
     try {
-      await worker.#call({ type: 'ready', id: 0 });
+      const ready = await worker.#call({ type: 'ready', id: 0 });
+      if (ready.type === 'ready') worker.tid = ready.tid;
       worker.#started = true;
     } catch (err) {
       await worker.stop();

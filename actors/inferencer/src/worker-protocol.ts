@@ -18,7 +18,8 @@ export type WorkerRequest =
   | { type: 'crash'; id: number; message: string };
 
 export type WorkerReply =
-  | { type: 'ready'; id: 0 }
+  /** `tid`: the thread's OS id, when its nice value was set. */
+  | { type: 'ready'; id: 0; tid?: number }
   | { type: 'loaded'; id: number; executionProvider: ExecutionProvider; maxContext: number }
   | { type: 'result'; id: number; paths: ForecastPaths[] }
   | { type: 'done'; id: number }

@@ -1,4 +1,6 @@
-import { type MessagePort, parentPort } from 'node:worker_threads';
+import { readlinkSync } from 'node:fs';
+import { setPriority } from 'node:os';
+import { type MessagePort, parentPort, workerData } from 'node:worker_threads';
 import { toWireError } from '@kokex/core';
 import { type ForecastPaths, KronosModel } from '@kokex/kronos-runtime';
 import type { WorkerReply, WorkerRequest } from './worker-protocol.js';
@@ -13,6 +15,26 @@ if (!parentPort) throw new Error('actors/inferencer/src/worker is a worker_threa
 const port: MessagePort = parentPort;
 
 const models = new Map<number, KronosModel>();
+
+/**
+ * This thread's nice value, set before any model loads: ONNX Runtime's operator threads are
+ * created by it and inherit it, so on a busy machine the host's event loop (the guard beside the
+ * inferencer in `kokex up`) runs first. Linux: the nice value is per thread, and
+ * /proc/thread-self names this one. Elsewhere, and where it is refused, the thread keeps the
+ * process's priority (reported in `ready`).
+ */
+function lowerPriority(nice: number): number | undefined {
+  if (!nice) return undefined;
+  try {
+    const tid = Number(readlinkSync('/proc/thread-self').split('/').pop());
+    if (!Number.isInteger(tid) || tid <= 0) return undefined;
+    setPriority(tid, nice);
+    return tid;
+  } catch {
+    return undefined;
+  }
+}
+const tid = lowerPriority(Number((workerData as { nice?: number } | undefined)?.nice ?? 0));
 
 const log = {
   info: (obj: object, msg: string) => port.postMessage({ type: 'log', level: 'info', obj, msg } satisfies WorkerReply),
@@ -77,4 +99,4 @@ port.on('message', (msg: WorkerRequest) => {
     port.postMessage({ type: 'error', id: msg.id, error: toWireError(err), name: (err as Error)?.name } satisfies WorkerReply);
   });
 });
-port.postMessage({ type: 'ready', id: 0 } satisfies WorkerReply);
+port.postMessage({ type: 'ready', id: 0, ...(tid ? { tid } : {}) } satisfies WorkerReply);

@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ActorHost, applyPlan, isKokexError } from '@kokex/core';
@@ -53,6 +53,20 @@ function expectSameBits(a: ForecastPaths, b: ForecastPaths): void {
     b.path,
     b.steps,
   ]);
+}
+
+/** This process's OS threads (Linux): id → nice value. */
+function niceByThread(): Map<number, number> {
+  const out = new Map<number, number>();
+  for (const t of readdirSync('/proc/self/task')) {
+    try {
+      const stat = readFileSync(`/proc/self/task/${t}/stat`, 'utf8');
+      out.set(Number(t), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]));
+    } catch {
+      // the thread ended while being read
+    }
+  }
+  return out;
 }
 
 function osThreads(): number {
@@ -144,6 +158,23 @@ describe('inference worker (the thread alone)', () => {
     expect(exits.map((e) => e.message)).toEqual([expect.stringContaining('boom in the inference thread')]);
   });
 
+  it('runs at the nice value it was given, and so do the ONNX Runtime threads it starts (the host’s loop runs first)', async () => {
+    const worker = await InferenceWorker.start({ log: captureLogger('warn').log, nice: 7 });
+    try {
+      expect(worker.tid).toBeGreaterThan(0);
+      const before = niceByThread();
+      expect(before.get(worker.tid as number)).toBe(7);
+      expect(before.get(process.pid)).toBe(0); // the main thread keeps its own
+      const model = await worker.load(files, 'shipped');
+      await model.forecast([request(2)]);
+      const started = [...niceByThread()].filter(([tid]) => !before.has(tid));
+      expect(started.length).toBeGreaterThan(0);
+      expect(started.map(([, nice]) => nice)).toEqual(started.map(() => 7));
+    } finally {
+      await worker.stop();
+    }
+  });
+
   it('stop() terminates the thread: it ends, nothing more is accepted, and no OS thread is left', async () => {
     const before = osThreads();
     const worker = await InferenceWorker.start({ log: captureLogger('warn').log });
@@ -185,7 +216,7 @@ describe('the inferencer’s inference thread', () => {
     await host.start();
     expect(liveInferenceWorkers().size).toBe(before + 1);
     const first = thread();
-    expect(first).toMatchObject({ kind: 'worker', alive: true });
+    expect(first).toMatchObject({ kind: 'worker', alive: true, nice: 10 });
     expect((await ask()).forecast?.asOf).toBe(START + 59 * HOUR);
 
     // The thread dies: the actor sees it (failed → restarting → running) and starts another.
