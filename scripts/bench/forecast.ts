@@ -1,7 +1,7 @@
 /**
  * Forecast benchmark (issue 17): prints figures with the machine they ran on, asserts nothing.
  *
- *   npm run bench -- forecast [--json] [--settings] [--int8] [--table] [--quick] [--no-pytorch] [--models=shipped,small,mini]
+ *   npm run bench -- forecast [--json] [--settings] [--settings-model=small|shipped] [--int8] [--table] [--quick] [--no-pytorch] [--models=shipped,small,mini]
  *
  * Table: for the shipped model (lookback 96 and 256), Kronos-small and Kronos-mini (official layouts
  * with random weights, `python3 -m kronos random-official`; lookback 256 and 512), horizon 24, 1 / 8 / 32 / 128 paths:
@@ -15,7 +15,10 @@
  * job: one prefill per series, one token per path per cached step, the whole window per path per
  * slid step, s2 heads, tokenizer) divided by the GFLOP/s of a 2048² MatMul measured in this process
  * with the same session options just before the case; `× floor` is measured time / floor.
- * --settings measures ONNX Runtime session settings on Kronos-small, lookback 256, 32 paths; --int8
+ * Each kv row also carries the medians of the runtime's stages (encode, prefill, trunk steps, s2 heads,
+ * sampling, decode; ForecastPaths.timings), printed as a second table.
+ * --settings measures ONNX Runtime session settings on Kronos-small, lookback 256, 32 paths
+ * (--settings-model=shipped: the shipped model, lookback 96); --int8
  * measures the int8 export (speed on Kronos-small, accuracy on the shipped model with held-out
  * BTC/USDT candles); either alone skips the table unless --table is given too.
  * Knobs: BENCH_REPS (default 10), BENCH_SETTINGS_REPS (default 5), BENCH_FRESH=1 re-exports the
@@ -24,13 +27,14 @@
 import { type ChildProcessWithoutNullStreams, spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
-import { gunzipSync } from 'node:zlib';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
+import { gunzipSync } from 'node:zlib';
 import {
   type CacheMode,
   type CandleRow,
   decodePath,
+  type GenerationTimings,
   GRAPH_CONTRACT,
   KronosModel,
   type KronosModelOptions,
@@ -231,6 +235,8 @@ interface Row {
   pathsPerS: number;
   floorMs: number;
   timesFloor: number;
+  /** Medians of the runtime's stages over the measured runs (kv rows): where the time goes. */
+  stagesMs?: Stages;
   /** Time of the recompute and PyTorch rows of the same case divided by this row's. */
   speedupVsRecompute?: number;
   speedupVsPytorch?: number;
@@ -241,13 +247,22 @@ const RUN_OPTIONS: Record<Exclude<Loop, 'pytorch'>, { cache: CacheMode; prefill:
   recompute: { cache: 'recompute', prefill: 'shared' },
 };
 
+/** Where a forecast's time went (ForecastPaths.timings), the runtime's stages. */
+type Stages = Pick<GenerationTimings, 'encodeMs' | 'prefillMs' | 'trunkMs' | 's2Ms' | 'samplingMs' | 'decodeMs'>;
+const STAGES = ['encodeMs', 'prefillMs', 'trunkMs', 's2Ms', 'samplingMs', 'decodeMs'] as const;
+/** The stages of the last forecast `once` ran. */
+let lastStages: Stages | undefined;
+
 async function once(model: KronosModel, loop: Exclude<Loop, 'pytorch'>, lookback: number, horizon: number, paths: number): Promise<number> {
   const candles = series(lookback);
   const last = candles[candles.length - 1]?.ts as number;
   const futureTs = Array.from({ length: horizon }, (_, k) => last + (k + 1) * HOUR);
   const started = performance.now();
-  await model.forecast([{ candles, futureTs, paths, sampling: SAMPLING, seed: 1 }], RUN_OPTIONS[loop]);
-  return performance.now() - started;
+  const [out] = await model.forecast([{ candles, futureTs, paths, sampling: SAMPLING, seed: 1 }], RUN_OPTIONS[loop]);
+  const elapsed = performance.now() - started;
+  const t = out?.timings;
+  lastStages = t ? (Object.fromEntries(STAGES.map((k) => [k, t[k]])) as unknown as Stages) : undefined;
+  return elapsed;
 }
 
 interface Plan {
@@ -268,6 +283,7 @@ async function measureCase(
   floorMs: number,
 ): Promise<Row[]> {
   const times = new Map<Loop, number[]>();
+  const stages: Stages[] = [];
   const run = async (p: Plan, horizon: number, reps: number): Promise<number[]> => {
     if (p.loop === 'pytorch') {
       // The same bars the runtime uses: its last max_context (the reference would normalize over all of them).
@@ -294,6 +310,7 @@ async function measureCase(
       const list = times.get(p.loop) ?? [];
       list.push(...(await run(p, HORIZON, 1)));
       times.set(p.loop, list);
+      if (p.loop === 'kv' && lastStages) stages.push(lastStages);
     }
   }
   for (const p of plans.filter((q) => q.projected)) {
@@ -328,6 +345,17 @@ async function measureCase(
     };
   });
   const kv = rows.find((r) => r.loop === 'kv');
+  if (kv && stages.length > 0) {
+    kv.stagesMs = Object.fromEntries(
+      STAGES.map((k) => [
+        k,
+        percentile(
+          stages.map((st) => st[k]),
+          0.5,
+        ),
+      ]),
+    ) as unknown as Stages;
+  }
   if (kv) {
     const rec = rows.find((r) => r.loop === 'recompute');
     const py = rows.find((r) => r.loop === 'pytorch');
@@ -393,6 +421,14 @@ async function table(torch: TorchWorker | undefined): Promise<Row[]> {
     }
     await model.dispose();
   }
+  log('\n## where the kv loop spends its time (medians over the measured runs, ms)');
+  log(`| model | lookback | paths | p50 | ${STAGES.map((k) => k.replace(/Ms$/, '')).join(' | ')} |`);
+  log(`| --- | --- | --- | --- | ${STAGES.map(() => '---').join(' | ')} |`);
+  for (const r of rows) {
+    if (!r.stagesMs) continue;
+    const st = r.stagesMs;
+    log(`| ${r.model} | ${r.lookback} | ${r.paths} | ${fmt(r.p50Ms)} | ${STAGES.map((k) => fmt(st[k])).join(' | ')} |`);
+  }
   return rows;
 }
 
@@ -405,9 +441,14 @@ interface SettingRow {
   vsDefault: number;
 }
 
+/** --settings-model=small (default) or shipped: the model the settings sweep runs on (lookback 256 or 96, 32 paths). */
+const SETTINGS_MODEL = args.find((a) => a.startsWith('--settings-model='))?.slice(17) ?? 'small';
+
 async function settings(): Promise<SettingRow[]> {
-  const dir = randomOfficial('small');
+  const shipped = SETTINGS_MODEL === 'shipped';
+  const dir = shipped ? join(ROOT, 'models/kronos/shipped') : randomOfficial('small');
   if (!dir) return [];
+  const lookback = shipped ? 96 : 256;
   const variants: Array<[string, KronosModelOptions]> = [
     ['defaults', {}],
     ['spinning on', { spinning: true }],
@@ -420,12 +461,14 @@ async function settings(): Promise<SettingRow[]> {
     ['parallel execution, 2 inter-op threads', { executionMode: 'parallel', interOpThreads: 2 }],
   ];
   const reps = Number(process.env.BENCH_SETTINGS_REPS ?? (QUICK ? 2 : 5));
-  log(`\n## session settings: Kronos-small, lookback 256, 32 paths, horizon 24, kv loop, ${reps} interleaved rounds`);
+  log(
+    `\n## session settings: ${shipped ? 'the shipped model' : 'Kronos-small'}, lookback ${lookback}, 32 paths, horizon 24, kv loop, ${reps} interleaved rounds`,
+  );
   const models = [] as KronosModel[];
   for (const [, options] of variants) models.push(await KronosModel.load({ dir }, options));
   const times = variants.map(() => [] as number[]);
-  for (const m of models) await once(m, 'kv', 256, HORIZON, 32);
-  for (let r = 0; r < reps; r++) for (const [i, m] of models.entries()) times[i]?.push(await once(m, 'kv', 256, HORIZON, 32));
+  for (const m of models) await once(m, 'kv', lookback, HORIZON, 32);
+  for (let r = 0; r < reps; r++) for (const [i, m] of models.entries()) times[i]?.push(await once(m, 'kv', lookback, HORIZON, 32));
   for (const m of models) await m.dispose();
   const base = percentile(times[0] as number[], 0.5);
   log('| setting | p50 | mean | vs defaults |');
