@@ -47,6 +47,14 @@ export {
   reconcileDifferenceSchema,
   reconcileSchema,
 } from './contracts/reconcile.js';
+export {
+  BOOKS_SNAPSHOT_OBJECT,
+  BOOKS_SNAPSHOT_SCHEMA,
+  booksSnapshotSchema,
+  ledgerFillSnapshotSchema,
+  ledgerOrderSnapshotSchema,
+  ledgerSnapshotSchema,
+} from './contracts/books-snapshot.js';
 export { ModelProgressContract, ModelReadyContract, modelProgressSchema, modelReadySchema } from './contracts/model.js';
 export { ForecastContract, forecastSchema, skillSummarySchema } from './contracts/forecast.js';
 export {
@@ -146,7 +154,7 @@ export {
   subjectPattern,
   withCatalogueTables,
 } from './bus/catalogue.js';
-export { ACTOR_STATUS_TTL_MS, Buckets, KOKEX_TOPOLOGY, ObjectStores, Streams, streamOf, subjectMatches } from './bus/topology.js';
+export { ACTOR_STATUS_TTL_MS, Buckets, KOKEX_TOPOLOGY, ObjectStores, ORDERS_MAX_MSGS, Streams, streamOf, subjectMatches } from './bus/topology.js';
 export { ProvisionError, provision, provisionKv, provisionObjectStore, provisionReplicas, provisionStream } from './bus/provision.js';
 export { DurableWorker, consumerConfig, ensureConsumer, utf8Excerpt } from './bus/consumer.js';
 export { contextFrom, inHandlerSpan, inPublishSpan, startTracing, traceHeaders, tracingRequested } from './telemetry/tracing.js';
@@ -271,6 +279,7 @@ export type {
   OrderVerdict,
 } from './contracts/orders.js';
 export type { Reconcile, ReconcileDifference, ReconcileInput } from './contracts/reconcile.js';
+export type { BooksSnapshot, LedgerSnapshot } from './contracts/books-snapshot.js';
 export type { ModelProgress, ModelReady } from './contracts/model.js';
 export type { Forecast, SkillSummary } from './contracts/forecast.js';
 export type { AgentToken, AgentTurn, AgentTurnInput, ConversationEndReason } from './contracts/agent.js';

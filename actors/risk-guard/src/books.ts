@@ -1,5 +1,6 @@
 import {
   ApprovedOrderContract,
+  type BooksSnapshot,
   CancelVerdictContract,
   OrderEventContract,
   OrderVerdictContract,
@@ -62,6 +63,19 @@ export class PlanBooks {
   readonly refused: Record<BookRefusal, number> = { undecodable: 0, 'not-from-guard': 0, 'not-from-executor': 0, 'not-approved': 0 };
 
   constructor(private readonly onRefused?: (message: RefusedMessage) => void) {}
+
+  /** The books as plain data, for a snapshot (`books-snapshot.ts` adds the sequence it covers). */
+  toSnapshot(): Pick<BooksSnapshot, 'ledgers' | 'refused'> {
+    return { ledgers: [...this.ledgers.values()].map((l) => l.toSnapshot()), refused: { ...this.refused } };
+  }
+
+  /** Replaces every ledger and counter with a snapshot's. */
+  restore(snapshot: Pick<BooksSnapshot, 'ledgers' | 'refused'>): void {
+    this.ledgers.clear();
+    for (const l of snapshot.ledgers) this.ledgers.set(l.plan, PlanLedger.fromSnapshot(l));
+    for (const key of Object.keys(this.refused) as BookRefusal[]) this.refused[key] = snapshot.refused[key] ?? 0;
+    this.undecodable = this.refused.undecodable;
+  }
 
   ledgerOf(plan: string): PlanLedger {
     let ledger = this.ledgers.get(plan);

@@ -1,4 +1,13 @@
-import { instrumentToken, type Plan, type PlanRisk, planToken, timeframeToken, VENUE_MODES, venueToken } from '@kokex/core';
+import {
+  instrumentToken,
+  ORDERS_MAX_MSGS,
+  type Plan,
+  type PlanRisk,
+  planToken,
+  timeframeToken,
+  VENUE_MODES,
+  venueToken,
+} from '@kokex/core';
 import { z } from 'zod';
 
 /**
@@ -61,6 +70,15 @@ export const guardConfigSchema = z
      * believed at once; a larger one waits for the next candle to confirm it. Default 0.2 (20 %).
      */
     maxPriceMove: z.number().gt(0).max(10).default(0.2),
+    /** A books snapshot (`kokex-books`) every this many ORDERS messages read. Default 10,000. */
+    snapshotEveryMessages: z
+      .number()
+      .int()
+      .positive()
+      .max(ORDERS_MAX_MSGS / 10)
+      .default(10_000),
+    /** …and this often (wall time) when anything was read since the last. Default 60,000 ms. */
+    snapshotEveryMs: z.number().int().positive().default(60_000),
   })
   .strict();
 export type GuardConfig = z.output<typeof guardConfigSchema>;

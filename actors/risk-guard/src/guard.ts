@@ -16,6 +16,7 @@ import {
   type Envelope,
   initialControl,
   marketNow,
+  ObjectStores,
   type OrderIntent,
   OrderIntentContract,
   type OrderVerdict,
@@ -33,6 +34,7 @@ import { type GuardConfig, type GuardPlan, guardConfigFromPlans, guardConfigSche
 import { RiskErrorCode, RiskPublishError, RiskStreamReadError } from './errors.js';
 import { InstrumentCache } from './instruments.js';
 import { PlanBooks, type RefusedMessage } from './books.js';
+import { BooksSnapshots } from './books-snapshot.js';
 import { MarketView } from './market.js';
 import { RiskReason } from './reasons.js';
 import { OrdersTail } from './orders-tail.js';
@@ -122,13 +124,34 @@ export function createRiskGuardLogic(ctx: ActorContext<GuardConfig>): ActorLogic
   const books = new PlanBooks(deadLetter);
   const ledgerOf = (plan: string) => books.ledgerOf(plan);
   const planOf = (name: string) => config.plans.find((p) => p.plan === name);
-  const tail = new OrdersTail(ctx.bus, (subj, data, seq) => books.apply(subj, data, seq));
+  const tail = new OrdersTail(
+    ctx.bus,
+    (subj, data, seq) => books.apply(subj, data, seq),
+    undefined,
+    (from, to) =>
+      ctx.log.error(
+        { from, to },
+        'risk guard: ORDERS removed messages the books never saw (lost history); the executor reconciliation restores the venue truth',
+      ),
+  );
+  // The books as of an ORDERS sequence, so a start reads only what follows it (issue 12 finding 3).
+  const snapshots = new BooksSnapshots({
+    bus: ctx.bus,
+    books,
+    tail,
+    log: ctx.log,
+    clock: ctx.clock,
+    source: ctx.instanceId,
+    everyMessages: config.snapshotEveryMessages,
+    everyMs: config.snapshotEveryMs,
+  });
   const catchUp = async () => {
     try {
       await tail.catchUp();
     } catch (err) {
       throw new RiskStreamReadError(err);
     }
+    snapshots.afterRead();
   };
 
   const publish = async (what: string, send: () => Promise<{ seq: number }>): Promise<void> => {
@@ -320,7 +343,10 @@ export function createRiskGuardLogic(ctx: ActorContext<GuardConfig>): ActorLogic
   };
 
   const bell = () =>
-    void tail.catchUp().catch((err: unknown) => ctx.log.warn({ err }, 'risk guard: reading ORDERS failed; the next bell retries'));
+    void tail
+      .catchUp()
+      .then(() => snapshots.afterRead())
+      .catch((err: unknown) => ctx.log.warn({ err }, 'risk guard: reading ORDERS failed; the next bell retries'));
 
   return {
     consumers: [
@@ -334,7 +360,7 @@ export function createRiskGuardLogic(ctx: ActorContext<GuardConfig>): ActorLogic
           maxInFlight: 1,
           ackWaitMs: config.ackWaitMs,
         },
-        (env, msg) => decide(env, msg.seq),
+        (env, msg) => snapshots.during(() => decide(env, msg.seq)),
       ),
       consume(
         {
@@ -345,7 +371,7 @@ export function createRiskGuardLogic(ctx: ActorContext<GuardConfig>): ActorLogic
           maxInFlight: 1,
           ackWaitMs: config.ackWaitMs,
         },
-        (env, msg) => decideCancel(env, msg.seq),
+        (env, msg) => snapshots.during(() => decideCancel(env, msg.seq)),
       ),
     ],
     async start() {
@@ -358,7 +384,9 @@ export function createRiskGuardLogic(ctx: ActorContext<GuardConfig>): ActorLogic
         killSwitch.set({ plan }, record?.killSwitch ? 1 : 0);
       });
       await preparePlans();
+      await snapshots.restore();
       await catchUp();
+      snapshots.start();
       for (const filter of [subjectFilter('orderVerdict'), subjectFilter('cancelVerdict'), subjectFilter('orderEvent')]) {
         subscriptions.push(
           ctx.bus.nc.subscribe(filter, {
@@ -373,14 +401,19 @@ export function createRiskGuardLogic(ctx: ActorContext<GuardConfig>): ActorLogic
         poll = ctx.clock.setTimeout(every, config.pollMs);
       };
       poll = ctx.clock.setTimeout(every, config.pollMs);
-      ctx.log.info({ plans: config.plans.map((p) => p.plan), rebuiltFrom: tail.position, read: tail.read }, 'risk guard ready');
+      ctx.log.info(
+        { plans: config.plans.map((p) => p.plan), rebuiltFrom: tail.position, read: tail.read, snapshot: snapshots.status().restored?.seq },
+        'risk guard ready',
+      );
     },
     async reconfigure(next) {
       config = next;
       await preparePlans();
     },
-    stop() {
+    async stop() {
       ctx.clock.clearTimeout(poll);
+      // The books as they are at the end, so the next start reads nothing it need not.
+      await snapshots.stop();
       void tail.close();
       stopWatch?.();
       market.stop();
@@ -402,6 +435,7 @@ export function createRiskGuardLogic(ctx: ActorContext<GuardConfig>): ActorLogic
         market: { ...market.refused },
       },
       streamPosition: tail.position,
+      snapshot: snapshots.status(),
       ...(lastVerdict ? { lastVerdict } : {}),
       ...(instruments.lastError ? { instrumentError: instruments.lastError } : {}),
     }),
@@ -443,6 +477,8 @@ export const riskGuardActor = defineActorKind<GuardConfig>({
       ],
       // Trading-control records are read and watched only: operators (kokex risk, the dashboard) write them.
       kvRead: [Buckets.risk],
+      // Its books snapshot: the only kind that writes (or reads) it.
+      objectStores: [ObjectStores.books],
       // The books are rebuilt and kept up through an ordered consumer on ORDERS (orders-tail.ts).
       orderedReads: [{ stream: Streams.orders, filter: 'kokex.order.>' }],
     };

@@ -1,4 +1,4 @@
-import type { ApprovedOrder, CancelVerdict, OrderEvent, OrderVerdict, Reconcile } from '@kokex/core';
+import type { ApprovedOrder, CancelVerdict, LedgerSnapshot, OrderEvent, OrderVerdict, Reconcile } from '@kokex/core';
 
 /**
  * One plan's book as the guard rebuilds it from the ORDERS stream: what was decided (for
@@ -121,6 +121,45 @@ export class PlanLedger {
   #peak = { index: 0, cumulative: 0, best: 0, key: '' };
 
   constructor(readonly plan: string) {}
+
+  /**
+   * Everything the ledger holds, as plain data (`ledgerSnapshotSchema` in core): the books
+   * snapshot the guard starts from. The equity-peak cache is not kept: it is recomputed on the
+   * first valuation.
+   */
+  toSnapshot(): LedgerSnapshot {
+    const copy = <T extends object>(o: T): T => ({ ...o });
+    return {
+      plan: this.plan,
+      decided: [...this.decided].map(([id, d]) => [id, d.intentId, d.verdict, d.at]),
+      cancels: [...this.cancels].map(([id, c]) => [id, c.requestId, c.verdict, c.at]),
+      orders: [...this.orders.values()].map(copy),
+      legs: [...this.legs].map(([inst, leg]) => [inst, copy(leg)]),
+      fills: this.fills.map(copy),
+      approvals: [...this.#approvals],
+      ...(this.#lastApprovalAt !== undefined ? { lastApprovalAt: this.#lastApprovalAt } : {}),
+      trades: this.#trades.map(copy),
+      reconciliation: [...this.reconciliation].map(([inst, r]) => [inst, copy(r)]),
+    };
+  }
+
+  /** The ledger a snapshot describes (the inverse of `toSnapshot`). */
+  static fromSnapshot(s: LedgerSnapshot): PlanLedger {
+    const ledger = new PlanLedger(s.plan);
+    for (const [id, intentId, verdict, at] of s.decided) ledger.decided.set(id, { intentId, verdict, at });
+    for (const [id, requestId, verdict, at] of s.cancels) ledger.cancels.set(id, { requestId, verdict, at });
+    for (const order of s.orders) {
+      ledger.orders.set(order.clientOrderId, { ...order });
+      if (order.state !== 'closed') ledger.#open.add(order.clientOrderId);
+    }
+    for (const [inst, leg] of s.legs) ledger.legs.set(inst, { ...leg });
+    for (const fill of s.fills) ledger.fills.push({ ...fill });
+    ledger.#approvals = [...s.approvals];
+    ledger.#lastApprovalAt = s.lastApprovalAt;
+    ledger.#trades = s.trades.map((t) => ({ ...t }));
+    for (const [inst, r] of s.reconciliation) ledger.reconciliation.set(inst, { ...r });
+    return ledger;
+  }
 
   recordDecision(intentId: string, verdict: OrderVerdict, at: number): void {
     if (!this.decided.has(verdict.clientOrderId)) this.decided.set(verdict.clientOrderId, { intentId, verdict, at });

@@ -5,6 +5,9 @@ type OrderedConsumer = Awaited<ReturnType<Bus['js']['consumers']['get']>>;
 /** Messages asked for per pull while reading. */
 export const TAIL_BATCH = 1000;
 
+/** The whole of ORDERS: with this filter every stream sequence is delivered, so a jump is a loss. */
+const ALL_ORDERS = 'kokex.order.>';
+
 /**
  * Reads the ORDERS stream in sequence order and hands each stored message to `onMessage`. It is
  * how the guard rebuilds its book after a restart and how it keeps up: a plain subscription rings
@@ -15,8 +18,12 @@ export const TAIL_BATCH = 1000;
  * Reading is batched: an ordered consumer (ephemeral, no acks, recreated by the client after a
  * gap) from the next sequence, pulled `TAIL_BATCH` messages at a time, up to the stream's last
  * sequence as it was when the read began. It replaced one `$JS.API.STREAM.MSG.GET` request per
- * message (`scripts/bench/rebuild.ts` compares the two). A sequence the stream no longer holds
- * (removed by its age limit) is simply not delivered.
+ * message (`scripts/bench/rebuild.ts` compares the two).
+ *
+ * A start from a books snapshot calls `resumeAfter(seq)` first, so only what follows the snapshot
+ * is read. A sequence the stream no longer holds (removed by its limits before anyone read it) is
+ * not delivered; reading the whole stream, the tail reports each such run to `onGap` and counts it
+ * in `lost`: history the books never saw, which only the venue's reconciliation can make up for.
  */
 export class OrdersTail {
   #next = 1;
@@ -27,16 +34,32 @@ export class OrdersTail {
   read = 0;
   /** Requests sent to the server, for the benchmark's figure. */
   requests = 0;
+  /** Sequences removed from the stream before the tail reached them (whole-stream reads only). */
+  lost = 0;
 
   constructor(
     private readonly bus: Bus,
     private readonly onMessage: (subject: string, data: Uint8Array, seq: number) => void,
-    private readonly filter = 'kokex.order.>',
+    private readonly filter = ALL_ORDERS,
+    private readonly onGap?: (from: number, to: number) => void,
   ) {}
 
   /** The last stream sequence handled. */
   get position(): number {
     return this.#next - 1;
+  }
+
+  /** Starts the next read after `seq` (a snapshot covers everything up to it). Only before the first read. */
+  resumeAfter(seq: number): void {
+    if (this.#running || this.#queued) throw new Error('OrdersTail.resumeAfter: a read is under way');
+    this.#next = seq + 1;
+    void this.#close();
+  }
+
+  #gap(from: number, to: number): void {
+    if (this.filter !== ALL_ORDERS || to < from) return;
+    this.lost += to - from + 1;
+    this.onGap?.(from, to);
   }
 
   /** A message this process published and applied itself: skipped when the tail reaches it. */
@@ -66,14 +89,15 @@ export class OrdersTail {
 
   #consumer: OrderedConsumer | undefined;
 
-  async #last(): Promise<number> {
-    this.requests++;
-    const info = await this.bus.jsm.streams.info(Streams.orders);
-    return info.state.last_seq;
-  }
-
   async #read(): Promise<void> {
-    const last = await this.#last();
+    this.requests++;
+    const { first_seq: first, last_seq: last } = (await this.bus.jsm.streams.info(Streams.orders)).state;
+    // Removed before it was read (the stream's limits): a gap in what the books saw.
+    if (first > this.#next && this.#next <= last) {
+      this.#gap(this.#next, first - 1);
+      this.#next = first;
+      await this.#close();
+    }
     try {
       while (this.#next <= last) {
         this.#consumer ??= await this.bus.js.consumers.get(Streams.orders, {
@@ -88,6 +112,7 @@ export class OrdersTail {
         for await (const m of batch) {
           got++;
           if (m.seq < this.#next) continue;
+          if (m.seq > this.#next) this.#gap(this.#next, m.seq - 1);
           this.#next = m.seq + 1;
           if (this.#own.delete(m.seq)) continue;
           this.read++;

@@ -276,7 +276,8 @@ export function renderCatalogueTables(topology: Topology = KOKEX_TOPOLOGY): stri
   }
   lines.push('', '## Streams', '| stream | subjects | retention | largest message | holds |', '| --- | --- | --- | --- | --- |');
   for (const s of topology.streams) {
-    const retention = [s.maxAgeMs ? duration(s.maxAgeMs) : 'forever'];
+    const age = s.maxAgeMs ? duration(s.maxAgeMs) : 'forever';
+    const retention = [s.maxMsgs && s.maxMsgs > 0 ? `${age} or ${s.maxMsgs.toLocaleString('en-US')} messages` : age];
     if (s.duplicateWindowMs) retention.push(`de-duplication window ${duration(s.duplicateWindowMs)}`);
     const size = s.maxMsgSize ? bytes(s.maxMsgSize) : 'server default';
     lines.push(`| ${s.name} | ${s.subjects.map((x) => `\`${x}\``).join(', ')} | ${retention.join('; ')} | ${size} | ${s.description ?? ''} |`);

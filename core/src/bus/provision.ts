@@ -47,6 +47,7 @@ interface ManagedFields {
   max_age: number;
   duplicate_window?: number;
   max_bytes: number;
+  max_msgs?: number;
   max_msgs_per_subject: number;
   max_msg_size?: number;
   description?: string;
@@ -60,6 +61,7 @@ function streamFields(spec: StreamSpec): ManagedFields {
     // The server refuses a de-duplication window longer than the stream's max age.
     duplicate_window: nanos(Math.min(spec.duplicateWindowMs ?? 120_000, spec.maxAgeMs || Number.MAX_SAFE_INTEGER)),
     max_bytes: spec.maxBytes ?? -1,
+    max_msgs: spec.maxMsgs ?? -1,
     max_msgs_per_subject: spec.maxMsgsPerSubject ?? -1,
     max_msg_size: spec.maxMsgSize ?? -1,
     description: spec.description ?? '',

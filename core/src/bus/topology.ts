@@ -12,6 +12,8 @@ export interface StreamSpec {
   duplicateWindowMs?: number;
   /** Default: -1 (unlimited). */
   maxBytes?: number;
+  /** Messages kept, the oldest discarded first. Default: -1 (unlimited). */
+  maxMsgs?: number;
   /** Default: -1 (unlimited). */
   maxMsgsPerSubject?: number;
   /** Default: 'file'. */
@@ -65,7 +67,11 @@ export const Buckets = {
 } as const;
 export type Buckets = (typeof Buckets)[keyof typeof Buckets];
 
-export const ObjectStores = { artifacts: 'kokex-artifacts' } as const;
+export const ObjectStores = {
+  artifacts: 'kokex-artifacts',
+  /** The risk guard's books as of an ORDERS sequence (`core/src/contracts/books-snapshot.ts`); only the guard writes it. */
+  books: 'kokex-books',
+} as const;
 export type ObjectStores = (typeof ObjectStores)[keyof typeof ObjectStores];
 
 export const Streams = {
@@ -82,6 +88,14 @@ export const Streams = {
   deadLetters: 'DEAD_LETTERS',
 } as const;
 export type Streams = (typeof Streams)[keyof typeof Streams];
+
+/**
+ * How many messages ORDERS keeps (plan-independent): 20 times the guard's default snapshot
+ * interval (10,000 messages), so retention never drops a message no snapshot covers while a guard
+ * runs, and a full rebuild (no usable snapshot) stays within a start's time (about 10,000 msg/s
+ * read: 20 s at worst on a 2-core machine; `scripts/bench/rebuild.ts`).
+ */
+export const ORDERS_MAX_MSGS = 200_000;
 
 /** Actor heartbeats are rewritten every few seconds; an entry older than this is a dead actor. */
 export const ACTOR_STATUS_TTL_MS = 30_000;
@@ -119,10 +133,12 @@ export const KOKEX_TOPOLOGY: Topology = {
       name: Streams.orders,
       subjects: ['kokex.order.>'],
       description: 'intents, verdicts, approvals and venue events',
-      // Kept 30 days, not forever: what a rebuild needs beyond that is the venue's truth, which
-      // every reconciliation (`kokex.order.reconcile.…`, each minute) stores afresh: positions and
-      // open orders. The guard's other limits look back a day at most (daily loss, rates).
+      // Kept 30 days or ORDERS_MAX_MSGS messages, whichever is fewer. The guard starts from its
+      // books snapshot (`kokex-books`, written every 10,000 messages or 60 s) and reads only what
+      // follows it, so what retention drops is already in the snapshot; the venue's truth comes
+      // back with every reconciliation (`kokex.order.reconcile.…`, each minute).
       maxAgeMs: 30 * DAY,
+      maxMsgs: ORDERS_MAX_MSGS,
       duplicateWindowMs: DAY,
       maxMsgSize: 16 * KIB,
     },
@@ -153,7 +169,10 @@ export const KOKEX_TOPOLOGY: Topology = {
     { bucket: Buckets.leases, description: 'leases that keep replicas from doing the same work twice', ttlMs: MINUTE },
     { bucket: Buckets.simVenues, description: 'simulator accounts kept across restarts, as a venue keeps them' },
   ],
-  objectStores: [{ bucket: ObjectStores.artifacts, description: 'model artifacts (ONNX graphs and cards)' }],
+  objectStores: [
+    { bucket: ObjectStores.artifacts, description: 'model artifacts (ONNX graphs and cards)' },
+    { bucket: ObjectStores.books, description: "the risk guard's books as of an ORDERS sequence" },
+  ],
 };
 
 /** True when a concrete subject matches a NATS filter (`*` one token, `>` the rest). */
