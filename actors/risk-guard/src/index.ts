@@ -3,9 +3,10 @@ import { definePlugin } from '@kokex/core';
 import { orderCommand, ordersCommand, riskCommand } from './commands.js';
 import { riskGuardActor } from './guard.js';
 
-export type { RefusedMessage } from './books.js';
+export { evaluateCancel, evaluateIntent } from './checks.js';
+export { orderCommand, ordersCommand, riskCommand } from './commands.js';
+export { describeCancelVerdict, describeEvent, describeVerdict, newClientOrderId } from './command-order.js';
 export { BookRefusal, EXECUTOR_KIND, GUARD_KIND, PlanBooks, sourceIs } from './books.js';
-export type { BooksSnapshotsOptions, SnapshotStatus } from './books-snapshot.js';
 export {
   BooksSnapshots,
   decodeBooksSnapshot,
@@ -17,11 +18,6 @@ export {
   SnapshotIgnored,
   writeSnapshotObject,
 } from './books-snapshot.js';
-export type { CancelDecision, CancelInput, Decision, DecisionInput, ForecastSnapshot, GuardedPlan, MarketSnapshot } from './checks.js';
-export { evaluateCancel, evaluateIntent } from './checks.js';
-export { describeCancelVerdict, describeEvent, describeVerdict, newClientOrderId } from './command-order.js';
-export { orderCommand, ordersCommand, riskCommand } from './commands.js';
-export type { GuardConfig, GuardPlan, InstrumentSpec } from './config.js';
 export { executionVenueOf, guardConfigFromPlans, guardConfigSchema, guardPlanFrom, guardPlanSchema } from './config.js';
 export {
   RiskErrorCode,
@@ -30,26 +26,31 @@ export {
   RiskPublishError,
   RiskStreamReadError,
 } from './errors.js';
-export { createRiskGuardLogic, RISK_GUARD_CANCEL_DURABLE, RISK_GUARD_DURABLE, riskGuardActor } from './guard.js';
+export { RISK_GUARD_CANCEL_DURABLE, RISK_GUARD_DURABLE, createRiskGuardLogic, riskGuardActor } from './guard.js';
 export { InstrumentCache } from './instruments.js';
-export type {
-  DecidedCancel,
-  DecidedIntent,
-  InstrumentQuote,
-  LedgerFill,
-  LedgerOrder,
-  LedgerOrderState,
-  LedgerValuation,
-  Leg,
-} from './ledger.js';
 export { PlanLedger } from './ledger.js';
-export type { MarketRefusals, MarketViewOptions, SeriesKey } from './market.js';
 export { MarketView } from './market.js';
 export { OrdersTail } from './orders-tail.js';
 export { RISK_REASON_MEANINGS, RiskReason } from './reasons.js';
 export { roundPrice, roundSize } from './rounding.js';
-export type { PlanSummary } from './summary.js';
 export { planSummary } from './summary.js';
+
+export type { CancelDecision, CancelInput, Decision, DecisionInput, ForecastSnapshot, GuardedPlan, MarketSnapshot } from './checks.js';
+export type { RefusedMessage } from './books.js';
+export type { BooksSnapshotsOptions, SnapshotStatus } from './books-snapshot.js';
+export type { GuardConfig, GuardPlan, InstrumentSpec } from './config.js';
+export type {
+  DecidedCancel,
+  DecidedIntent,
+  InstrumentQuote,
+  Leg,
+  LedgerFill,
+  LedgerOrder,
+  LedgerOrderState,
+  LedgerValuation,
+} from './ledger.js';
+export type { MarketRefusals, MarketViewOptions, SeriesKey } from './market.js';
+export type { PlanSummary } from './summary.js';
 
 export default definePlugin({
   name: '@kokex/actor-risk-guard',
