@@ -394,5 +394,11 @@ def export_run(run_dir: Path, out_dir: Path, copy_weights: bool = True) -> Dict:
     if cfg.get("official"):
         extra["official"] = cfg["official"]
     name = cfg.get("name") or f"kronos-{cfg.get('model', 'custom')}"
+    if previous.exists():
+        # Held-out figures (scripts/eval-model.ts --card) speak for these exact graphs: kept when
+        # the re-export produced the same version, dropped otherwise.
+        old_card = json.loads(previous.read_text())
+        if old_card.get("evaluation") and old_card.get("version") == content_hash(out_dir, files):
+            extra["evaluation"] = old_card["evaluation"]
     return write_card(out_dir, files, tokenizer.config, model.config, cfg["max_context"], cfg.get("lookback"),
                       cfg.get("horizon"), name, cfg.get("data"), metrics, extra)
