@@ -23,7 +23,9 @@ export const SNAPSHOT_EVERY_MS = 60_000;
 
 /** Why a stored snapshot was not used (the books are then rebuilt from what ORDERS holds). */
 export const SnapshotIgnored = {
-  /** The object could not be read (digest, missing chunks), unzipped, parsed or validated. */
+  /** The object could not be read: no `kokex-books` store (not provisioned yet), a digest mismatch, missing chunks. */
+  unreadable: 'unreadable',
+  /** It could not be unzipped, parsed or validated against the contract. */
   undecodable: 'undecodable',
   /** Written with another schema version (older or newer than this guard's). */
   schema: 'schema',
@@ -152,13 +154,19 @@ export class BooksSnapshots {
   async restore(): Promise<void> {
     const { bus, log } = this.#o;
     this.#created = (await bus.jsm.streams.info(Streams.orders)).created;
+    let data: Uint8Array | undefined;
+    try {
+      data = await readSnapshotObject(bus);
+    } catch (err) {
+      this.#ignore(SnapshotIgnored.unreadable, (err as Error).message);
+      return;
+    }
+    if (!data) {
+      log.info('risk guard: no books snapshot stored; rebuilding the books from ORDERS');
+      return;
+    }
     let snapshot: BooksSnapshot;
     try {
-      const data = await readSnapshotObject(bus);
-      if (!data) {
-        log.info('risk guard: no books snapshot stored; rebuilding the books from ORDERS');
-        return;
-      }
       snapshot = await decodeBooksSnapshot(data);
     } catch (err) {
       this.#ignore(err instanceof SnapshotDecodeError ? err.reason : SnapshotIgnored.undecodable, (err as Error).message);

@@ -224,6 +224,20 @@ describe('a snapshot that cannot be believed is ignored for a full rebuild', () 
   }
 });
 
+describe('a missing snapshot store', () => {
+  it('costs a full rebuild and a failed write, never the start', async () => {
+    const n = await fresh();
+    const now = await publishHistory(n.bus, historyCursor(2), 60);
+    // A deployment provisioned before the store existed.
+    await n.bus.jsm.streams.delete(`OBJ_${ObjectStores.books}`);
+    const guard = await start(n);
+    expect(guard.snapshots.status().ignored?.reason).toBe(SnapshotIgnored.unreadable);
+    expect(booksFigures(guard.books, now)).toEqual(booksFigures(await fullRebuild(n), now));
+    await guard.snapshots.write();
+    expect(guard.snapshots.status()).toMatchObject({ writes: 0, failures: 1 });
+  }, 60_000);
+});
+
 describe('the snapshot store', () => {
   it('is part of the topology', () => {
     expect(KOKEX_TOPOLOGY.objectStores.map((o) => o.bucket)).toContain(ObjectStores.books);
