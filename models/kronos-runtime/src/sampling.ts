@@ -52,6 +52,8 @@ const LITTLE_ENDIAN = new Uint8Array(Uint16Array.of(1).buffer)[0] === 1;
 const BUCKET_BITS = 5;
 const BUCKET_OCTAVES = 24;
 const BUCKETS = (BUCKET_OCTAVES << BUCKET_BITS) + 1;
+/** Far above the rounding of any sum of a vocabulary's probabilities (V × 2^−53 ≈ 1e−13 for V = 1024). */
+const MASS_MARGIN = 1e-9;
 /** Buckets up to this size are sorted by insertion; larger ones by the built-in sort. */
 const INSERTION_MAX = 24;
 
@@ -72,6 +74,8 @@ export class TokenSampler {
   readonly #bucketOf: Int32Array;
   readonly #bucketEnd: Int32Array;
   readonly #ordered: Float64Array;
+  /** Scratch: the probability mass of each bucket. */
+  readonly #mass: Float64Array;
 
   constructor(readonly vocab: number) {
     this.#scaled = new Float64Array(vocab);
@@ -80,6 +84,7 @@ export class TokenSampler {
     this.#bucketOf = new Int32Array(vocab);
     this.#bucketEnd = new Int32Array(BUCKETS);
     this.#ordered = new Float64Array(vocab);
+    this.#mass = new Float64Array(BUCKETS);
   }
 
   /** Draws one token id from the row at `offset`. */
@@ -109,11 +114,15 @@ export class TokenSampler {
     const temperature = params.temperature;
     // The largest scaled logit comes with the copy (top-k keeps it, so it stays the softmax's max).
     let max = Number.NEGATIVE_INFINITY;
+    let largest = 0;
     for (let i = 0; i < V; i++) {
       // x / 1 is x exactly: no division at temperature 1.
       const x = temperature === 1 ? (logits[offset + i] as number) : (logits[offset + i] as number) / temperature;
       scaled[i] = x;
-      if (x > max) max = x;
+      if (x > max) {
+        max = x;
+        largest = i;
+      }
     }
     if (params.topK > 0) {
       const kth = this.#kthLargest(scaled, Math.min(params.topK, V));
@@ -122,7 +131,7 @@ export class TokenSampler {
     } else {
       softmaxInto(scaled, probs, max);
       // The nucleus is a renormalized subset of the same softmax: no second pass of exponentials.
-      if (params.topP < 1) renormalizeAbove(probs, this.#nucleusThreshold(probs, params.topP));
+      if (params.topP < 1) renormalizeAbove(probs, this.#nucleusThreshold(probs, params.topP, largest));
     }
     return probs;
   }
@@ -137,9 +146,76 @@ export class TokenSampler {
 
   /**
    * Probability of the first token (most likely first) at which the cumulative mass exceeds p,
-   * summed in descending order exactly as over a fully sorted copy.
+   * summed in descending order exactly as over a fully sorted copy. Usually decided from the
+   * buckets' masses and one sorted bucket (#nucleusByMass); where that cannot be sure, by sorting
+   * every bucket the nucleus reaches (#nucleusExact).
    */
-  #nucleusThreshold(probs: Float64Array, topP: number): number {
+  #nucleusThreshold(probs: Float64Array, topP: number, largest: number): number {
+    const fast = this.#nucleusByMass(probs, topP, largest);
+    return fast >= 0 ? fast : this.#nucleusExact(probs, topP);
+  }
+
+  /**
+   * The threshold from bucket masses, or −1 when undecided. Sums in another order differ from the
+   * descending-order sum by at most about V × 2^−53 (all terms non-negative, total ≤ 1); so when the
+   * cumulative mass before a candidate token is below p − MASS_MARGIN and after it above
+   * p + MASS_MARGIN, the descending sum crosses p at the same token. Only the bucket where the
+   * crossing lies is sorted. Anything else (a crossing within the margin, the tail bucket, NaN)
+   * is left to the exact method.
+   */
+  #nucleusByMass(probs: Float64Array, topP: number, largest: number): number {
+    const V = this.vocab;
+    const words = this.#words;
+    const bucketOf = this.#bucketOf;
+    const mass = this.#mass; // all zero between calls
+    const ordered = this.#ordered;
+    const shift = 20 - BUCKET_BITS;
+    const last = BUCKETS - 1;
+    // The largest probability is the largest logit's (the softmax is monotone): the top bucket.
+    const topWord = words[2 * largest + 1] as number;
+    if (!LITTLE_ENDIAN || topWord >= 0x7ff00000) return -1;
+    const top = topWord >>> shift;
+    let used = 0;
+    let undecided = false;
+    for (let i = 0; i < V; i++) {
+      const hi = words[2 * i + 1] as number;
+      const key = hi >>> shift;
+      if (hi >= 0x7ff00000 || key > top) {
+        undecided = true; // NaN or a sign bit: not keyed
+        break;
+      }
+      let b = top - key;
+      if (b > last) b = last;
+      bucketOf[i] = b;
+      mass[b] = (mass[b] as number) + (probs[i] as number);
+      if (b > used) used = b;
+    }
+    let before = 0;
+    let cut = -1;
+    for (let b = 0; b <= used && !undecided; b++) {
+      const m = mass[b] as number;
+      if (before + m > topP) {
+        cut = b;
+        break;
+      }
+      before += m;
+    }
+    mass.fill(0, 0, used + 1);
+    if (undecided || cut < 0 || cut === last) return -1;
+    let n = 0;
+    for (let i = 0; i < V; i++) if (bucketOf[i] === cut) ordered[n++] = probs[i] as number;
+    sortDescending(ordered, 0, n);
+    let cumulative = before;
+    for (let j = 0; j < n; j++) {
+      const next = cumulative + (ordered[j] as number);
+      if (next > topP) return cumulative < topP - MASS_MARGIN && next > topP + MASS_MARGIN ? (ordered[j] as number) : -1;
+      cumulative = next;
+    }
+    return -1;
+  }
+
+  /** The threshold by sorting every bucket up to the crossing, summed exactly as the full sort sums. */
+  #nucleusExact(probs: Float64Array, topP: number): number {
     const V = this.vocab;
     const words = this.#words;
     const bucketOf = this.#bucketOf;

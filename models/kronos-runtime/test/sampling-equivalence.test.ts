@@ -163,3 +163,24 @@ describe('partial nucleus search and top-k selection against the full sort', () 
     }
   });
 });
+
+describe('nucleus where the cumulative mass meets p exactly (the margin case)', () => {
+  it('decides ties of the cumulative mass with p as the full sort does', () => {
+    // Probabilities 1/2, 1/4, 1/8, 1/8 (and shuffled): the running sums hit 0.5, 0.75 and 0.875 exactly.
+    const rowsOf = [
+      [Math.log(4), Math.log(2), 0, 0],
+      [0, Math.log(2), 0, Math.log(4)],
+      [0, 0, 0, 0, Math.log(8), Math.log(8)],
+    ];
+    for (const values of rowsOf) {
+      const row = Float32Array.from(values);
+      const fast = new TokenSampler(row.length);
+      const reference = new FullSortSampler(row.length);
+      for (const topP of [0.25, 0.5, 0.5 + 1e-12, 0.5 - 1e-12, 0.75, 0.875, 0.9375, 0.999]) {
+        const params = { temperature: 1, topK: 0, topP };
+        const want = Float64Array.from(reference.distribution(row, 0, params));
+        expect(same(fast.distribution(row, 0, params), want), `${values.join(',')} at p ${topP}`).toBe(true);
+      }
+    }
+  });
+});
