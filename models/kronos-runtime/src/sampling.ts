@@ -90,17 +90,35 @@ export class TokenSampler {
   /** Draws one token id from the row at `offset`. */
   sample(logits: Float32Array, offset: number, params: SamplingParams, rng: Rng): number {
     if (params.topK === 1) return argmaxRow(logits, offset, this.vocab);
-    const probs = this.distribution(logits, offset, params);
+    const V = this.vocab;
+    const probs = this.#probs;
+    const threshold = this.#filter(logits, offset, params);
     let u = rng.next();
     let last = 0;
-    for (let i = 0; i < this.vocab; i++) {
+    if (threshold < 0) {
+      for (let i = 0; i < V; i++) {
+        const p = probs[i] as number;
+        if (p === 0) continue;
+        last = i;
+        u -= p;
+        if (u < 0) return i;
+      }
+      return last; // rounding left a sliver of mass: the last token with any probability
+    }
+    // The nucleus renormalized on the fly, token by token as `distribution` divides them (the same
+    // mass summed in the same order, the same quotients): the draw stops without a pass over the rest.
+    let kept = 0;
+    for (let i = 0; i < V; i++) if (!((probs[i] as number) < threshold)) kept += probs[i] as number;
+    for (let i = 0; i < V; i++) {
       const p = probs[i] as number;
-      if (p === 0) continue;
+      if (p < threshold) continue;
+      const q = p / kept;
+      if (q === 0) continue;
       last = i;
-      u -= p;
+      u -= q;
       if (u < 0) return i;
     }
-    return last; // rounding left a sliver of mass: the last token with any probability
+    return last;
   }
 
   /**
@@ -108,6 +126,16 @@ export class TokenSampler {
    * next call). Tokens removed by top-k or top-p have probability exactly 0.
    */
   distribution(logits: Float32Array, offset: number, params: SamplingParams): Float64Array {
+    const threshold = this.#filter(logits, offset, params);
+    if (threshold >= 0) renormalizeAbove(this.#probs, threshold);
+    return this.#probs;
+  }
+
+  /**
+   * The softmax of the scaled logits into #probs, top-k applied; for top-p < 1 returns the nucleus
+   * threshold (the probabilities are not yet renormalized), otherwise −1.
+   */
+  #filter(logits: Float32Array, offset: number, params: SamplingParams): number {
     const V = this.vocab;
     const scaled = this.#scaled;
     const probs = this.#probs;
@@ -128,12 +156,11 @@ export class TokenSampler {
       const kth = this.#kthLargest(scaled, Math.min(params.topK, V));
       for (let i = 0; i < V; i++) if ((scaled[i] as number) < kth) scaled[i] = Number.NEGATIVE_INFINITY;
       softmaxInto(scaled, probs, max);
-    } else {
-      softmaxInto(scaled, probs, max);
-      // The nucleus is a renormalized subset of the same softmax: no second pass of exponentials.
-      if (params.topP < 1) renormalizeAbove(probs, this.#nucleusThreshold(probs, params.topP, largest));
+      return -1;
     }
-    return probs;
+    softmaxInto(scaled, probs, max);
+    // The nucleus is a renormalized subset of the same softmax: no second pass of exponentials.
+    return params.topP < 1 ? this.#nucleusThreshold(probs, params.topP, largest) : -1;
   }
 
   /** The k-th largest value (what ascending sort()[V − k] holds), by selection on a copy. */
