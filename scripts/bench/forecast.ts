@@ -438,7 +438,9 @@ interface SettingRow {
   options: KronosModelOptions;
   p50Ms: number;
   meanMs: number;
+  /** p50 of this setting / p50 of the defaults measured beside it (alternating). */
   vsDefault: number;
+  defaultsP50Ms?: number;
 }
 
 /** --settings-model=small (default) or shipped: the model the settings sweep runs on (lookback 256 or 96, 32 paths). */
@@ -462,29 +464,48 @@ async function settings(): Promise<SettingRow[]> {
   ];
   const reps = Number(process.env.BENCH_SETTINGS_REPS ?? (QUICK ? 2 : 5));
   log(
-    `\n## session settings: ${shipped ? 'the shipped model' : 'Kronos-small'}, lookback ${lookback}, 32 paths, horizon 24, kv loop, ${reps} interleaved rounds`,
+    `\n## session settings: ${shipped ? 'the shipped model' : 'Kronos-small'}, lookback ${lookback}, 32 paths, horizon 24, kv loop; each setting against the defaults, ${reps} interleaved rounds, one setting loaded at a time`,
   );
-  const models = [] as KronosModel[];
-  for (const [, options] of variants) models.push(await KronosModel.load({ dir }, options));
-  const times = variants.map(() => [] as number[]);
-  for (const m of models) await once(m, 'kv', lookback, HORIZON, 32);
-  for (let r = 0; r < reps; r++) for (const [i, m] of models.entries()) times[i]?.push(await once(m, 'kv', lookback, HORIZON, 32));
-  for (const m of models) await m.dispose();
-  const base = percentile(times[0] as number[], 0.5);
-  log('| setting | p50 | mean | vs defaults |');
-  log('| --- | --- | --- | --- |');
-  return variants.map(([setting, options], i) => {
-    const t = times[i] as number[];
-    const row = {
+  // One variant at a time beside the defaults: a variant's threads (spinning ones above all) must not
+  // run during another variant's forecasts.
+  const defaults = await KronosModel.load({ dir }, {});
+  await once(defaults, 'kv', lookback, HORIZON, 32);
+  const all: number[] = [];
+  const measured: Array<{ setting: string; options: KronosModelOptions; times: number[]; base: number[] }> = [];
+  for (const [setting, options] of variants.slice(1)) {
+    const model = await KronosModel.load({ dir }, options);
+    await once(model, 'kv', lookback, HORIZON, 32);
+    const times: number[] = [];
+    const base: number[] = [];
+    for (let r = 0; r < reps; r++) {
+      times.push(await once(model, 'kv', lookback, HORIZON, 32));
+      base.push(await once(defaults, 'kv', lookback, HORIZON, 32));
+    }
+    await model.dispose();
+    all.push(...base);
+    measured.push({ setting, options, times, base });
+  }
+  await defaults.dispose();
+  log('| setting | p50 | mean | defaults p50 beside it | vs defaults |');
+  log('| --- | --- | --- | --- | --- |');
+  const mean = (t: number[]) => t.reduce((a, v) => a + v, 0) / t.length;
+  const rows: SettingRow[] = [
+    { setting: 'defaults', options: {}, p50Ms: percentile(all, 0.5), meanMs: mean(all), vsDefault: 1 },
+    ...measured.map(({ setting, options, times, base }) => ({
       setting,
       options,
-      p50Ms: percentile(t, 0.5),
-      meanMs: t.reduce((s, v) => s + v, 0) / t.length,
-      vsDefault: percentile(t, 0.5) / base,
-    };
-    log(`| ${setting} | ${fmt(row.p50Ms)} | ${fmt(row.meanMs)} | ${row.vsDefault.toFixed(2)}× |`);
-    return row;
-  });
+      p50Ms: percentile(times, 0.5),
+      meanMs: mean(times),
+      vsDefault: percentile(times, 0.5) / percentile(base, 0.5),
+      defaultsP50Ms: percentile(base, 0.5),
+    })),
+  ];
+  for (const row of rows) {
+    log(
+      `| ${row.setting} | ${fmt(row.p50Ms)} | ${fmt(row.meanMs)} | ${row.defaultsP50Ms === undefined ? '' : fmt(row.defaultsP50Ms)} | ${row.vsDefault.toFixed(2)}× |`,
+    );
+  }
+  return rows;
 }
 
 // ------------------------------------------------------------------------------------------ int8
