@@ -1,8 +1,8 @@
+import type { ChatOutcome, ConversationEndReason } from '@kokex/core';
 import { type ChatModel, type Clock, isKokexError, type Logger, toWireError } from '@kokex/core';
 import { BaseCallbackHandler } from '@langchain/core/callbacks/base';
 import { AIMessage, type AIMessageChunk, type BaseMessage, HumanMessage, SystemMessage, ToolMessage } from '@langchain/core/messages';
 import type { AgentPlan } from './config.js';
-import type { ChatOutcome, ConversationEndReason } from '@kokex/core';
 import { AgentModelError } from './errors.js';
 import type { ConversationRecorder } from './recorder.js';
 import { boundTools, type ToolRunner } from './tools.js';
@@ -178,6 +178,8 @@ export async function runConversation(input: ConversationInput, deps: Conversati
     intents,
     durationMs: clock.now() - started,
   });
+  // Every record stored before the conversation counts as ended (and its trigger is acked).
+  await recorder.flush();
   if (failure && !isKokexError(failure)) deps.log.warn({ err: failure, conversation: outcome.conversation }, 'conversation failed');
   return outcome;
 }

@@ -1,5 +1,4 @@
-import { type AgentTrigger, type Bus, type Clock, subject } from '@kokex/core';
-import { AgentTokenContract, type AgentTurnInput, AgentTurnContract } from '@kokex/core';
+import { AgentTokenContract, type AgentTrigger, AgentTurnContract, type AgentTurnInput, type Bus, type Clock, subject } from '@kokex/core';
 import { AgentPublishError } from './errors.js';
 
 type RecordBody = AgentTurnInput extends infer T
@@ -10,13 +9,16 @@ type RecordBody = AgentTurnInput extends infer T
 
 /**
  * Writes one conversation's audit trail to `kokex.agent.turn.{plan}` (stream AGENT), one record per
- * message, in order (each publish is awaited), and streams its tokens to
+ * message, in order, and streams its tokens to
  * `kokex.agent.token.{plan}.{conversation}` on core NATS. Message ids are
  * `agent:{conversation}:{part}:{seq}`, so a re-run after a redelivery stores nothing twice within
  * the stream's de-duplication window.
  */
 export class ConversationRecorder {
   #seq = 0;
+  /** Records sent and not yet acknowledged by the stream (each publish leaves in call order on one connection). */
+  #unacked: Promise<void>[] = [];
+  #failed: AgentPublishError | undefined;
   #tokenSeq = 0;
   readonly #tokenSubject: string;
   readonly #turnSubject: string;
@@ -32,7 +34,13 @@ export class ConversationRecorder {
     this.#turnSubject = subject('agentTurn', { plan: head.plan });
   }
 
+  /**
+   * Sends one record without waiting for the stream's acknowledgement (a conversation's records
+   * are stored in the order sent; `flush` waits for all of them). A record that failed stops the
+   * conversation at its next record, as an awaited publish did, one round trip later.
+   */
   async record(body: RecordBody): Promise<void> {
+    if (this.#failed) throw this.#failed;
     const seq = this.#seq++;
     const data = {
       ...body,
@@ -42,18 +50,29 @@ export class ConversationRecorder {
       part: this.head.part,
       seq,
     } as AgentTurnInput;
-    try {
-      await this.bus.publish(AgentTurnContract, this.#turnSubject, data, {
+    const sent = this.bus
+      .publish(AgentTurnContract, this.#turnSubject, data, {
         id: `agent:${this.head.conversation}:${this.head.part}:${seq}`,
         correlationId: this.meta.correlationId,
         causationId: this.meta.causationId,
         source: this.meta.source,
         eventTime: this.meta.eventTime,
         time: this.clock.now(),
-      });
-    } catch (err) {
-      throw new AgentPublishError(`turn record ${body.record} of ${this.head.conversation}`, err);
-    }
+      })
+      .then(
+        () => undefined,
+        (err: unknown) => {
+          this.#failed ??= new AgentPublishError(`turn record ${body.record} of ${this.head.conversation}`, err);
+        },
+      );
+    this.#unacked.push(sent);
+  }
+
+  /** Waits until every record sent is stored; throws the first failure. */
+  async flush(): Promise<void> {
+    const unacked = this.#unacked.splice(0);
+    await Promise.all(unacked);
+    if (this.#failed) throw this.#failed;
   }
 
   /** Streamed text; lost when nobody listens, which is fine: the turn records keep the whole answer. */

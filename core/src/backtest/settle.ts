@@ -43,8 +43,15 @@ export class PipelineProbe {
   /** Latest event per client order id, as the executor published it. */
   readonly orders = new Map<string, { kind: string; filledSize: number }>();
   #subs: Array<{ unsubscribe(): void }> = [];
-  #streams: string[] | undefined;
+  /** Streams that hold a durable consumer: the only ones a check asks about. */
+  #streams: Set<string> | undefined;
   #checks = 0;
+  #relist = false;
+  /** Progress the pipeline made that may end a wait (an ack, a candle, an order event, a job stage). */
+  #progress = 0;
+  #wake: (() => void) | undefined;
+  /** Settle checks made and requests the harness sent (lockstep and checks): for the trace and the bench. */
+  readonly counts = { checks: 0, requests: 0 };
   /** Messages anyone published on a KOKEX subject or a KV/object store (what "nothing moved" counts). */
   published = 0;
   /** Told what the pipeline is still doing while it settles (KOKEX_BACKTEST_TRACE=1). */
@@ -57,14 +64,24 @@ export class PipelineProbe {
 
   start(): void {
     const nc = this.bus.nc;
+    const count = (_e: unknown, m: { subject: string }) => {
+      if (!m.subject.startsWith(CONTROL_PREFIX)) this.published++;
+    };
     this.#subs.push(
       // Every publish that changes state: KOKEX subjects, KV puts, object store chunks (not the
-      // JetStream API requests the harness and the actors' reads make).
-      nc.subscribe('>', {
-        callback: (_e, m) => {
-          const s = m.subject;
-          if (s.startsWith(CONTROL_PREFIX)) return;
-          if (s.startsWith('kokex.') || s.startsWith('$KV.') || s.startsWith('$O.')) this.published++;
+      // JetStream API requests, replies and advisories: subscribing to those would make the server
+      // send the probe a copy of every check it makes).
+      nc.subscribe('kokex.>', { callback: count }),
+      nc.subscribe('$KV.>', { callback: count }),
+      nc.subscribe('$O.>', { callback: count }),
+      // A consumer acknowledging (or nacking) a message: the moment its work may be done.
+      nc.subscribe('$JS.ACK.>', { callback: () => this.#progressed() }),
+      // A consumer created after the last listing: the next check lists every stream again (the
+      // server's names in the advisory's subject may not be the run's, behind a namespace relay).
+      nc.subscribe('$JS.EVENT.ADVISORY.CONSUMER.CREATED.>', {
+        callback: () => {
+          this.#relist = true;
+          this.#progressed();
         },
       }),
       nc.subscribe(subject('candle', this.series), {
@@ -72,6 +89,7 @@ export class PipelineProbe {
           try {
             const c = CandleContract.decode(m.data).data;
             if (c.confirmed && (this.lastCandle === undefined || c.ts > this.lastCandle)) this.lastCandle = c.ts;
+            this.#progressed();
           } catch {
             // not a candle this build reads: the consumers' business
           }
@@ -83,6 +101,7 @@ export class PipelineProbe {
             const body = JSON.parse(new TextDecoder().decode(m.data)) as { data?: { ts?: number; bar?: { ts?: number } } };
             const ts = body.data?.ts ?? body.data?.bar?.ts;
             if (typeof ts === 'number') this.reported.add(ts);
+            this.#progressed();
           } catch {
             // unreadable report: ignored
           }
@@ -93,6 +112,7 @@ export class PipelineProbe {
           try {
             const p = ModelProgressContract.decode(m.data).data;
             this.jobs.set(p.jobId, p.stage);
+            this.#progressed();
           } catch {
             // ignored
           }
@@ -111,12 +131,36 @@ export class PipelineProbe {
               (e.filledSize === known.filledSize && known.kind !== e.kind && e.kind !== 'accepted')
             )
               this.orders.set(e.clientOrderId, { kind: e.kind, filledSize: e.filledSize });
+            this.#progressed();
           } catch {
             // ignored
           }
         },
       }),
     );
+  }
+
+  #progressed(): void {
+    this.#progress++;
+    const wake = this.#wake;
+    this.#wake = undefined;
+    wake?.();
+  }
+
+  /** Until the pipeline makes progress, or `ms` pass (a missed signal costs that much, never the result). */
+  #nextProgress(since: number, ms: number): Promise<void> {
+    if (this.#progress !== since) return new Promise((r) => setImmediate(r));
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.#wake = undefined;
+        resolve();
+      }, ms);
+      this.#wake = () => {
+        clearTimeout(timer);
+        // Let the burst the signal belongs to finish (an actor acks, then publishes its status).
+        setImmediate(resolve);
+      };
+    });
   }
 
   stop(): void {
@@ -127,6 +171,7 @@ export class PipelineProbe {
   /** One request to the simulator's lockstep control. */
   async sim(endpoint: SimControlEndpoints, body: Record<string, unknown> = {}, timeoutMs = 30_000): Promise<SimControlState> {
     let reply: SimControlReply;
+    this.counts.requests++;
     try {
       const m = await this.bus.nc.request(actorRequestSubject(SIM_CONTROL_KIND, endpoint), JSON.stringify(body), { timeout: timeoutMs });
       reply = JSON.parse(new TextDecoder().decode(m.data)) as SimControlReply;
@@ -159,18 +204,32 @@ export class PipelineProbe {
     return out;
   }
 
-  /** Durable consumers with work left (every stream's consumer list, in parallel: one round trip). */
+  /**
+   * Durable consumers with work left: the consumer list of every stream that holds a durable, in
+   * parallel (one round trip). Which streams those are is found by asking every stream at the
+   * first check, after any consumer was created (the server's advisory) and every 200 checks. The
+   * set only grows: a stream asked about without need costs one request.
+   */
   async consumers(): Promise<string[]> {
-    if (!this.#streams || ++this.#checks % 200 === 0) {
+    if (!this.#streams || this.#relist || ++this.#checks % 200 === 0) {
+      this.#relist = false;
       const names: string[] = [];
+      this.counts.requests++;
       for await (const s of this.bus.jsm.streams.list()) names.push(s.config.name);
-      this.#streams = names.sort();
+      this.#streams ??= new Set();
+      return this.#busy(names);
     }
+    return this.#busy([...this.#streams]);
+  }
+
+  async #busy(streams: string[]): Promise<string[]> {
     const busy: string[] = [];
+    this.counts.requests += streams.length;
     await Promise.all(
-      this.#streams.map(async (stream) => {
+      streams.map(async (stream) => {
         for await (const c of this.bus.jsm.consumers.list(stream)) {
           if (!c.config.durable_name) continue;
+          this.#streams?.add(stream);
           if (c.num_pending > 0 || c.num_ack_pending > 0)
             busy.push(`${stream}/${c.name} (${c.num_pending} pending, ${c.num_ack_pending} unacked)`);
         }
@@ -187,6 +246,7 @@ export class PipelineProbe {
   async settle(ts: number | undefined, timeoutMs: number, signal?: AbortSignal): Promise<void> {
     const t0 = performance.now();
     const deadline = t0 + timeoutMs;
+    const start = { ...this.counts, published: this.published };
     let lastWhy: string | undefined;
     let quietSince: number | undefined;
     let why = '';
@@ -194,9 +254,11 @@ export class PipelineProbe {
     for (;;) {
       if (signal?.aborted) return;
       const mark = this.published;
+      const progress = this.#progress;
       let quiet = ts === undefined || this.barSeen(ts);
       if (!quiet) why = `bar ${new Date(ts as number).toISOString()} has not reached MD_CANDLES`;
       if (quiet) {
+        this.counts.checks++;
         const [busy, state] = await Promise.all([this.consumers(), this.sim(SimControlEndpoints.status)]);
         const open = this.unreported(state);
         for (const [job, stage] of this.jobs) if (stage !== 'done' && stage !== 'failed') busy.push(`training job ${job} (${stage})`);
@@ -209,15 +271,28 @@ export class PipelineProbe {
         lastWhy = why;
       }
       if (quiet) why = '';
-      if (quiet && quietSince !== undefined && this.published === quietSince) return;
+      if (quiet && quietSince !== undefined && this.published === quietSince) {
+        this.trace?.(
+          `settled in ${(performance.now() - t0).toFixed(0)} ms: ${this.counts.checks - start.checks} checks, ${this.counts.requests - start.requests} harness requests, ${this.published - start.published} messages published`,
+        );
+        return;
+      }
       quietSince = quiet && this.published === mark ? mark : undefined;
       if (performance.now() > deadline)
         throw new KokexError(ErrorCode.BacktestRun, `the pipeline did not settle within ${Math.round(timeoutMs / 1000)} s: ${why}`, {
           data: { ts },
         });
-      // Yield so the actors run; back off a little while something is still moving.
-      pause = quiet ? 0 : Math.min(pause + 1, 20);
-      await new Promise((r) => (pause === 0 ? setImmediate(r) : setTimeout(r, pause)));
+      if (quiet) {
+        // The second check, at once (after whatever the first one let run).
+        pause = 0;
+        await new Promise((r) => setImmediate(r));
+        continue;
+      }
+      // Busy: wait for the pipeline's next progress (an ack, the bar's candle, an order event, a
+      // job stage), else a short timer that backs off (a signal seen before the server's state
+      // shows it); how long either takes never changes what is checked.
+      pause = this.#progress !== progress ? 0 : Math.min(Math.max(5, pause * 2), 50);
+      await this.#nextProgress(progress, pause || 5);
     }
   }
 }
