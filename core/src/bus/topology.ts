@@ -90,12 +90,13 @@ export const Streams = {
 export type Streams = (typeof Streams)[keyof typeof Streams];
 
 /**
- * How many messages ORDERS keeps (plan-independent): 20 times the guard's default snapshot
- * interval (10,000 messages), so retention never drops a message no snapshot covers while a guard
- * runs, and a full rebuild (no usable snapshot) stays within a start's time (about 10,000 msg/s
- * read: 20 s at worst on a 2-core machine; `scripts/bench/rebuild.ts`).
+ * How many messages ORDERS keeps at most (plan-independent): a bound on its storage (about 0.5 GiB
+ * at the order path's ~500 bytes a message) beside its 30 days. It is 100 times the guard's
+ * default snapshot interval (10,000 messages), so a running guard has always snapshotted what
+ * retention drops. A start's time is bounded by the snapshot (it reads only what follows it), not
+ * by this. Backtests and `kokex orders` read ORDERS itself, so they see at most this many.
  */
-export const ORDERS_MAX_MSGS = 200_000;
+export const ORDERS_MAX_MSGS = 1_000_000;
 
 /** Actor heartbeats are rewritten every few seconds; an entry older than this is a dead actor. */
 export const ACTOR_STATUS_TTL_MS = 30_000;
