@@ -34,7 +34,7 @@ import { OrderEventBook } from './order-book.js';
 import { buildSystemPrompt, loadTemplate } from './prompt.js';
 import { ConversationRecorder } from './recorder.js';
 import { latestBySubject } from './stream-reads.js';
-import { ToolRunner } from './tools.js';
+import { forecastAsOf, ToolRunner } from './tools.js';
 import { candleInput, conversationIdFor, forecastInput, orderEventInput, scheduledInput } from './triggers.js';
 
 /** Durables every agent replica shares, one per triggering stream. */
@@ -138,9 +138,10 @@ export function createAgentLogic(ctx: ActorContext<AgentConfig>): ActorLogic<Age
     }
   };
 
-  const latestForecast = async (plan: AgentPlan): Promise<ShownForecast | undefined> => {
-    const stored = await ctx.bus.last(subject('forecast', { inst: plan.inst, tf: plan.tf }), Streams.forecasts);
-    return stored ? decodeForecast(stored.data) : undefined;
+  /** The plan's newest forecast as of `asOf` (a trigger's market time; none: the newest stored). */
+  const latestForecast = async (plan: AgentPlan, asOf?: number): Promise<ShownForecast | undefined> => {
+    const env = await forecastAsOf(ctx.bus, subject('forecast', { inst: plan.inst, tf: plan.tf }), asOf ?? Number.POSITIVE_INFINITY);
+    return env ? { id: env.id, data: env.data } : undefined;
   };
 
   /** The forecast with this message id among the last stored of the plan's series. */
@@ -160,7 +161,7 @@ export function createAgentLogic(ctx: ActorContext<AgentConfig>): ActorLogic<Age
     const source = plan.template ? (await getStoredPlan(ctx.bus, plan.plan).catch(() => undefined))?.stored.source : undefined;
     const template = await loadTemplate(plan.template, source, config.promptDirs);
     // A trigger that named a forecast keeps it: the latest one is not what it was about.
-    const shown = req.forecast ?? (req.named ? undefined : await latestForecast(plan));
+    const shown = req.forecast ?? (req.named ? undefined : await latestForecast(plan, req.asOf));
     const basis = basisOf({ ...req, forecast: shown });
     // The conversation's market time: what its trigger spoke for, else (a chat) the newest market
     // time this agent has seen for the plan; live, the wall clock.

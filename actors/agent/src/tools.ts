@@ -5,6 +5,8 @@ import {
   CandleContract,
   type Clock,
   type DecisionBasis,
+  type Envelope,
+  type Forecast,
   ForecastContract,
   type OrderIntent,
   Streams,
@@ -179,8 +181,10 @@ export class ToolRunner {
     const stored = await latestBySubject(bus, Streams.candles, subj, count);
     const candles = stored.flatMap((m) => {
       try {
-        const c = CandleContract.decode(m.data).data;
-        return c.confirmed
+        const e = CandleContract.decode(m.data);
+        const c = e.data;
+        // As of the conversation's market time: a bar that closed after it is not what it could know.
+        return c.confirmed && e.eventTime <= this.ctx.eventTime
           ? [{ time: new Date(c.ts).toISOString(), open: c.open, high: c.high, low: c.low, close: c.close, volume: c.volume }]
           : [];
       } catch {
@@ -191,9 +195,8 @@ export class ToolRunner {
   }
 
   async #forecast(inst: string) {
-    const stored = await this.ctx.bus.last(subject('forecast', { inst, tf: this.ctx.plan.tf }), Streams.forecasts);
-    if (!stored) return { forecast: null, note: 'no forecast has been published yet' };
-    const env = ForecastContract.decode(stored.data);
+    const env = await forecastAsOf(this.ctx.bus, subject('forecast', { inst, tf: this.ctx.plan.tf }), this.ctx.eventTime);
+    if (!env) return { forecast: null, note: 'no forecast has been published yet' };
     // A conversation started on a trigger without a forecast now rests on the one the model read. One
     // started on a forecast (its trigger's, or a scheduled decision's) keeps it: that is what it is about.
     if (this.#basis.kind !== 'forecast' && inst === this.ctx.plan.inst) {
@@ -276,4 +279,32 @@ export class ToolRunner {
       intent: published,
     };
   }
+}
+
+/** How many stored forecasts back `forecastAsOf` looks when the newest is after the market time asked. */
+const AS_OF_LOOKBACK = 32;
+
+/**
+ * The newest stored forecast of `subj` whose market time is at or before `eventTime`: what a
+ * decision speaking for that time could have known. Keeping up, that is the newest (one read);
+ * behind the market (a replay's backlog), newer forecasts are passed over, so a decision on bar T
+ * reads T's forecast at any replay speed, never one of T+1. Undefined when none is that old among
+ * the last `AS_OF_LOOKBACK`.
+ */
+export async function forecastAsOf(bus: Bus, subj: string, eventTime: number): Promise<Envelope<Forecast> | undefined> {
+  const decode = (data: Uint8Array) => {
+    try {
+      return ForecastContract.decode(data);
+    } catch {
+      return undefined;
+    }
+  };
+  const last = await bus.last(subj, Streams.forecasts);
+  const newest = last ? decode(last.data) : undefined;
+  if (!newest || newest.eventTime <= eventTime) return newest;
+  const stored = await latestBySubject(bus, Streams.forecasts, subj, AS_OF_LOOKBACK);
+  return stored
+    .map((m) => decode(m.data))
+    .filter((e): e is Envelope<Forecast> => e !== undefined && e.eventTime <= eventTime)
+    .at(-1);
 }
