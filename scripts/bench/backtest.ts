@@ -10,10 +10,16 @@
  *    fraction of the inferencer's standalone rate on the same settings (the inferencer alone on a
  *    bus, one candle published at a time, waiting for each forecast).
  *
- * Knobs: BENCH_BACKTEST_BARS (default 300), BENCH_BACKTEST_FORECAST_BARS (default 40).
+ * Besides bars/s (wall time, which under load measures the machine's queue as much as the code),
+ * the CPU each replayed bar cost this process (every actor and the harness run in it) and its
+ * nats-server (Linux /proc): the figure that moves with the code rather than the load.
+ *
+ * Knobs: BENCH_BACKTEST_BARS (default 300), BENCH_BACKTEST_FORECAST_BARS (default 40),
+ * BENCH_BACKTEST_ONLY (comma list of raw, off, on). `--json`: one JSON object on stdout.
  */
+import { readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import {
   ActorHost,
@@ -110,6 +116,54 @@ async function rawLoop(count: number): Promise<number> {
   }
 }
 
+/** The nats-server processes this process started (Linux /proc), found once per run. */
+let natsPids: string[] = [];
+
+function statOf(pid: string): { comm: string; ppid: number; ticks: number } | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const close = stat.lastIndexOf(')');
+    const f = stat.slice(close + 2).split(' ');
+    return { comm: stat.slice(stat.indexOf('(') + 1, close), ppid: Number(f[1]), ticks: Number(f[11]) + Number(f[12]) };
+  } catch {
+    return undefined;
+  }
+}
+
+/** CPU milliseconds this process's nats-server has used (clock ticks of 10 ms). */
+function natsCpuMs(): number {
+  if (!natsPids.length || !statOf(natsPids[0] as string))
+    natsPids = readdirSync('/proc').filter((pid) => {
+      const s = /^\d+$/.test(pid) ? statOf(pid) : undefined;
+      return s?.comm === 'nats-server' && s.ppid === process.pid;
+    });
+  return natsPids.reduce((ms, pid) => ms + (statOf(pid)?.ticks ?? 0) * 10, 0);
+}
+
+/** CPU the replay loop used per bar: this process (every actor and the harness) and its nats-server. */
+interface CpuPerBar {
+  nodeMs: number;
+  natsMs: number;
+}
+
+function cpuMeter() {
+  let first: { bar: number; node: NodeJS.CpuUsage; nats: number } | undefined;
+  let last: typeof first;
+  return {
+    mark(bar: number) {
+      const at = { bar, node: process.cpuUsage(), nats: natsCpuMs() };
+      if (!first) first = at;
+      else last = at;
+    },
+    perBar(): CpuPerBar | undefined {
+      if (!first || !last || last.bar === first.bar) return undefined;
+      const bars = last.bar - first.bar;
+      const nodeNow = last.node.user + last.node.system - (first.node.user + first.node.system);
+      return { nodeMs: Number((nodeNow / 1000 / bars).toFixed(1)), natsMs: Number(((last.nats - first.nats) / bars).toFixed(1)) };
+    },
+  };
+}
+
 async function pipeline(root: string, name: string, bars: number, forecasting: boolean) {
   const dir = join(root, name);
   const dataDir = join(dir, 'data');
@@ -119,7 +173,9 @@ async function pipeline(root: string, name: string, bars: number, forecasting: b
   await writeFile(planFile, plan(name, forecasting));
   const { discoverPlugins } = await import('@kokex/core');
   const from = T0 + HISTORY * MIN;
+  const cpu = cpuMeter();
   const run = await runBacktest({
+    progress: (p) => cpu.mark(p.done),
     planFile,
     dataDir,
     from,
@@ -129,7 +185,7 @@ async function pipeline(root: string, name: string, bars: number, forecasting: b
     pluginDirs: await discoverPlugins([join(REPO, 'actors'), join(REPO, 'plugins')]),
     codeVersion: 'bench',
   });
-  return { rate: run.replayed / run.wallSeconds, run };
+  return { rate: run.replayed / run.wallSeconds, run, cpu: cpu.perBar() };
 }
 
 /** The inferencer alone: history in MD_CANDLES, then one candle at a time, each awaited as a forecast. */
@@ -187,20 +243,56 @@ async function inferencerAlone(root: string, count: number): Promise<number> {
   }
 }
 
+const ONLY = process.env.BENCH_BACKTEST_ONLY?.split(',');
+const want = (part: string) => !ONLY || ONLY.includes(part);
+const JSON_OUT = process.argv.includes('--json');
+/** The human-readable report: stdout, or stderr with --json (stdout then carries one JSON object). */
+const say = (line: string) => (JSON_OUT ? console.error(line) : console.log(line));
+const load = () => loadavg().map((l) => Number(l.toFixed(1)));
+const ms = (v: number | undefined) => (v === undefined ? '?' : v.toFixed(1));
+
 const root = await mkdtemp(join(tmpdir(), 'kokex-bench-backtest-'));
+const result: Record<string, unknown> = { bench: 'backtest', machine: machine(), loadAverage: { start: load() } };
 try {
-  console.log(`\n== backtest (${machine()})`);
-  const raw = await rawLoop(BARS);
-  const off = await pipeline(root, 'off', BARS, false);
-  console.log(`raw JetStream publish → consume loop (lockstep, ${BARS} msgs): ${raw.toFixed(0)} msgs/s`);
-  console.log(
-    `pipeline, forecasting off (${off.run.replayed} bars, ${off.run.collected.decisions.conversations} agent decisions): ${off.rate.toFixed(1)} bars/s = ${(raw / off.rate).toFixed(0)}× slower than the raw loop; 43,200 1m bars would take ${(43_200 / off.rate).toFixed(0)} s (target < 60 s)`,
-  );
-  const on = await pipeline(root, 'on', FORECAST_BARS, true);
-  const alone = await inferencerAlone(root, FORECAST_BARS);
-  console.log(
-    `forecasting on (${on.run.replayed} bars, ${on.run.collected.forecasts.length} forecasts): pipeline ${on.rate.toFixed(2)} bars/s; inferencer alone ${alone.toFixed(2)} forecasts/s; fraction ${(on.rate / alone).toFixed(2)} (target ≥ 0.9)`,
-  );
+  say(`\n== backtest (${machine()}, load average ${load().join(' ')})`);
+  if (want('raw')) {
+    const raw = await rawLoop(BARS);
+    result.raw = { messages: BARS, messagesPerSec: Number(raw.toFixed(1)) };
+    say(`raw JetStream publish → consume loop (lockstep, ${BARS} msgs): ${raw.toFixed(0)} msgs/s`);
+  }
+  if (want('off')) {
+    const off = await pipeline(root, 'off', BARS, false);
+    const month = 43_200 / off.rate;
+    result.forecastingOff = {
+      bars: off.run.replayed,
+      decisions: off.run.collected.decisions.conversations,
+      barsPerSec: Number(off.rate.toFixed(2)),
+      monthOf1mBarsSec: Math.round(month),
+      cpuPerBarMs: off.cpu,
+      loadAverage: load(),
+    };
+    say(
+      `pipeline, forecasting off (${off.run.replayed} bars, ${off.run.collected.decisions.conversations} agent decisions): ${off.rate.toFixed(1)} bars/s; 43,200 1m bars would take ${month.toFixed(0)} s (target < 60 s); CPU per bar: this process ${ms(off.cpu?.nodeMs)} ms, nats-server ${ms(off.cpu?.natsMs)} ms (load ${load()[0]})`,
+    );
+  }
+  if (want('on')) {
+    const on = await pipeline(root, 'on', FORECAST_BARS, true);
+    const alone = await inferencerAlone(root, FORECAST_BARS);
+    result.forecastingOn = {
+      bars: on.run.replayed,
+      forecasts: on.run.collected.forecasts.length,
+      barsPerSec: Number(on.rate.toFixed(2)),
+      inferencerAloneForecastsPerSec: Number(alone.toFixed(2)),
+      fraction: Number((on.rate / alone).toFixed(3)),
+      cpuPerBarMs: on.cpu,
+      loadAverage: load(),
+    };
+    say(
+      `forecasting on (${on.run.replayed} bars, ${on.run.collected.forecasts.length} forecasts): pipeline ${on.rate.toFixed(2)} bars/s; inferencer alone ${alone.toFixed(2)} forecasts/s; fraction ${(on.rate / alone).toFixed(2)} (target ≥ 0.9); CPU per bar: this process ${ms(on.cpu?.nodeMs)} ms, nats-server ${ms(on.cpu?.natsMs)} ms (load ${load()[0]})`,
+    );
+  }
 } finally {
   await rm(root, { recursive: true, force: true });
 }
+(result.loadAverage as Record<string, number[]>).end = load();
+if (JSON_OUT) console.log(JSON.stringify(result));
