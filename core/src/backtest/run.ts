@@ -5,6 +5,8 @@ import { basename, join } from 'node:path';
 import { type Bus, connectBus } from '../bus/bus.js';
 import { freePort, NatsServerProcess } from '../bus/nats-server.js';
 import { SimControlEndpoints } from '../contracts/sim-control.js';
+import { embeddedCredentials } from '../deploy/embedded.js';
+import { AdapterPort } from '../di/tokens.js';
 import { ErrorCode, KokexError } from '../errors.js';
 import { ActorHost } from '../host/host.js';
 import type { Logger } from '../log/logger.js';
@@ -12,14 +14,14 @@ import { loadPlanFile } from '../plan/load.js';
 import { parseDuration } from '../plan/schedule.js';
 import type { Plan } from '../plan/schema.js';
 import { applyPlan } from '../plan/store.js';
-import { AdapterPort } from '../di/tokens.js';
-import type { MarketDataAdapter } from '../ports/exchange.js';
-import { adapterFor } from '../ports/registry.js';
 import { loadPlugin } from '../plugin/loader.js';
 import { readPluginPackage } from '../plugin/manifest.js';
+import type { MarketDataAdapter } from '../ports/exchange.js';
+import { adapterFor } from '../ports/registry.js';
 import { barOpen, timeframeMs } from '../time/timeframe.js';
 import { type BacktestCollected, collectRun } from './collect.js';
-import { barsToCsv, type BacktestData, type GapPolicy, loadBacktestData } from './data.js';
+import { type BacktestData, barsToCsv, type GapPolicy, loadBacktestData } from './data.js';
+import { deleteRunStreams, NamespaceRelay, newRunNamespace } from './namespace.js';
 import { PipelineProbe } from './settle.js';
 
 /**
@@ -58,6 +60,20 @@ export interface BacktestOptions {
   settleTimeoutMs?: number;
   /** Actor settings by kind (as a host's `--config` gives them), e.g. the trainer's training size in tests. */
   actorConfig?: Record<string, Record<string, unknown>>;
+  /**
+   * Run on this nats-server instead of an embedded one (`--nats URL`): every stream, KV bucket,
+   * object store and subject of the run carries the run id (`namespace.ts`), and they are deleted
+   * at the end unless `keep`. Credentials as `kokex up` takes them: NATS_USER / NATS_PASSWORD /
+   * NATS_NKEY_SEED, else the embedded server's admin when the URL is `kokex up`'s own.
+   */
+  nats?: { url: string; keep?: boolean; user?: string; password?: string; nkeySeed?: string; run?: string };
+  /**
+   * Live pacing instead of lockstep (the speed-independence test): the next bar is released every
+   * `releaseEveryMs` of wall time (1000 = 60× for 1m bars) whether or not the pipeline has settled
+   * on the previous one, as a venue's bars come; only the end waits for it to settle. The start is
+   * lockstep's (history loaded, then the trading side up), so what differs is the speed alone.
+   */
+  releaseEveryMs?: number;
 }
 
 export interface BacktestProgress {
@@ -91,6 +107,10 @@ export interface BacktestRun {
   collected: BacktestCollected;
   /** Wall seconds of the replay loop (for the terminal and the bench; never in report.json). */
   wallSeconds: number;
+  /** With `releaseEveryMs`: bars at whose release some consumer still had work waiting (the pipeline was behind). */
+  barsBehind?: number;
+  /** With `--nats`: the run's namespace on that server, and what was deleted at the end (never in report.json). */
+  given?: { url: string; run: string; namePrefix: string; subjectHead: string; kept: boolean; deleted: string[] };
 }
 
 const DATA_KINDS = ['okx-sim', 'feed', 'validator'];
@@ -194,12 +214,31 @@ export async function runBacktest(o: BacktestOptions): Promise<BacktestRun> {
   const csv = join(tmp, `${inst}_${data.tf}.csv`);
   await writeFile(csv, barsToCsv(slice));
   let nats: NatsServerProcess | undefined;
+  let relay: NamespaceRelay | undefined;
+  let admin: Bus | undefined;
+  let given: BacktestRun['given'];
   let bus: Bus | undefined;
   const hosts: ActorHost[] = [];
   let probe: PipelineProbe | undefined;
   try {
-    nats = await NatsServerProcess.start({ storeDir: join(tmp, 'nats') });
-    bus = await connectBus({ url: nats.url, name: 'kokex-backtest' });
+    if (o.nats) {
+      // A given server: the run's own names on it, through the relay (the actors see core's topology).
+      const url = o.nats.url;
+      const local = o.nats.user || process.env.NATS_USER ? undefined : embeddedCredentials(url);
+      const user = o.nats.user ?? process.env.NATS_USER ?? local?.user;
+      const password = o.nats.password ?? process.env.NATS_PASSWORD ?? local?.password;
+      const nkeySeed = o.nats.nkeySeed ?? process.env.NATS_NKEY_SEED;
+      const creds = { ...(user ? { user } : {}), ...(password ? { password } : {}), ...(nkeySeed ? { nkeySeed } : {}) };
+      const ns = newRunNamespace(o.nats.run);
+      admin = await connectBus({ url, name: `kokex-backtest-${ns.run}-admin`, ...creds });
+      relay = NamespaceRelay.fromUrl(ns, url);
+      await relay.start();
+      bus = await connectBus({ url: relay.url, name: `kokex-backtest-${ns.run}`, ...creds });
+      given = { url, run: ns.run, namePrefix: ns.namePrefix, subjectHead: ns.subjectHead, kept: o.nats.keep === true, deleted: [] };
+    } else {
+      nats = await NatsServerProcess.start({ storeDir: join(tmp, 'nats') });
+      bus = await connectBus({ url: nats.url, name: 'kokex-backtest' });
+    }
     await bus.provision();
     await applyPlan(bus, backtestPlan(plan, csv, seed), basename(o.planFile));
     const simPort = await freePort();
@@ -229,11 +268,19 @@ export async function runBacktest(o: BacktestOptions): Promise<BacktestRun> {
     const stepBars = barMs / data.barMs;
     const started = performance.now();
     let replayed = 0;
+    let barsBehind = 0;
+    const paced = o.releaseEveryMs;
     while (replayed < total && !o.signal?.aborted) {
+      if (paced !== undefined) {
+        // Live pacing: wait for the bar's wall-clock slot, never for the pipeline.
+        const wait = started + replayed * paced - performance.now();
+        if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+        if (replayed > 0 && (await probe.consumers()).length > 0) barsBehind++;
+      }
       const state = await probe.sim(SimControlEndpoints.step, { bars: stepBars });
       const ts = from + replayed * barMs;
       if (state.stepped === 0 && state.ended && !probe.barSeen(ts)) break;
-      await probe.settle(ts, settleMs, o.signal);
+      if (paced === undefined) await probe.settle(ts, settleMs, o.signal);
       if (o.signal?.aborted) break;
       replayed++;
       const elapsed = (performance.now() - started) / 1000;
@@ -242,7 +289,7 @@ export async function runBacktest(o: BacktestOptions): Promise<BacktestRun> {
     }
     const wallSeconds = (performance.now() - started) / 1000;
     // What the last bar caused (a fill at the next step never comes: the replay ends there).
-    if (!o.signal?.aborted) await probe.settle(undefined, settleMs);
+    if (!o.signal?.aborted) await probe.settle(replayed > 0 ? from + (replayed - 1) * barMs : undefined, settleMs);
     const collected = await collectRun(bus, { plan: plan.metadata.name, series, from, to: from + replayed * barMs });
     // PnL needs the contract value: asked of the venue (the simulator) as the live summary asks it.
     const venue = await adapterFor<MarketDataAdapter>(
@@ -269,11 +316,22 @@ export async function runBacktest(o: BacktestOptions): Promise<BacktestRun> {
       contractValue,
       collected,
       wallSeconds,
+      ...(paced !== undefined ? { barsBehind } : {}),
+      ...(given ? { given } : {}),
     };
   } finally {
     probe?.stop();
     for (const h of hosts.reverse()) await h.stop().catch((err: unknown) => o.log.warn({ err }, 'backtest host stop failed'));
     await bus?.close().catch(() => undefined);
+    await relay?.stop().catch(() => undefined);
+    if (admin && relay && given && !given.kept) {
+      // The run's streams, KV buckets and object stores go; nothing else on the server is touched.
+      given.deleted = await deleteRunStreams(admin, relay.ns).catch((err: unknown) => {
+        o.log.warn({ err, run: relay?.ns.run }, `backtest streams ${relay?.ns.namePrefix}* not deleted`);
+        return [];
+      });
+    }
+    await admin?.close().catch(() => undefined);
     await nats?.stop().catch(() => undefined);
     await rm(tmp, { recursive: true, force: true }).catch(() => undefined);
   }

@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
-import { fileURLToPath } from 'node:url';
 import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { compareRuns, comparisonTable } from '../backtest/compare.js';
 import { GAP_POLICIES, type GapPolicy } from '../backtest/data.js';
@@ -12,7 +12,7 @@ import type { Logger } from '../log/logger.js';
 import { UsageError } from './errors.js';
 import { findPlugins } from './runtime.js';
 
-export const BACKTEST_USAGE = `usage: kokex backtest <plan.yaml> --data DIR [--from T] [--to T] [--seed N] [--out DIR] [--gaps error|carry] [--retrain]
+export const BACKTEST_USAGE = `usage: kokex backtest <plan.yaml> --data DIR [--from T] [--to T] [--seed N] [--out DIR] [--gaps error|carry] [--retrain] [--nats URL [--keep]]
        kokex backtest compare <run> <run>… [--json]
 
   Replays history through the plan's own actors (feed, validator, inferencer, agent, risk guard,
@@ -27,6 +27,10 @@ export const BACKTEST_USAGE = `usage: kokex backtest <plan.yaml> --data DIR [--f
   --gaps POLICY  error (default): a gap in the data stops the run naming file and line;
                  carry: missing bars are filled flat at the previous close and listed in the report
   --retrain      also run the trainer and scheduler: the plan's retrain schedule fires in market time
+  --nats URL     run on this nats-server (credentials: NATS_USER, NATS_PASSWORD, NATS_NKEY_SEED, as kokex up)
+                 instead of an embedded one: every stream, KV bucket and subject of the run carries a run id
+                 (kxbt-{run}-…), so a live plan of the same name is never touched; deleted at the end
+  --keep         with --nats: leave the run's streams and buckets on the server (the run id is printed)
   Ctrl-C stops cleanly and writes a partial report.
 
   compare: the figures of two or more runs (their --out directories) side by side, with differences.`;
@@ -124,12 +128,14 @@ export async function backtestCommand(argv: string[], io: BacktestCommandIo): Pr
       gaps: { type: 'string' },
       retrain: { type: 'boolean' },
       nats: { type: 'string' },
+      keep: { type: 'boolean' },
     },
   });
   const [planFile, ...extra] = positionals;
   if (!planFile || extra.length) throw new UsageError(BACKTEST_USAGE);
-  if (values.nats)
-    throw new UsageError('--nats is not supported yet: a backtest runs on its own embedded nats-server (see docs/backtest.md)');
+  if (values.keep && !values.nats) throw new UsageError('--keep goes with --nats URL: an embedded server is always deleted');
+  if (values.nats !== undefined && !/^(nats:\/\/)?[^/\s:]+(:\d+)?$/.test(values.nats))
+    throw new UsageError(`--nats must be a nats://host:port URL (TLS is not relayed), got "${values.nats}"`);
   const dataDir = values.data ?? process.env.KOKEX_DATA_DIR;
   if (!dataDir) throw new UsageError('kokex backtest needs --data DIR (or KOKEX_DATA_DIR): a directory of candle CSV files');
   const seed = values.seed === undefined ? undefined : Number(values.seed);
@@ -149,6 +155,7 @@ export async function backtestCommand(argv: string[], io: BacktestCommandIo): Pr
     ...(seed !== undefined ? { seed } : {}),
     ...(gaps ? { gaps } : {}),
     retrain: values.retrain === true,
+    ...(values.nats ? { nats: { url: values.nats, keep: values.keep === true } } : {}),
     log: io.log,
     pluginDirs: await findPlugins(),
     codeVersion: await codeVersion(),
@@ -171,6 +178,12 @@ export async function backtestCommand(argv: string[], io: BacktestCommandIo): Pr
     `== backtest ${run.partial ? '(PARTIAL: stopped before the end) ' : ''}${run.replayed} bars in ${run.wallSeconds.toFixed(1)} s (${(run.replayed / Math.max(run.wallSeconds, 1e-9)).toFixed(1)} bars/s)`,
   );
   io.print(summaryTable(report));
+  if (run.given)
+    io.print(
+      run.given.kept
+        ? `nats ${run.given.url}: the run's streams and buckets kept, named ${run.given.namePrefix}… (subjects ${run.given.subjectHead}…)`
+        : `nats ${run.given.url}: run ${run.given.run}, its ${run.given.deleted.length} streams and buckets deleted`,
+    );
   io.print(`report: ${join(out, 'report.json')}, ${join(out, 'report.html')}`);
   return run.partial ? 130 : 0;
 }
