@@ -8,6 +8,7 @@ export { forecastCommand, skillCommand } from './command.js';
 export { SHIPPED_MODEL_DIR, inferencerConfigFromPlans, inferencerConfigSchema, seriesFromPlan, seriesKey } from './config.js';
 export {
   BadForecastRequestError,
+  InferenceWorkerError,
   InferencerError,
   InferencerErrorCode,
   NoForecastError,
