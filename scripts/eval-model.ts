@@ -24,7 +24,10 @@
  * --calib 150, --max-origins 150, --stride, --seed 1, --temperature 1, --top-p 0.9, --top-k 0,
  * --batch 8 (requests per runtime call), --json, --card NAME (write the figures into the card.json
  * of model NAME under `evaluation`, with the other models' figures on the same origins beside them;
- * `python3 -m kronos export` keeps that section while the graphs, hence the version, are unchanged).
+ * `python3 -m kronos export` keeps that section while the graphs, hence the version, are unchanged),
+ * --select-sampling T:P,T:P,... (temperature:topP candidates: each is scored on the calibration
+ * origins only, and the one with the lowest CRPS there is used for the test period; the default
+ * is the --temperature/--top-p given), --note TEXT (a caveat stored with --card).
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -64,6 +67,8 @@ const { values: opt } = parseArgs({
     batch: { type: 'string', default: '8' },
     json: { type: 'boolean', default: false },
     card: { type: 'string' },
+    'select-sampling': { type: 'string' },
+    note: { type: 'string' },
   },
 });
 
@@ -140,6 +145,8 @@ interface Summary {
   paths: number;
   horizon: number;
   lookback: number;
+  sampling: { temperature: number; topK: number; topP: number };
+  selection?: Array<{ temperature: number; topP: number; calibCrpsRatio: number }>;
   crps: { model: number; randomWalk: number; persistence: number; ratioRandomWalk: number; ratioPersistence: number };
   dm: { vsRandomWalk: { pValue: number; statistic: number; effectiveSamples: number }; vsPersistence: { pValue: number } };
   coverage: {
@@ -196,7 +203,7 @@ async function main(): Promise<void> {
         continue;
       }
       const started = Date.now();
-      const run = async (idx: readonly number[], calibration: ReturnType<typeof fitCalibration>[]) => {
+      const run = async (idx: readonly number[], calibration: ReturnType<typeof fitCalibration>[], sampling = SAMPLING) => {
         const out: ScoredForecast[][] = calibration.map(() => []);
         for (let b = 0; b < idx.length; b += BATCH) {
           const chunk = idx.slice(b, b + BATCH);
@@ -204,7 +211,7 @@ async function main(): Promise<void> {
             candles: rows.slice(i - lookback + 1, i + 1),
             futureTs: rows.slice(i + 1, i + 1 + HORIZON).map((r) => r.ts),
             paths: PATHS,
-            sampling: SAMPLING,
+            sampling,
             seed: SEED * 1_000_003 + i,
           }));
           const res = await model.forecast(requests);
@@ -234,9 +241,30 @@ async function main(): Promise<void> {
         return out;
       };
       const identity = fitCalibration([], series.forecast.calibration, HORIZON);
-      const [calScored] = await run(o.calib, [identity]);
+      // Sampling settings chosen on the calibration origins only (never on the test period).
+      let sampling = SAMPLING;
+      let calScored: ScoredForecast[] | undefined;
+      const candidates = (opt['select-sampling'] ?? '')
+        .split(',')
+        .filter(Boolean)
+        .map((c) => {
+          const [t, p] = c.split(':').map(Number);
+          return { temperature: t as number, topK: SAMPLING.topK, topP: p as number };
+        });
+      const selection: Array<{ temperature: number; topP: number; calibCrpsRatio: number }> = [];
+      for (const cand of candidates) {
+        const [scored] = (await run(o.calib, [identity], cand)) as [ScoredForecast[]];
+        const ratio = mean(scored.map((x) => x.model.crps)) / mean(scored.map((x) => x.baselines['random-walk'].crps));
+        selection.push({ temperature: cand.temperature, topP: cand.topP, calibCrpsRatio: ratio });
+        log(`  ${m.name} ${file} calibration origins, temperature ${cand.temperature} topP ${cand.topP}: CRPS/RW ${ratio.toFixed(4)}`);
+        if (ratio <= Math.min(...selection.map((x) => x.calibCrpsRatio))) {
+          sampling = cand;
+          calScored = scored;
+        }
+      }
+      if (!calScored) [calScored] = (await run(o.calib, [identity])) as [ScoredForecast[]];
       const calibration = fitCalibration(calScored as ScoredForecast[], series.forecast.calibration, HORIZON);
-      const [cal, raw] = (await run(o.test, [calibration, identity])) as [ScoredForecast[], ScoredForecast[]];
+      const [cal, raw] = (await run(o.test, [calibration, identity], sampling)) as [ScoredForecast[], ScoredForecast[]];
       const lag = overlapLag(HORIZON, o.stride);
       const crpsM = cal.map((s) => s.model.crps);
       const crpsRw = cal.map((s) => s.baselines['random-walk'].crps);
@@ -269,6 +297,8 @@ async function main(): Promise<void> {
         paths: PATHS,
         horizon: HORIZON,
         lookback,
+        sampling,
+        ...(selection.length > 0 ? { selection } : {}),
         crps: {
           model: mean(crpsM),
           randomWalk: mean(crpsRw),
@@ -297,7 +327,7 @@ async function main(): Promise<void> {
       results.push(s);
       const f = (v: number, d = 3) => v.toFixed(d);
       log(
-        `${m.name} ${file}: ${s.test.origins} origins ${s.test.from} → ${s.test.to} (stride ${o.stride}), calib ${s.calibration.origins} | ` +
+        `${m.name} ${file} (T ${sampling.temperature} topP ${sampling.topP}): ${s.test.origins} origins ${s.test.from} → ${s.test.to} (stride ${o.stride}), calib ${s.calibration.origins} | ` +
           `CRPS/RW ${f(s.crps.ratioRandomWalk)} (DM p ${f(s.dm.vsRandomWalk.pValue)}) CRPS/persist ${f(s.crps.ratioPersistence)} | ` +
           `cover80 ${f(s.coverage.calibrated80)} cover90 ${f(s.coverage.calibrated90)} (raw ${f(s.coverage.raw80)}/${f(s.coverage.raw90)}) | ` +
           `Brier ${f(s.brier.calibrated, 4)} (raw ${f(s.brier.raw, 4)}) hit ${f(s.hit.calibrated)} | ${((Date.now() - started) / 1000).toFixed(0)} s`,
@@ -318,9 +348,10 @@ async function main(): Promise<void> {
       machine: machine(),
       testFrom: iso(TEST_FROM),
       note:
-        'held-out test period: bars from testFrom on, never used in training, validation or calibration; ' +
+        'test period: bars from testFrom on (a model trained with --test-from at that time never saw them: data.test_from; otherwise see caveat), never used by calibration; ' +
         'calibration (isotonic P(up), per-step conformal bands) fitted on the non-overlapping origins just before it; ' +
         'CRPS of the close in log-return units averaged over the horizon; ratios are model / baseline (below 1 = better)',
+      ...(opt.note ? { caveat: opt.note } : {}),
       horizon: HORIZON,
       paths: PATHS,
       sampling: SAMPLING,

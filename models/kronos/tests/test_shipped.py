@@ -30,6 +30,27 @@ class ShippedModelTest(unittest.TestCase):
             self.assertIn("best_val_loss", c["metrics"][stage])
         self.assertTrue(c["training"]["command"].startswith("python3 -m kronos train"))
 
+    def test_held_out_evaluation_speaks_for_these_graphs(self):
+        ev = self.card.get("evaluation")
+        if ev is None:
+            self.skipTest("the shipped card has no held-out evaluation (scripts/eval-model.ts --card)")
+        self.assertEqual(ev["format"], "kokex-kronos-eval/1")
+        self.assertTrue(ev["command"].startswith("node --import tsx --conditions=kokex-source scripts/eval-model.ts"))
+        test_from = ev["testFrom"]
+        if self.card["data"].get("test_from"):
+            self.assertEqual(self.card["data"]["test_from"], test_from,
+                             "the evaluation's test period must be the one training held out")
+        self.assertTrue(any("ETHUSDT" in r["data"] for r in ev["results"]), "ETH (never trained on) is evaluated")
+        for r in ev["results"]:
+            self.assertGreaterEqual(r["test"]["from"], test_from)
+            self.assertLess(r["calibration"]["to"], test_from, "calibration must precede the test period")
+            self.assertGreater(r["test"]["origins"], 0)
+            self.assertEqual(r["paths"], ev["paths"])
+            for key in ("ratioRandomWalk", "ratioPersistence"):
+                self.assertGreater(r["crps"][key], 0)
+            for key in ("calibrated80", "calibrated90", "raw80", "raw90"):
+                self.assertTrue(0 <= r["coverage"][key] <= 1)
+
     def test_total_size_is_small(self):
         total = sum(p.stat().st_size for p in SHIPPED.iterdir() if p.is_file())
         self.assertLess(total, 20 * 1024 * 1024)
