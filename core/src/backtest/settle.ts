@@ -1,3 +1,4 @@
+import { AckPolicy } from '@nats-io/jetstream';
 import type { Bus } from '../bus/bus.js';
 import { actorRequestSubject, subject, subjectFilter, subjectPrefix } from '../bus/subjects.js';
 import { CandleContract } from '../contracts/market.js';
@@ -47,11 +48,19 @@ export class PipelineProbe {
   #streams: Set<string> | undefined;
   #checks = 0;
   #relist = false;
+  /**
+   * Per durable with explicit acks (`stream/name`): the messages the probe saw stored for it and
+   * the acks it saw, synced to the server's figures at every check. Only a hint of whether a check
+   * can find the pipeline quiet, never a reason to release a bar.
+   */
+  readonly #ledger = new Map<string, { stream: string; filter: string[] | undefined; expected: number; acked: number }>();
+  /** Each stream's subjects (split into tokens), from the last listing. */
+  #streamSubjects = new Map<string, string[][]>();
   /** Progress the pipeline made that may end a wait (an ack, a candle, an order event, a job stage). */
   #progress = 0;
   #wake: (() => void) | undefined;
   /** Settle checks made and requests the harness sent (lockstep and checks): for the trace and the bench. */
-  readonly counts = { checks: 0, requests: 0 };
+  readonly counts = { checks: 0, requests: 0, skipped: 0, timers: 0 };
   /** Messages anyone published on a KOKEX subject or a KV/object store (what "nothing moved" counts). */
   published = 0;
   /** Told what the pipeline is still doing while it settles (KOKEX_BACKTEST_TRACE=1). */
@@ -65,7 +74,9 @@ export class PipelineProbe {
   start(): void {
     const nc = this.bus.nc;
     const count = (_e: unknown, m: { subject: string }) => {
-      if (!m.subject.startsWith(CONTROL_PREFIX)) this.published++;
+      if (m.subject.startsWith(CONTROL_PREFIX)) return;
+      this.published++;
+      this.#stored(m.subject);
     };
     this.#subs.push(
       // Every publish that changes state: KOKEX subjects, KV puts, object store chunks (not the
@@ -75,7 +86,12 @@ export class PipelineProbe {
       nc.subscribe('$KV.>', { callback: count }),
       nc.subscribe('$O.>', { callback: count }),
       // A consumer acknowledging (or nacking) a message: the moment its work may be done.
-      nc.subscribe('$JS.ACK.>', { callback: () => this.#progressed() }),
+      nc.subscribe('$JS.ACK.>', {
+        callback: (_e, m) => {
+          this.#acked(m.subject, m.data);
+          this.#progressed();
+        },
+      }),
       // A consumer created after the last listing: the next check lists every stream again (the
       // server's names in the advisory's subject may not be the run's, behind a namespace relay).
       nc.subscribe('$JS.EVENT.ADVISORY.CONSUMER.CREATED.>', {
@@ -140,6 +156,33 @@ export class PipelineProbe {
     );
   }
 
+  /** A message on `subject`: one more expected of every durable whose stream stores it and whose filter takes it. */
+  #stored(subject: string): void {
+    if (!this.#ledger.size) return;
+    const tokens = subject.split('.');
+    for (const [stream, patterns] of this.#streamSubjects) {
+      if (!patterns.some((p) => matches(p, tokens))) continue;
+      for (const d of this.#ledger.values()) if (d.stream === stream && (!d.filter || matches(d.filter, tokens))) d.expected++;
+    }
+  }
+
+  /** `$JS.ACK.{stream}.{consumer}.…` (or with domain and account hash first): an ack or a term ends a delivery. */
+  #acked(subject: string, data: Uint8Array): void {
+    const t = subject.split('.');
+    const at = t.length === 9 ? 2 : 4;
+    const d = this.#ledger.get(`${t[at]}/${t[at + 1]}`);
+    if (!d) return;
+    const kind = data.length ? new TextDecoder().decode(data.subarray(0, 5)) : '+ACK';
+    if (kind.startsWith('+ACK') || kind.startsWith('+TERM') || kind.startsWith('+NXT')) d.acked++;
+  }
+
+  /** Durables the probe has seen work stored for and not acked since the last check. */
+  #expecting(): string[] {
+    const out: string[] = [];
+    for (const [name, d] of this.#ledger) if (d.expected > d.acked) out.push(name);
+    return out;
+  }
+
   #progressed(): void {
     this.#progress++;
     const wake = this.#wake;
@@ -147,18 +190,21 @@ export class PipelineProbe {
     wake?.();
   }
 
-  /** Until the pipeline makes progress, or `ms` pass (a missed signal costs that much, never the result). */
-  #nextProgress(since: number, ms: number): Promise<void> {
-    if (this.#progress !== since) return new Promise((r) => setImmediate(r));
+  /**
+   * Until the pipeline makes progress (true), or `ms` pass (false): a missed signal costs that
+   * much, never the result.
+   */
+  #nextProgress(since: number, ms: number): Promise<boolean> {
+    if (this.#progress !== since) return new Promise((r) => setImmediate(() => r(true)));
     return new Promise((resolve) => {
       const timer = setTimeout(() => {
         this.#wake = undefined;
-        resolve();
+        resolve(false);
       }, ms);
       this.#wake = () => {
         clearTimeout(timer);
         // Let the burst the signal belongs to finish (an actor acks, then publishes its status).
-        setImmediate(resolve);
+        setImmediate(() => resolve(true));
       };
     });
   }
@@ -214,8 +260,16 @@ export class PipelineProbe {
     if (!this.#streams || this.#relist || ++this.#checks % 200 === 0) {
       this.#relist = false;
       const names: string[] = [];
+      const subjects = new Map<string, string[][]>();
       this.counts.requests++;
-      for await (const s of this.bus.jsm.streams.list()) names.push(s.config.name);
+      for await (const s of this.bus.jsm.streams.list()) {
+        names.push(s.config.name);
+        subjects.set(
+          s.config.name,
+          (s.config.subjects ?? []).map((x) => x.split('.')),
+        );
+      }
+      this.#streamSubjects = subjects;
       this.#streams ??= new Set();
       return this.#busy(names);
     }
@@ -230,6 +284,14 @@ export class PipelineProbe {
         for await (const c of this.bus.jsm.consumers.list(stream)) {
           if (!c.config.durable_name) continue;
           this.#streams?.add(stream);
+          if (c.config.ack_policy === AckPolicy.Explicit) {
+            const key = `${stream}/${c.name}`;
+            const filter = c.config.filter_subject ? c.config.filter_subject.split('.') : undefined;
+            const d = this.#ledger.get(key) ?? { stream, filter, expected: 0, acked: 0 };
+            // The server's figures as of this answer (what arrived meanwhile is the next check's).
+            d.expected = d.acked + c.num_pending + c.num_ack_pending;
+            this.#ledger.set(key, d);
+          }
           if (c.num_pending > 0 || c.num_ack_pending > 0)
             busy.push(`${stream}/${c.name} (${c.num_pending} pending, ${c.num_ack_pending} unacked)`);
         }
@@ -251,13 +313,21 @@ export class PipelineProbe {
     let quietSince: number | undefined;
     let why = '';
     let pause = 0;
+    let timedOut = false;
     for (;;) {
       if (signal?.aborted) return;
       const mark = this.published;
       const progress = this.#progress;
       let quiet = ts === undefined || this.barSeen(ts);
       if (!quiet) why = `bar ${new Date(ts as number).toISOString()} has not reached MD_CANDLES`;
-      if (quiet) {
+      // Work the probe saw stored and not yet acked: a check now would find it busy. Skipped until
+      // the next ack, or a timer that checks anyway (the hint missed something).
+      const expecting = quiet && !timedOut ? this.#expecting() : [];
+      if (expecting.length) {
+        quiet = false;
+        why = `consumers busy (seen): ${expecting.join(', ')}`;
+        this.counts.skipped++;
+      } else if (quiet) {
         this.counts.checks++;
         const [busy, state] = await Promise.all([this.consumers(), this.sim(SimControlEndpoints.status)]);
         const open = this.unreported(state);
@@ -273,7 +343,7 @@ export class PipelineProbe {
       if (quiet) why = '';
       if (quiet && quietSince !== undefined && this.published === quietSince) {
         this.trace?.(
-          `settled in ${(performance.now() - t0).toFixed(0)} ms: ${this.counts.checks - start.checks} checks, ${this.counts.requests - start.requests} harness requests, ${this.published - start.published} messages published`,
+          `settled in ${(performance.now() - t0).toFixed(0)} ms: ${this.counts.checks - start.checks} checks (${this.counts.skipped - start.skipped} skipped, ${this.counts.timers - start.timers} by timer), ${this.counts.requests - start.requests} harness requests, ${this.published - start.published} messages published`,
         );
         return;
       }
@@ -289,10 +359,23 @@ export class PipelineProbe {
         continue;
       }
       // Busy: wait for the pipeline's next progress (an ack, the bar's candle, an order event, a
-      // job stage), else a short timer that backs off (a signal seen before the server's state
-      // shows it); how long either takes never changes what is checked.
-      pause = this.#progress !== progress ? 0 : Math.min(Math.max(5, pause * 2), 50);
-      await this.#nextProgress(progress, pause || 5);
+      // job stage), else a timer that backs off (a signal seen before the server's state shows
+      // it); how long either takes never changes what is checked.
+      // While the probe itself expects acks, the timer is only a safety net and waits longer.
+      const [first, most] = expecting.length ? [50, 200] : [5, 50];
+      pause = this.#progress !== progress ? 0 : Math.min(Math.max(first, pause * 2), most);
+      timedOut = !(await this.#nextProgress(progress, pause || first));
+      if (timedOut) this.counts.timers++;
     }
   }
+}
+
+/** NATS subject matching on tokens: `*` takes one token, a trailing `>` one or more. */
+function matches(pattern: string[], tokens: string[]): boolean {
+  for (let i = 0; i < pattern.length; i++) {
+    const p = pattern[i];
+    if (p === '>') return tokens.length > i;
+    if (i >= tokens.length || (p !== '*' && p !== tokens[i])) return false;
+  }
+  return pattern.length === tokens.length;
 }
