@@ -15,6 +15,7 @@ function scored(asOf: number): ScoredForecast {
     model: scores,
     cover80: 1,
     cover90: 1,
+    conformal: [0],
     baselines: { persistence: scores, 'random-walk': scores },
   };
 }

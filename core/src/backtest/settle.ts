@@ -322,7 +322,7 @@ export class PipelineProbe {
       if (!quiet) why = `bar ${new Date(ts as number).toISOString()} has not reached MD_CANDLES`;
       // Work the probe saw stored and not yet acked: a check now would find it busy. Skipped until
       // the next ack, or a timer that checks anyway (the hint missed something).
-      const expecting = quiet && !timedOut ? this.#expecting() : [];
+      const expecting: string[] = quiet && !timedOut ? this.#expecting() : [];
       if (expecting.length) {
         quiet = false;
         why = `consumers busy (seen): ${expecting.join(', ')}`;
@@ -362,7 +362,7 @@ export class PipelineProbe {
       // job stage), else a timer that backs off (a signal seen before the server's state shows
       // it); how long either takes never changes what is checked.
       // While the probe itself expects acks, the timer is only a safety net and waits longer.
-      const [first, most] = expecting.length ? [50, 200] : [5, 50];
+      const [first, most]: [number, number] = expecting.length ? [50, 200] : [5, 50];
       pause = this.#progress !== progress ? 0 : Math.min(Math.max(first, pause * 2), most);
       timedOut = !(await this.#nextProgress(progress, pause || first));
       if (timedOut) this.counts.timers++;
