@@ -32,7 +32,7 @@ import { RUN_T0, tinyPlan, walkBars, writeData } from './fixtures/backtest-data.
  */
 const REPO = resolve(__dirname, '../..');
 const HISTORY = 60;
-const REPLAY = 12;
+const REPLAY = 10;
 /** 20× live pace: a 1m bar every 3 s of wall time. */
 const PACE_MS = 3000;
 let root: string | undefined;
@@ -58,7 +58,7 @@ const plan = tinyPlan('bt')
   .replace('maxOpenOrders: 2', 'maxOpenOrders: 100')
   .replace('maxPositionNotional: 3000', 'maxPositionNotional: 1000000')
   // An hourly rate the window's intents exceed: denied RATE_PER_HOUR by the intents' market minutes.
-  .replace('perHour: 30', 'perHour: 5');
+  .replace('perHour: 30', 'perHour: 4');
 const POLICY = { agent: { providers: { 'offline-policy': { allowShort: true, maxPosition: 1000 } } } };
 
 async function run(dir: string, dataDir: string, from: number, to: number, releaseEveryMs?: number): Promise<BacktestRun> {
@@ -89,11 +89,10 @@ describe('kokex backtest does not depend on speed', () => {
     );
     const from = RUN_T0 + HISTORY * 60_000;
     const to = from + REPLAY * 60_000;
-    // Side by side: the paced run competes with the lockstep one for the CPU, so it falls behind more.
-    const [lockstep, paced] = await Promise.all([
-      run(join(root, 'lockstep'), dataDir, from, to),
-      run(join(root, 'paced'), dataDir, from, to, PACE_MS),
-    ]);
+    // One after the other: two runs side by side in one process overran the hosts' 30 s start-up
+    // limit on the loaded machine (an infrastructure timeout, not a result).
+    const lockstep = await run(join(root, 'lockstep'), dataDir, from, to);
+    const paced = await run(join(root, 'paced'), dataDir, from, to, PACE_MS);
     const [a, b] = [buildReport(lockstep, lockstep.contractValue), buildReport(paced, paced.contractValue)];
     process.stdout.write(
       `speed test: paced run behind at ${paced.barsBehind}/${paced.replayed} releases, ${paced.wallSeconds.toFixed(1)} s; lockstep ${lockstep.wallSeconds.toFixed(1)} s; load ${loadavg()[0]?.toFixed(1)}\n`,
