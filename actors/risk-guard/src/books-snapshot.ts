@@ -46,6 +46,40 @@ export class SnapshotDecodeError extends Error {
   }
 }
 
+/** Array elements serialised per slice before the event loop gets a turn. */
+export const SNAPSHOT_SLICE = 1000;
+
+/**
+ * `JSON.stringify(snapshot)`, the same string, made a slice of `slice` array elements at a time
+ * with a turn of the event loop between slices, so a large book never holds up a decision for
+ * long. The snapshot must not change meanwhile (`PlanBooks.toSnapshot` copies what the books mutate).
+ */
+export async function stringifySnapshot(snapshot: BooksSnapshot, slice = SNAPSHOT_SLICE): Promise<string> {
+  const turn = () => new Promise<void>((done) => setImmediate(done));
+  const object = async (o: Record<string, unknown>): Promise<string> => {
+    const fields: string[] = [];
+    for (const [key, value] of Object.entries(o)) {
+      if (value === undefined) continue;
+      let json: string;
+      if (Array.isArray(value) && value.length > slice) {
+        const parts: string[] = [];
+        for (let i = 0; i < value.length; i += slice) {
+          parts.push(JSON.stringify(value.slice(i, i + slice)).slice(1, -1));
+          await turn();
+        }
+        json = `[${parts.join(',')}]`;
+      } else if (key === 'ledgers' && Array.isArray(value)) {
+        const parts: string[] = [];
+        for (const ledger of value) parts.push(await object(ledger as Record<string, unknown>));
+        json = `[${parts.join(',')}]`;
+      } else json = JSON.stringify(value);
+      fields.push(`${JSON.stringify(key)}:${json}`);
+    }
+    return `{${fields.join(',')}}`;
+  };
+  return object(snapshot as unknown as Record<string, unknown>);
+}
+
 /** gzip-compressed JSON of a valid snapshot. */
 export async function encodeBooksSnapshot(snapshot: BooksSnapshot): Promise<Uint8Array> {
   return new Uint8Array(await gzipAsync(Buffer.from(JSON.stringify(snapshot))));
@@ -106,7 +140,7 @@ export interface SnapshotStatus {
   ignored?: { reason: SnapshotIgnored; detail: string };
   /** Sequences ORDERS removed before the books saw them (history lost: the venue's reconciliation makes up for it). */
   lost: number;
-  /** The last write: its sequence, compressed size, time in all, and time it held the event loop (taking and serialising the books). */
+  /** The last write: its sequence, compressed size, time in all, and the time taking the books held the event loop (serialising runs in slices). */
   lastWritten?: { seq: number; bytes: number; ms: number; blockedMs: number; at: number };
   writes: number;
   failures: number;
@@ -253,7 +287,8 @@ export class BooksSnapshots {
     }
     this.#wanted = false;
     const { books, tail, clock, source } = this.#o;
-    // Taken and serialised in one synchronous step: the books and the position agree, and later bookings cannot leak in.
+    // Taken in one synchronous step: the books and the position agree; what the books mutate later
+    // (orders, legs) is copied, the rest (decisions, fills, trades) is never changed once booked.
     const t0 = performance.now();
     const snapshot: BooksSnapshot = {
       schema: BOOKS_SNAPSHOT_SCHEMA,
@@ -263,9 +298,8 @@ export class BooksSnapshots {
       source: source.slice(0, 128),
       ...books.toSnapshot(),
     };
-    const json = JSON.stringify(snapshot);
     const blockedMs = performance.now() - t0;
-    this.#writing = this.#store(json, snapshot, t0, blockedMs).finally(() => this.#after());
+    this.#writing = this.#store(snapshot, t0, blockedMs).finally(() => this.#after());
     return this.#writing;
   }
 
@@ -289,10 +323,10 @@ export class BooksSnapshots {
     }
   }
 
-  async #store(json: string, snapshot: BooksSnapshot, t0: number, blockedMs: number): Promise<void> {
+  async #store(snapshot: BooksSnapshot, t0: number, blockedMs: number): Promise<void> {
     try {
-      // Compressed on libuv's thread pool, off the event loop.
-      const data = new Uint8Array(await gzipAsync(Buffer.from(json)));
+      // Serialised in slices between decisions, compressed on libuv's thread pool.
+      const data = new Uint8Array(await gzipAsync(Buffer.from(await stringifySnapshot(snapshot))));
       await writeSnapshotObject(this.#o.bus, data);
       this.#lastSeq = Math.max(this.#lastSeq, snapshot.seq);
       this.#status.writes++;

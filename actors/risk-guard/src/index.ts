@@ -16,6 +16,7 @@ export {
   SNAPSHOT_EVERY_MS,
   SnapshotDecodeError,
   SnapshotIgnored,
+  stringifySnapshot,
   writeSnapshotObject,
 } from './books-snapshot.js';
 export { executionVenueOf, guardConfigFromPlans, guardConfigSchema, guardPlanFrom, guardPlanSchema } from './config.js';

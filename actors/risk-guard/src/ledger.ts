@@ -125,7 +125,9 @@ export class PlanLedger {
   /**
    * Everything the ledger holds, as plain data (`ledgerSnapshotSchema` in core): the books
    * snapshot the guard starts from. The equity-peak cache is not kept: it is recomputed on the
-   * first valuation.
+   * first valuation. What the ledger changes in place later (orders, legs) is copied; decisions,
+   * fills and trades are never changed once booked, so they are shared, and the result stays as
+   * it was taken while it is serialised in slices.
    */
   toSnapshot(): LedgerSnapshot {
     const copy = <T extends object>(o: T): T => ({ ...o });
@@ -135,10 +137,10 @@ export class PlanLedger {
       cancels: [...this.cancels].map(([id, c]) => [id, c.requestId, c.verdict, c.at]),
       orders: [...this.orders.values()].map(copy),
       legs: [...this.legs].map(([inst, leg]) => [inst, copy(leg)]),
-      fills: this.fills.map(copy),
+      fills: [...this.fills],
       approvals: [...this.#approvals],
       ...(this.#lastApprovalAt !== undefined ? { lastApprovalAt: this.#lastApprovalAt } : {}),
-      trades: this.#trades.map(copy),
+      trades: [...this.#trades],
       reconciliation: [...this.reconciliation].map(([inst, r]) => [inst, copy(r)]),
     };
   }

@@ -9,6 +9,7 @@ import {
   PlanBooks,
   readSnapshotObject,
   SnapshotIgnored,
+  stringifySnapshot,
   writeSnapshotObject,
 } from '../src/index.js';
 import { booksFigures, historyCursor, publishHistory } from './orders-history.js';
@@ -122,6 +123,28 @@ describe('the books from a snapshot and the tail', () => {
       expect(booksFigures(guard.books, now)).toEqual(booksFigures(await fullRebuild(n), now));
     }
   }, 120_000);
+
+  it('serialise in slices to exactly what JSON.stringify writes, and stay as taken while later bookings arrive', async () => {
+    const n = await fresh();
+    const cursor = historyCursor(4);
+    await publishHistory(n.bus, cursor, 150);
+    const guard = await start(n);
+    const taken = {
+      schema: 1 as const,
+      seq: guard.tail.position,
+      streamCreated: 'x',
+      writtenAt: 1,
+      source: 's',
+      ...guard.books.toSnapshot(),
+    };
+    const whole = JSON.stringify(taken);
+    const sliced = stringifySnapshot(taken, 7);
+    // Bookings while the slices are made (fills, state changes) do not reach the snapshot taken before them.
+    await publishHistory(n.bus, cursor, 40);
+    await guard.tail.catchUp();
+    expect(await sliced).toBe(whole);
+    expect(JSON.stringify(taken)).toBe(whole);
+  }, 60_000);
 
   it('write a snapshot on their own every N messages read', async () => {
     const n = await fresh();
