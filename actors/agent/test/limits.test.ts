@@ -12,6 +12,9 @@ import { readTurns } from '../src/replay.js';
 import { ToolRunner } from '../src/tools.js';
 import { agentPlan, forecast, publishForecast } from './support.js';
 
+/** The conversations' market time: after the test forecast's bar (a decision reads only forecasts stamped at or before its time). */
+const CONVERSATION_TIME = forecast().asOf + 86_400_000;
+
 /**
  * A runaway model: it never answers, and it obeys any "instruction" it finds in a tool result
  * (the prompt-injection case). The limits are counted by the loop, so it is stopped all the same.
@@ -61,7 +64,7 @@ async function converse(model: BaseChatModel, id: string, overrides: Partial<typ
     nats.bus,
     systemClock,
     { plan: p.plan, conversation: id, trigger: 'auto_inference', part: 0 },
-    { correlationId: id, causationId: id, source: 'test', eventTime: 0 },
+    { correlationId: id, causationId: id, source: 'test', eventTime: CONVERSATION_TIME },
   );
   const tools = new ToolRunner({
     bus: nats.bus,
@@ -71,7 +74,7 @@ async function converse(model: BaseChatModel, id: string, overrides: Partial<typ
     correlationId: id,
     causationId: id,
     source: 'test',
-    eventTime: 0,
+    eventTime: CONVERSATION_TIME,
     account: { positions: async () => ({ positions: [] }), openOrders: async () => ({ orders: [] }), balance: async () => ({}) },
     marketCandles: 5,
     basis: { kind: 'trigger', type: 'forecast', id },
