@@ -29,6 +29,7 @@ export {
   BASIS_KINDS,
   CancelRequestContract,
   CancelVerdictContract,
+  approvalMismatch,
   approvedCancelSchema,
   approvedOrderSchema,
   cancelRequestSchema,

@@ -1,4 +1,4 @@
-import { type ApprovedOrder, type Bus, type OrderVerdict, OrderVerdictContract, Streams, subject } from '@kokex/core';
+import { type ApprovedOrder, approvalMismatch, type Bus, type OrderVerdict, OrderVerdictContract, Streams, subject } from '@kokex/core';
 
 /**
  * What the executor checks before it places an approval: the risk guard's verdict under the same
@@ -21,22 +21,8 @@ export type VerdictCheck =
  */
 export const VERDICT_WINDOW = 4096;
 
-const same = (a: number | undefined, b: number | undefined) =>
-  a === b || (a !== undefined && b !== undefined && Math.abs(a - b) <= 1e-9 * Math.max(1, Math.abs(a), Math.abs(b)));
-
-/** Why the approval and the verdict disagree, or undefined when the approval says what the verdict approved. */
-export function verdictMismatch(order: ApprovedOrder, verdict: OrderVerdict): string | undefined {
-  if (verdict.decision !== 'approve') return `the verdict denied it (${verdict.reason})`;
-  if (verdict.plan !== order.plan) return `the verdict is for plan ${verdict.plan}, the approval for ${order.plan}`;
-  if (verdict.inst !== order.inst) return `the verdict is for ${verdict.inst}, the approval for ${order.inst}`;
-  if (verdict.side !== order.side) return `the verdict approved side ${verdict.side ?? '(none)'}, the approval says ${order.side}`;
-  if (!same(verdict.size, order.size)) return `the verdict approved size ${verdict.size ?? '(none)'}, the approval says ${order.size}`;
-  if (!same(verdict.price, order.price))
-    return `the verdict approved price ${verdict.price ?? '(market)'}, the approval says ${order.price ?? '(market)'}`;
-  if ((order.type === 'limit') !== (verdict.price !== undefined))
-    return `a ${order.type} order against a verdict ${verdict.price === undefined ? 'without' : 'with'} a price`;
-  return undefined;
-}
+/** Why the approval and the verdict disagree (core's `approvalMismatch`: the guard's books use the same rule). */
+export const verdictMismatch = approvalMismatch;
 
 /**
  * Finds the verdict for an approval stored at `approvalSeq` in ORDERS: first the newest verdict on

@@ -1,5 +1,6 @@
 import {
   ApprovedOrderContract,
+  approvalMismatch,
   type BooksSnapshot,
   CancelVerdictContract,
   OrderEventContract,
@@ -28,6 +29,8 @@ export const BookRefusal = {
   notFromExecutor: 'not-from-executor',
   /** An order event with no client order id, or one the guard never approved (or for another plan). */
   notApproved: 'not-approved',
+  /** An approval whose terms differ from the verdict under its client order id, or whose verdict denied it. */
+  unverified: 'approval-unverified',
 } as const;
 export type BookRefusal = (typeof BookRefusal)[keyof typeof BookRefusal];
 
@@ -60,7 +63,7 @@ export class PlanBooks {
   /** Messages that did not decode (another schema version): counted, never fatal. */
   undecodable = 0;
   /** Messages refused, by refusal (undecodable ones included). */
-  readonly refused: Record<BookRefusal, number> = { undecodable: 0, 'not-from-guard': 0, 'not-from-executor': 0, 'not-approved': 0 };
+  readonly refused: Record<BookRefusal, number> = { undecodable: 0, 'not-from-guard': 0, 'not-from-executor': 0, 'not-approved': 0, 'approval-unverified': 0 };
 
   constructor(private readonly onRefused?: (message: RefusedMessage) => void) {}
 
@@ -113,7 +116,11 @@ export class PlanBooks {
         if (fromGuard(env.source)) this.ledgerOf(env.data.plan).recordCancel(env.causationId ?? env.id, env.data, env.eventTime);
       } else if (family === 'orderApproved') {
         const env = ApprovedOrderContract.decode(data);
-        if (fromGuard(env.source)) this.ledgerOf(env.data.plan).recordApproval(env.data, env.eventTime);
+        if (!fromGuard(env.source)) return;
+        const ledger = this.ledgerOf(env.data.plan);
+        const decided = ledger.decided.get(env.data.clientOrderId);
+        if (!ledger.recordApproval(env.data, env.eventTime) && decided)
+          refuse(BookRefusal.unverified, approvalMismatch(env.data, decided.verdict) ?? 'it matches no verdict');
       } else if (family === 'orderReconcile') {
         // The executor's comparison with the venue: the venue's position replaces the book's.
         const env = ReconcileContract.decode(data);

@@ -1,4 +1,4 @@
-import type { ApprovedOrder, CancelVerdict, LedgerSnapshot, OrderEvent, OrderVerdict, Reconcile } from '@kokex/core';
+import { type ApprovedOrder, approvalMismatch, type CancelVerdict, type LedgerSnapshot, type OrderEvent, type OrderVerdict, type Reconcile } from '@kokex/core';
 
 /**
  * One plan's book as the guard rebuilds it from the ORDERS stream: what was decided (for
@@ -96,6 +96,8 @@ const DAY_MS = 86_400_000;
 const HOUR_MS = 3_600_000;
 const TRADES_KEPT = 100;
 const EPS = 1e-12;
+/** Approvals waiting for their verdict: more than a burst of in-flight pairs means forgeries, dropped oldest first. */
+const UNMATCHED_APPROVALS_KEPT = 1024;
 
 const round = (n: number) => Number(n.toFixed(10));
 
@@ -114,6 +116,8 @@ export class PlanLedger {
   readonly legs = new Map<string, Leg>();
   readonly fills: LedgerFill[] = [];
   #approvals: number[] = [];
+  /** Approvals read before any verdict under their id, oldest first: booked when it comes. */
+  #unmatchedApprovals = new Map<string, { order: ApprovedOrder; at: number }>();
   #lastApprovalAt: number | undefined;
   /** Ids of orders not yet closed, so the open-order checks do not walk the whole history. */
   #open = new Set<string>();
@@ -140,6 +144,7 @@ export class PlanLedger {
       fills: [...this.fills],
       approvals: [...this.#approvals],
       ...(this.#lastApprovalAt !== undefined ? { lastApprovalAt: this.#lastApprovalAt } : {}),
+      ...(this.#unmatchedApprovals.size > 0 ? { unmatchedApprovals: [...this.#unmatchedApprovals.values()].map((h) => [h.order, h.at] as [ApprovedOrder, number]) } : {}),
       trades: [...this.#trades],
       reconciliation: [...this.reconciliation].map(([inst, r]) => [inst, copy(r)]),
     };
@@ -158,21 +163,45 @@ export class PlanLedger {
     for (const fill of s.fills) ledger.fills.push({ ...fill });
     ledger.#approvals = [...s.approvals];
     ledger.#lastApprovalAt = s.lastApprovalAt;
+    for (const [order, at] of s.unmatchedApprovals ?? []) ledger.#unmatchedApprovals.set(order.clientOrderId, { order, at });
     ledger.#trades = s.trades.map((t) => ({ ...t }));
     for (const [inst, r] of s.reconciliation) ledger.reconciliation.set(inst, { ...r });
     return ledger;
   }
 
   recordDecision(intentId: string, verdict: OrderVerdict, at: number): void {
-    if (!this.decided.has(verdict.clientOrderId)) this.decided.set(verdict.clientOrderId, { intentId, verdict, at });
+    if (this.decided.has(verdict.clientOrderId)) return;
+    this.decided.set(verdict.clientOrderId, { intentId, verdict, at });
+    // The guard stores a verdict and its approval at once, so the approval may come first.
+    const held = this.#unmatchedApprovals.get(verdict.clientOrderId);
+    if (held) {
+      this.#unmatchedApprovals.delete(verdict.clientOrderId);
+      this.recordApproval(held.order, held.at);
+    }
   }
 
   recordCancel(requestId: string, verdict: CancelVerdict, at: number): void {
     if (!this.cancels.has(verdict.cancelId)) this.cancels.set(verdict.cancelId, { requestId, verdict, at });
   }
 
-  recordApproval(order: ApprovedOrder, at: number): void {
-    if (this.orders.has(order.clientOrderId)) return;
+  /**
+   * Books an approval only behind its own approving verdict with the same terms (core's
+   * `approvalMismatch`): a forged approval, even one stored under the guard's name where the
+   * server has no per-actor users, opens no order. One read before its verdict is held until the
+   * verdict comes (the pair is stored together, in either order); false when it is not booked.
+   */
+  recordApproval(order: ApprovedOrder, at: number): boolean {
+    if (this.orders.has(order.clientOrderId)) return true;
+    const decided = this.decided.get(order.clientOrderId);
+    if (!decided) {
+      if (this.#unmatchedApprovals.size >= UNMATCHED_APPROVALS_KEPT) {
+        const oldest = this.#unmatchedApprovals.keys().next().value;
+        if (oldest !== undefined) this.#unmatchedApprovals.delete(oldest);
+      }
+      this.#unmatchedApprovals.set(order.clientOrderId, { order, at });
+      return false;
+    }
+    if (approvalMismatch(order, decided.verdict) !== undefined) return false;
     this.orders.set(order.clientOrderId, {
       clientOrderId: order.clientOrderId,
       inst: order.inst,
@@ -192,6 +221,7 @@ export class PlanLedger {
     if (this.#lastApprovalAt === undefined || at > this.#lastApprovalAt) this.#lastApprovalAt = at;
     const horizon = at - HOUR_MS;
     while ((this.#approvals[0] ?? Number.POSITIVE_INFINITY) < horizon) this.#approvals.shift();
+    return true;
   }
 
   /**

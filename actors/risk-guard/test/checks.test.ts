@@ -1,5 +1,5 @@
-import { applyTradingCommand, initialControl, intentTtlMs } from '@kokex/core';
-import type { InstrumentInfo, OrderEvent, OrderIntent, PlanRisk } from '@kokex/core';
+import { applyTradingCommand, initialControl, intentTtlMs, ledgerSnapshotSchema } from '@kokex/core';
+import type { ApprovedOrder, InstrumentInfo, OrderEvent, OrderIntent, OrderVerdict, PlanRisk } from '@kokex/core';
 import { describe, expect, it } from 'vitest';
 import { evaluateIntent, type GuardedPlan, PlanLedger, RiskReason, roundPrice, roundSize } from '../src/index.js';
 import { intentOf, orderPlan, SWAP } from './support.js';
@@ -82,13 +82,42 @@ describe('lot and tick rounding', () => {
   });
 });
 
+/** The guard's approving verdict for an approval: what the ledger books an approval behind. */
+const approvingVerdict = (order: ApprovedOrder): OrderVerdict => ({
+  plan: order.plan,
+  inst: order.inst,
+  clientOrderId: order.clientOrderId,
+  side: order.side,
+  decision: 'approve',
+  reason: 'OK',
+  rule: 'all',
+  message: 'approved',
+  size: order.size,
+  ...(order.price !== undefined ? { price: order.price } : {}),
+});
+
+/** Books the guard's verdict and its approval, as the guard stores them. */
+function approve(ledger: PlanLedger, order: ApprovedOrder, at: number): void {
+  ledger.recordDecision(`intent-${order.clientOrderId}`, approvingVerdict(order), at);
+  expect(ledger.recordApproval(order, at)).toBe(true);
+}
+
+const marketOrder = (clientOrderId: string, side: 'buy' | 'sell', size: number): ApprovedOrder => ({
+  plan: 'p',
+  venue: 'okx',
+  inst: SWAP,
+  side,
+  size,
+  type: 'market',
+  clientOrderId,
+  reduceOnly: false,
+});
+
 /** Books an event of an order the plan approved (a ledger books events of approved orders only). */
 function booked(ledger: PlanLedger, event: OrderEvent, at: number): void {
   const { venue, inst, side, size } = event;
-  ledger.recordApproval(
-    { plan: 'p', venue, inst, side, size, type: 'market', clientOrderId: event.clientOrderId as string, reduceOnly: false },
-    at,
-  );
+  if (!ledger.orders.has(event.clientOrderId as string))
+    approve(ledger, { plan: 'p', venue, inst, side, size, type: 'market', clientOrderId: event.clientOrderId as string, reduceOnly: false }, at);
   expect(ledger.applyEvent(event, at)).toBe(true);
 }
 
@@ -102,12 +131,35 @@ describe('the plan ledger', () => {
     expect(ledger.orders.size).toBe(0);
   });
 
+  it('books an approval only behind its own approving verdict, also when the approval is read first', () => {
+    const ledger = new PlanLedger('p');
+    // A forged approval: no verdict ever comes, nothing opens.
+    expect(ledger.recordApproval(marketOrder('forged', 'buy', 0.1), NOW)).toBe(false);
+    expect(ledger.openOrders()).toEqual([]);
+    // The guard stores verdict and approval together; read in the other order, the approval waits.
+    expect(ledger.recordApproval(marketOrder('early', 'buy', 1), NOW)).toBe(false);
+    ledger.recordDecision('intent-early', approvingVerdict(marketOrder('early', 'buy', 1)), NOW);
+    expect(ledger.openOrders().map((o) => o.clientOrderId)).toEqual(['early']);
+    // An approval whose terms differ from its verdict, or behind a deny, is not booked.
+    ledger.recordDecision('intent-big', approvingVerdict(marketOrder('big', 'buy', 1)), NOW);
+    expect(ledger.recordApproval(marketOrder('big', 'buy', 50), NOW)).toBe(false);
+    ledger.recordDecision('intent-denied', { ...approvingVerdict(marketOrder('denied', 'sell', 1)), decision: 'deny', reason: 'MAX_NOTIONAL' }, NOW);
+    expect(ledger.recordApproval(marketOrder('denied', 'sell', 1), NOW)).toBe(false);
+    expect(ledger.openOrders().map((o) => o.clientOrderId)).toEqual(['early']);
+  });
+
+  it('keeps an approval that waits for its verdict across a books snapshot', () => {
+    const ledger = new PlanLedger('p');
+    ledger.recordApproval(marketOrder('early', 'buy', 1), NOW);
+    const restored = PlanLedger.fromSnapshot(ledgerSnapshotSchema.parse(JSON.parse(JSON.stringify(ledger.toSnapshot()))));
+    expect(restored.openOrders()).toEqual([]);
+    restored.recordDecision('intent-early', approvingVerdict(marketOrder('early', 'buy', 1)), NOW);
+    expect(restored.openOrders().map((o) => o.clientOrderId)).toEqual(['early']);
+  });
+
   it('books fills by cumulative size (a repeated event adds nothing) and realises PnL with the contract value', () => {
     const ledger = new PlanLedger('p');
-    ledger.recordApproval(
-      { plan: 'p', venue: 'okx', inst: SWAP, side: 'buy', size: 2, type: 'market', clientOrderId: 'a', reduceOnly: false },
-      NOW,
-    );
+    approve(ledger, marketOrder('a', 'buy', 2), NOW);
     expect(ledger.openOrders()).toHaveLength(1);
     booked(ledger, fill('a', 'buy', 2, 40_000, 0.8), NOW);
     booked(ledger, fill('a', 'buy', 2, 40_000, 0.8), NOW);

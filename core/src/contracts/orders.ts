@@ -116,6 +116,29 @@ export const approvedOrderSchema = orderIntentSchema
 export type ApprovedOrder = z.infer<typeof approvedOrderSchema>;
 export const ApprovedOrderContract = defineContract({ type: 'order.approved', version: 1, schema: approvedOrderSchema });
 
+const sameNumber = (a: number | undefined, b: number | undefined) =>
+  a === b || (a !== undefined && b !== undefined && Math.abs(a - b) <= 1e-9 * Math.max(1, Math.abs(a), Math.abs(b)));
+
+/**
+ * Why an approval and the verdict under its client order id disagree, or undefined when the
+ * approval says what the verdict approved (plan, instrument, side, size, price). An approval is a
+ * message anyone with publish rights on `kokex.order.approved.>` can store; the verdict is what the
+ * guard decided, so both the executor (before it places) and the guard's books (before they book)
+ * honour an approval only behind its own approving verdict.
+ */
+export function approvalMismatch(order: ApprovedOrder, verdict: OrderVerdict): string | undefined {
+  if (verdict.decision !== 'approve') return `the verdict denied it (${verdict.reason})`;
+  if (verdict.plan !== order.plan) return `the verdict is for plan ${verdict.plan}, the approval for ${order.plan}`;
+  if (verdict.inst !== order.inst) return `the verdict is for ${verdict.inst}, the approval for ${order.inst}`;
+  if (verdict.side !== order.side) return `the verdict approved side ${verdict.side ?? '(none)'}, the approval says ${order.side}`;
+  if (!sameNumber(verdict.size, order.size)) return `the verdict approved size ${verdict.size ?? '(none)'}, the approval says ${order.size}`;
+  if (!sameNumber(verdict.price, order.price))
+    return `the verdict approved price ${verdict.price ?? '(market)'}, the approval says ${order.price ?? '(market)'}`;
+  if ((order.type === 'limit') !== (verdict.price !== undefined))
+    return `a ${order.type} order against a verdict ${verdict.price === undefined ? 'without' : 'with'} a price`;
+  return undefined;
+}
+
 /**
  * A request to cancel one resting order of a plan: `kokex.order.cancel.{plan}.{inst}`, message id
  * `cancelrequest:{cancelId}`. It is not an intent: no side, size or price, nothing for the pre-trade
