@@ -63,7 +63,13 @@ export class PlanBooks {
   /** Messages that did not decode (another schema version): counted, never fatal. */
   undecodable = 0;
   /** Messages refused, by refusal (undecodable ones included). */
-  readonly refused: Record<BookRefusal, number> = { undecodable: 0, 'not-from-guard': 0, 'not-from-executor': 0, 'not-approved': 0, 'approval-unverified': 0 };
+  readonly refused: Record<BookRefusal, number> = {
+    undecodable: 0,
+    'not-from-guard': 0,
+    'not-from-executor': 0,
+    'not-approved': 0,
+    'approval-unverified': 0,
+  };
 
   constructor(private readonly onRefused?: (message: RefusedMessage) => void) {}
 

@@ -1,4 +1,12 @@
-import { type ApprovedOrder, approvalMismatch, type CancelVerdict, type LedgerSnapshot, type OrderEvent, type OrderVerdict, type Reconcile } from '@kokex/core';
+import {
+  type ApprovedOrder,
+  approvalMismatch,
+  type CancelVerdict,
+  type LedgerSnapshot,
+  type OrderEvent,
+  type OrderVerdict,
+  type Reconcile,
+} from '@kokex/core';
 
 /**
  * One plan's book as the guard rebuilds it from the ORDERS stream: what was decided (for
@@ -144,7 +152,9 @@ export class PlanLedger {
       fills: [...this.fills],
       approvals: [...this.#approvals],
       ...(this.#lastApprovalAt !== undefined ? { lastApprovalAt: this.#lastApprovalAt } : {}),
-      ...(this.#unmatchedApprovals.size > 0 ? { unmatchedApprovals: [...this.#unmatchedApprovals.values()].map((h) => [h.order, h.at] as [ApprovedOrder, number]) } : {}),
+      ...(this.#unmatchedApprovals.size > 0
+        ? { unmatchedApprovals: [...this.#unmatchedApprovals.values()].map((h) => [h.order, h.at] as [ApprovedOrder, number]) }
+        : {}),
       trades: [...this.#trades],
       reconciliation: [...this.reconciliation].map(([inst, r]) => [inst, copy(r)]),
     };

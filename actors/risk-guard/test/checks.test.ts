@@ -117,7 +117,11 @@ const marketOrder = (clientOrderId: string, side: 'buy' | 'sell', size: number):
 function booked(ledger: PlanLedger, event: OrderEvent, at: number): void {
   const { venue, inst, side, size } = event;
   if (!ledger.orders.has(event.clientOrderId as string))
-    approve(ledger, { plan: 'p', venue, inst, side, size, type: 'market', clientOrderId: event.clientOrderId as string, reduceOnly: false }, at);
+    approve(
+      ledger,
+      { plan: 'p', venue, inst, side, size, type: 'market', clientOrderId: event.clientOrderId as string, reduceOnly: false },
+      at,
+    );
   expect(ledger.applyEvent(event, at)).toBe(true);
 }
 
@@ -143,7 +147,11 @@ describe('the plan ledger', () => {
     // An approval whose terms differ from its verdict, or behind a deny, is not booked.
     ledger.recordDecision('intent-big', approvingVerdict(marketOrder('big', 'buy', 1)), NOW);
     expect(ledger.recordApproval(marketOrder('big', 'buy', 50), NOW)).toBe(false);
-    ledger.recordDecision('intent-denied', { ...approvingVerdict(marketOrder('denied', 'sell', 1)), decision: 'deny', reason: 'MAX_NOTIONAL' }, NOW);
+    ledger.recordDecision(
+      'intent-denied',
+      { ...approvingVerdict(marketOrder('denied', 'sell', 1)), decision: 'deny', reason: 'MAX_NOTIONAL' },
+      NOW,
+    );
     expect(ledger.recordApproval(marketOrder('denied', 'sell', 1), NOW)).toBe(false);
     expect(ledger.openOrders().map((o) => o.clientOrderId)).toEqual(['early']);
   });

@@ -1,5 +1,13 @@
 import { z } from 'zod';
-import { approvedOrderSchema, cancelVerdictSchema, clientOrderId, ORDER_EVENT_KINDS, ORDER_SIDES, ORDER_TYPES, orderVerdictSchema } from './orders.js';
+import {
+  approvedOrderSchema,
+  cancelVerdictSchema,
+  clientOrderId,
+  ORDER_EVENT_KINDS,
+  ORDER_SIDES,
+  ORDER_TYPES,
+  orderVerdictSchema,
+} from './orders.js';
 import { RECONCILE_STATUSES } from './reconcile.js';
 import { instrumentToken, planToken } from './tokens.js';
 
@@ -71,7 +79,10 @@ export const ledgerSnapshotSchema = z
     approvals: z.array(time()),
     lastApprovalAt: time().optional(),
     /** Approvals read before their verdict (the guard stores both at once): booked when it comes. */
-    unmatchedApprovals: z.array(z.tuple([approvedOrderSchema, time()])).max(1024).optional(),
+    unmatchedApprovals: z
+      .array(z.tuple([approvedOrderSchema, time()]))
+      .max(1024)
+      .optional(),
     /** The latest closed trades (the loss streak), oldest first. */
     trades: z.array(z.object({ inst: instrumentToken, raw: finite(), fees: finite(), closedAt: time() }).strict()),
     reconciliation: z.array(z.tuple([instrumentToken, z.object({ status: z.enum(RECONCILE_STATUSES), run: text(256) }).strict()])),

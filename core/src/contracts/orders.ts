@@ -131,7 +131,8 @@ export function approvalMismatch(order: ApprovedOrder, verdict: OrderVerdict): s
   if (verdict.plan !== order.plan) return `the verdict is for plan ${verdict.plan}, the approval for ${order.plan}`;
   if (verdict.inst !== order.inst) return `the verdict is for ${verdict.inst}, the approval for ${order.inst}`;
   if (verdict.side !== order.side) return `the verdict approved side ${verdict.side ?? '(none)'}, the approval says ${order.side}`;
-  if (!sameNumber(verdict.size, order.size)) return `the verdict approved size ${verdict.size ?? '(none)'}, the approval says ${order.size}`;
+  if (!sameNumber(verdict.size, order.size))
+    return `the verdict approved size ${verdict.size ?? '(none)'}, the approval says ${order.size}`;
   if (!sameNumber(verdict.price, order.price))
     return `the verdict approved price ${verdict.price ?? '(market)'}, the approval says ${order.price ?? '(market)'}`;
   if ((order.type === 'limit') !== (verdict.price !== undefined))
