@@ -69,6 +69,9 @@ interface Pending {
  * Live inference threads of this process (tests check none outlives its actor). Kept on a global
  * symbol: a host loads each plugin into a module graph of its own, and the set counts them all.
  */
+/** How long a stopping thread may take to release its models and end before it is terminated. */
+const STOP_GRACE_MS = 5_000;
+
 const LIVE = Symbol.for('kokex.inferencer.workers');
 const live: Set<InferenceWorker> = ((globalThis as Record<symbol, unknown>)[LIVE] as Set<InferenceWorker> | undefined) ?? new Set();
 (globalThis as Record<symbol, unknown>)[LIVE] = live;
@@ -203,11 +206,26 @@ export class InferenceWorker {
     this.thread.postMessage({ type: 'crash', id: 0, message } satisfies WorkerRequest);
   }
 
-  /** Terminates the thread (calls in flight are rejected) and resolves once it has ended. */
+  /**
+   * Ends the thread and resolves once it has: it is asked to release its models and end on its
+   * own (a forecast running finishes its current step first), and terminated only if it has not
+   * within `STOP_GRACE_MS`. Calls in flight are rejected.
+   */
   async stop(): Promise<void> {
-    if (!this.#dead) {
+    if (!this.#dead && !this.#stopping) {
       this.#stopping = true;
-      await this.thread.terminate();
+      for (const p of this.#pending.values()) p.reject(new InferenceWorkerError('the inference worker was stopped', { stopped: true }));
+      this.#pending.clear();
+      this.thread.postMessage({ type: 'close', id: this.#nextId++ } satisfies WorkerRequest);
+      let timer: NodeJS.Timeout | undefined;
+      const graceful = await Promise.race([
+        this.#exited.then(() => true),
+        new Promise<boolean>((resolve) => {
+          timer = setTimeout(() => resolve(false), STOP_GRACE_MS);
+        }),
+      ]);
+      clearTimeout(timer);
+      if (!graceful) await this.thread.terminate();
     }
     await this.#exited;
   }

@@ -15,6 +15,8 @@ export type WorkerRequest =
     }
   | { type: 'forecast'; id: number; handle: number; requests: readonly ForecastRequest[]; options?: ForecastRunOptions }
   | { type: 'dispose'; id: number; handle: number }
+  /** Release every model, answer `done`, and end the thread (the client terminates it only if it does not). */
+  | { type: 'close'; id: number }
   | { type: 'crash'; id: number; message: string };
 
 export type WorkerReply =

@@ -85,6 +85,16 @@ async function handle(msg: WorkerRequest): Promise<void> {
       port.postMessage({ type: 'done', id: msg.id } satisfies WorkerReply);
       return;
     }
+    case 'close': {
+      // ONNX Runtime's sessions are released here, on this thread, before it ends: a thread torn
+      // down with live native sessions leaves their finalizers to the process's exit.
+      const all = [...models.values()];
+      models.clear();
+      for (const model of all) await model.dispose().catch(() => undefined);
+      port.postMessage({ type: 'done', id: msg.id } satisfies WorkerReply);
+      port.close();
+      return;
+    }
     case 'crash':
       // Tests only: an uncaught error, as a native fault or a bug would end the thread.
       setImmediate(() => {

@@ -175,13 +175,18 @@ describe('inference worker (the thread alone)', () => {
     }
   });
 
-  it('stop() terminates the thread: it ends, nothing more is accepted, and no OS thread is left', async () => {
+  it('stop() ends the thread: it releases its models and exits on its own, nothing more is accepted, and no OS thread is left', async () => {
     const before = osThreads();
     const worker = await InferenceWorker.start({ log: captureLogger('warn').log });
     const model = await worker.load(files, 'shipped');
     await model.forecast([request(2)]);
     expect(osThreads()).toBeGreaterThan(before);
+    // A forecast still in flight is answered with the stop, not left pending.
+    const inFlight = model.forecast([request(3)]).catch((e: unknown) => e);
     await worker.stop();
+    expect(isKokexError(await inFlight) && ((await inFlight) as { code: string }).code).toBe(InferencerErrorCode.Worker);
+    // Exit code 0: the thread ended itself with its sessions released (a terminated thread exits 1).
+    expect(await worker.exited).toBe(0);
     expect(liveInferenceWorkers().has(worker)).toBe(false);
     const after = await model.forecast([request(2)]).catch((e: unknown) => e);
     expect(isKokexError(after) && after.code).toBe(InferencerErrorCode.Worker);
