@@ -13,7 +13,7 @@ import {
   Streams,
   subject,
 } from '@kokex/core';
-import { captureLogger, eventually } from '@kokex/core/testing';
+import { approvingVerdict, captureLogger, eventually } from '@kokex/core/testing';
 import { OkxSimulator, syntheticCandles } from '@kokex/plugin-okx-sim';
 
 /** The executor against the OKX simulator (or the paper venue), fed approvals the way the guard stores them. */
@@ -76,19 +76,7 @@ export function approval(plan: string, clientOrderId: string, fields: Partial<Ap
 
 /** Stores the verdict that approves `order` as the guard does (`verdict:{intent id}`). */
 export async function verdictFor(bus: Bus, order: ApprovedOrder, fields: Partial<OrderVerdict> = {}): Promise<void> {
-  const verdict: OrderVerdict = {
-    plan: order.plan,
-    inst: order.inst,
-    clientOrderId: order.clientOrderId,
-    side: order.side,
-    decision: 'approve',
-    reason: 'OK',
-    rule: 'all',
-    message: 'approved',
-    size: order.size,
-    ...(order.price !== undefined ? { price: order.price } : {}),
-    ...fields,
-  };
+  const verdict = approvingVerdict(order, fields);
   await bus.publish(OrderVerdictContract, subject('orderVerdict', { plan: order.plan, inst: order.inst }), verdict, {
     id: `verdict:intent:${order.clientOrderId}`,
   });

@@ -1,5 +1,6 @@
 import { applyTradingCommand, initialControl, intentTtlMs, ledgerSnapshotSchema } from '@kokex/core';
-import type { ApprovedOrder, InstrumentInfo, OrderEvent, OrderIntent, OrderVerdict, PlanRisk } from '@kokex/core';
+import type { ApprovedOrder, InstrumentInfo, OrderEvent, OrderIntent, PlanRisk } from '@kokex/core';
+import { approvingVerdict } from '@kokex/core/testing';
 import { describe, expect, it } from 'vitest';
 import { evaluateIntent, type GuardedPlan, PlanLedger, RiskReason, roundPrice, roundSize } from '../src/index.js';
 import { intentOf, orderPlan, SWAP } from './support.js';
@@ -80,20 +81,6 @@ describe('lot and tick rounding', () => {
     expect(roundPrice(0.1 + 0.2, 0.1, 'sell')).toBe(0.3);
     expect(roundSize(3.7, 1e-8)).toBe(3.7);
   });
-});
-
-/** The guard's approving verdict for an approval: what the ledger books an approval behind. */
-const approvingVerdict = (order: ApprovedOrder): OrderVerdict => ({
-  plan: order.plan,
-  inst: order.inst,
-  clientOrderId: order.clientOrderId,
-  side: order.side,
-  decision: 'approve',
-  reason: 'OK',
-  rule: 'all',
-  message: 'approved',
-  size: order.size,
-  ...(order.price !== undefined ? { price: order.price } : {}),
 });
 
 /** Books the guard's verdict and its approval, as the guard stores them. */

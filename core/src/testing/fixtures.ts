@@ -1,4 +1,5 @@
 import type { Forecast } from '../contracts/forecast.js';
+import type { ApprovedOrder, OrderVerdict } from '../contracts/orders.js';
 
 /**
  * A tradeable 1m forecast for okx BTC-USDT-SWAP (three steps, skill that beats the baselines) for
@@ -42,5 +43,22 @@ export function sampleForecast(fields: Partial<Forecast> & { reason?: string } =
     },
     tradeable,
     ...rest,
+  };
+}
+
+/** The risk guard's approving verdict for `order`, as it stores it beside the approval; `fields` override. */
+export function approvingVerdict(order: ApprovedOrder, fields: Partial<OrderVerdict> = {}): OrderVerdict {
+  return {
+    plan: order.plan,
+    inst: order.inst,
+    clientOrderId: order.clientOrderId,
+    side: order.side,
+    decision: 'approve',
+    reason: 'OK',
+    rule: 'all',
+    message: 'approved',
+    size: order.size,
+    ...(order.price !== undefined ? { price: order.price } : {}),
+    ...fields,
   };
 }

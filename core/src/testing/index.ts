@@ -85,7 +85,7 @@ export async function eventually(check: () => boolean | Promise<boolean>, timeou
   }
 }
 
-export { sampleForecast } from './fixtures.js';
+export { approvingVerdict, sampleForecast } from './fixtures.js';
 export type {
   ConformanceRunner,
   ExchangeConformanceOptions,
