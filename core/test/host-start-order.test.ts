@@ -18,7 +18,7 @@ async function writePlugin(dir: string): Promise<void> {
       name: 'order-probe',
       version: '1.0.0',
       type: 'module',
-      kokex: { entry: './src/index.ts', actors: ['probe-client', 'probe-venue'], host: '^0.1.0' },
+      kokex: { entry: './src/index.ts', actors: ['probe-client', 'probe-venue', 'probe-slow'], host: '^0.1.0' },
       peerDependencies: { '@kokex/core': '^0.1.0', zod: '^3.25.0' },
     }),
   );
@@ -29,12 +29,13 @@ import { z } from 'zod';
 
 const started = ((globalThis as { __kokexStartOrder?: string[] }).__kokexStartOrder ??= []);
 const configSchema = z.object({});
-const logic = (name: string) => () => ({ start: async () => { await new Promise((r) => setTimeout(r, 50)); started.push(name); } });
+const logic = (name: string) => () => ({ start: async () => { started.push('begin:' + name); await new Promise((r) => setTimeout(r, 200)); started.push(name); } });
 
 const client = defineActorKind({ kind: 'probe-client', description: 'connects to the venue', configSchema, create: logic('probe-client') });
+const slow = defineActorKind({ kind: 'probe-slow', description: 'a slow start (model loading)', configSchema, create: logic('probe-slow') });
 const venue = defineActorKind({ kind: 'probe-venue', description: 'a local venue', configSchema, startsFirst: true, create: logic('probe-venue') });
 
-export default definePlugin({ name: 'order-probe', version: '1.0.0', actors: [client, venue] });
+export default definePlugin({ name: 'order-probe', version: '1.0.0', actors: [client, slow, venue] });
 `,
   );
 }
@@ -51,14 +52,19 @@ describe('the host starts local venues first', () => {
     await rm(root, { recursive: true, force: true });
   });
 
-  it('spawns a startsFirst kind, and waits for its start, before the kinds listed ahead of it', async () => {
+  it('spawns a startsFirst kind, and waits for its start, before the kinds listed ahead of it; those start together', async () => {
     const dir = join(root, 'probe');
     await writePlugin(dir);
     const host = new ActorHost({ bus: nats.bus, log: captureLogger('warn').log, heartbeatMs: 1000 });
     try {
       await host.loadPlugin(dir);
       await host.start();
-      expect((globalThis as { __kokexStartOrder?: string[] }).__kokexStartOrder).toEqual(['probe-venue', 'probe-client']);
+      const order = (globalThis as { __kokexStartOrder?: string[] }).__kokexStartOrder ?? [];
+      // The venue's whole start comes first; the other two begin before either has finished.
+      expect(order.slice(0, 2)).toEqual(['begin:probe-venue', 'probe-venue']);
+      expect(order.slice(2, 4).sort()).toEqual(['begin:probe-client', 'begin:probe-slow']);
+      expect(order.slice(4).sort()).toEqual(['probe-client', 'probe-slow']);
+      expect(host.instances().map((i) => i.kind)).toEqual(['probe-venue', 'probe-client', 'probe-slow']);
     } finally {
       await host.stop();
     }

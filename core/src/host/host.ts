@@ -167,8 +167,13 @@ export class ActorHost {
     await this.#startHostService();
     this.#started = true;
     const kinds = this.registry.list().flatMap((plugin) => (plugin.definition.actors ?? []).filter((kind) => this.serves(kind.kind)));
-    // Local venues first (a stable order otherwise): what connects to them finds them listening.
-    for (const kind of [...kinds.filter((k) => k.startsFirst), ...kinds.filter((k) => !k.startsFirst)]) await this.spawn(kind.kind);
+    // Local venues first: what connects to them finds them listening.
+    for (const kind of kinds.filter((k) => k.startsFirst)) await this.spawn(kind.kind);
+    // The rest together: actors meet only over the bus (durable consumers hold what arrives before a
+    // reader is up), so none waits for another, and a slow start (the inferencer loading its
+    // models, the guard rebuilding its books) no longer delays the others. Instances are registered
+    // in the registry's order before the first of them awaits anything.
+    await Promise.all(kinds.filter((k) => !k.startsFirst).map((kind) => this.spawn(kind.kind)));
     this.#ready = true;
     const every = this.#o.heartbeatMs ?? 5000;
     const beat = () => {
