@@ -69,6 +69,7 @@ async function handle(msg: WorkerRequest): Promise<void> {
       const model = models.get(msg.handle);
       if (!model) throw new Error(`no model ${msg.handle} in the inference worker (disposed, or never loaded)`);
       const paths = await model.forecast(msg.requests, msg.options);
+      if (crashing) return;
       const reply: WorkerReply = { type: 'result', id: msg.id, paths };
       try {
         port.postMessage(reply, transferList(paths));
@@ -95,17 +96,28 @@ async function handle(msg: WorkerRequest): Promise<void> {
       port.close();
       return;
     }
-    case 'crash':
-      // Tests only: an uncaught error, as a native fault or a bug would end the thread.
+    case 'crash': {
+      // Tests only: an uncaught error, as a native fault or a bug would end the thread. The sessions
+      // are released first and nothing more is answered, so what the client sees is the exit alone:
+      // a test crash must not leave live native sessions to the teardown of a thread that died.
+      crashing = true;
+      const all = [...models.values()];
+      models.clear();
+      for (const model of all) await model.dispose().catch(() => undefined);
       setImmediate(() => {
         throw new Error(msg.message);
       });
       return;
+    }
   }
 }
 
+/** Set by the test crash: the thread is about to die, and answers nothing more. */
+let crashing = false;
+
 port.on('message', (msg: WorkerRequest) => {
   handle(msg).catch((err: unknown) => {
+    if (crashing) return;
     port.postMessage({ type: 'error', id: msg.id, error: toWireError(err), name: (err as Error)?.name } satisfies WorkerReply);
   });
 });
