@@ -34,10 +34,12 @@ import { machine } from './lib/report.js';
  * whole guard started in a host on that store, without and with the snapshot; then `kokex up`
  * (the CLI, every actor of plans/demo.yaml, an embedded nats-server) on a store holding those
  * messages, its first start (no snapshot) and its second, beside one on an empty store
- * (`BENCH_SKIP_UP=1` skips that part, `BENCH_UP_ONLY=1` runs only it).
+ * (`BENCH_SKIP_UP=1` skips that part, `BENCH_UP_ONLY=1` runs only it; `--dist` runs the CLI from
+ * the compiled build, `npm run build` first).
  * `--json` prints the figures as JSON too.
  */
 const REPO = resolve(import.meta.dirname, '../..');
+const UP_FROM_DIST = process.argv.includes('--dist');
 const MESSAGES = Number(process.env.BENCH_ORDERS_MESSAGES ?? 50_000);
 const TAIL = Number(process.env.BENCH_SNAPSHOT_TAIL ?? 5_000);
 const SWAP = 'BTC-USDT-SWAP';
@@ -200,6 +202,8 @@ interface UpStart {
 async function kokexUp(home: string): Promise<UpStart> {
   const env: NodeJS.ProcessEnv = { ...process.env, KOKEX_HOME: home, KOKEX_SIM_PORT: '0', LOG_LEVEL: 'info', KOKEX_LOG_FORMAT: 'json' };
   delete env.NATS_URL;
+  // --dist: the compiled build (`npm run build` first), as an installed package runs, instead of tsx.
+  if (UP_FROM_DIST) env.KOKEX_RUN = 'dist';
   const t = performance.now();
   const child = spawn(process.execPath, [resolve(REPO, 'core/bin/kokex.mjs'), 'up', 'plans/demo.yaml'], {
     cwd: REPO,
@@ -374,7 +378,9 @@ if (process.env.BENCH_SKIP_UP !== '1') {
     const none = await kokexUp(empty);
     const first = await kokexUp(home);
     const second = await kokexUp(home);
-    console.log(`kokex up plans/demo.yaml (every actor, embedded nats-server), from the spawn:`);
+    console.log(
+      `kokex up plans/demo.yaml (every actor, embedded nats-server; ${UP_FROM_DIST ? 'compiled build, KOKEX_RUN=dist' : 'sources through tsx'}), from the spawn:`,
+    );
     console.log(upLine('empty store', none));
     console.log(upLine(`${stored} ORDERS messages, first start (no snapshot)`, first));
     console.log(upLine(`${stored} ORDERS messages, second start (the snapshot the first wrote at its stop)`, second));
@@ -382,7 +388,7 @@ if (process.env.BENCH_SKIP_UP !== '1') {
       `  where the time goes (second start, stdout lines): ${second.timeline.map(([ms, line]) => `${(ms / 1000).toFixed(1)} s ${line}`).join(' | ')}`,
     );
     console.log(`load average after: ${load()}`);
-    figures.up = { messages: stored, empty: none, first, second };
+    figures.up = { run: UP_FROM_DIST ? 'dist' : 'source', messages: stored, empty: none, first, second };
   } finally {
     await rm(home, { recursive: true, force: true });
     await rm(empty, { recursive: true, force: true });
