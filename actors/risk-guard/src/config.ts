@@ -70,6 +70,14 @@ export const guardConfigSchema = z
      * believed at once; a larger one waits for the next candle to confirm it. Default 0.2 (20 %).
      */
     maxPriceMove: z.number().gt(0).max(10).default(0.2),
+    /**
+     * How long (wall time) a reduce-only intent waits for the venue's report on the plan's market
+     * orders still in flight on its instrument before it is judged: the agent may already see at
+     * the venue the fill the guard's books have not read yet, and a close judged on the older book
+     * would be denied `REDUCE_ONLY_WOULD_INCREASE`. Resting limit orders are not waited for. 0: no
+     * wait. Default 2,000 ms.
+     */
+    reduceOnlyWaitMs: z.number().int().nonnegative().max(60_000).default(2000),
     /** A books snapshot (`kokex-books`) every this many ORDERS messages read. Default 10,000. */
     snapshotEveryMessages: z
       .number()

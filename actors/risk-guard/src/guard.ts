@@ -37,12 +37,15 @@ import { PlanBooks, type RefusedMessage } from './books.js';
 import { BooksSnapshots } from './books-snapshot.js';
 import { MarketView } from './market.js';
 import { RiskReason } from './reasons.js';
+import type { PlanLedger } from './ledger.js';
 import { OrdersTail } from './orders-tail.js';
 import { reconcilingDenial } from './reconciling.js';
 import { planSummary } from './summary.js';
 
 /** How long the guard waits for the venue's ticker when a held-back price needs it. */
 const TICKER_TIMEOUT_MS = 2000;
+/** How often a reduce-only intent waiting for a market order's report reads ORDERS again. */
+const REDUCE_ONLY_POLL_MS = 20;
 
 /** The durable every guard replica pulls intents from. */
 export const RISK_GUARD_DURABLE = 'risk-guard';
@@ -80,6 +83,11 @@ export function createRiskGuardLogic(ctx: ActorContext<GuardConfig>): ActorLogic
     byReason: {} as Record<string, number>,
   };
   const verdictsTotal = ctx.metrics.counter('kokex_verdicts_total', 'Risk verdicts on intents', ['plan', 'decision', 'reason']);
+  const reduceOnlyWaits = ctx.metrics.counter(
+    'kokex_guard_reduce_only_waits_total',
+    'Reduce-only intents that waited for a market order in flight to be reported: reported in time, or timeout',
+    ['plan', 'outcome'],
+  );
   const killSwitch = ctx.metrics.gauge('kokex_kill_switch', 'Kill switch thrown (1) or not (0) per plan', ['plan']);
   const subscriptions: Array<{ unsubscribe(): void }> = [];
   let stopWatch: (() => void) | undefined;
@@ -262,6 +270,24 @@ export function createRiskGuardLogic(ctx: ActorContext<GuardConfig>): ActorLogic
     totals.cancels.byReason[verdict.reason] = (totals.cancels.byReason[verdict.reason] ?? 0) + 1;
   };
 
+  /**
+   * Reads ORDERS until the plan's market orders on `inst` have their outcome booked, for at most
+   * `reduceOnlyWaitMs` of wall time (an infrastructure wait: what is then judged is the book as
+   * read, at the intent's market time). A market order fills or fails at once at the venue, so its
+   * report is on its way; a resting limit order is not waited for.
+   */
+  const untilMarketOrdersReported = async (ledger: PlanLedger, inst: string) => {
+    const inFlight = () => ledger.openOrders().some((o) => o.inst === inst && o.type === 'market');
+    if (!config.reduceOnlyWaitMs || !inFlight()) return;
+    const deadline = ctx.clock.now() + config.reduceOnlyWaitMs;
+    while (inFlight() && ctx.clock.now() < deadline) {
+      await new Promise<void>((resolve) => ctx.clock.setTimeout(resolve, REDUCE_ONLY_POLL_MS));
+      await catchUp();
+    }
+    if (inFlight()) reduceOnlyWaits.inc({ plan: ledger.plan, outcome: 'timeout' });
+    else reduceOnlyWaits.inc({ plan: ledger.plan, outcome: 'reported' });
+  };
+
   const decide = async (env: Envelope<OrderIntent>, seq: number): Promise<void> => {
     // The intent itself holds nothing for the book: no need to read it back.
     tail.markOwn(seq);
@@ -279,6 +305,7 @@ export function createRiskGuardLogic(ctx: ActorContext<GuardConfig>): ActorLogic
       await emit(env, prior.verdict, intent.reduceOnly || state === 'reducing', prior.at);
       return;
     }
+    if (intent.reduceOnly) await untilMarketOrdersReported(ledger, intent.inst);
     const plan = planOf(intent.plan);
     // Market time: the plan's clock now (wall live, the newest accepted candle in a replay), and the
     // time the intent is judged at: its own eventTime, never before the plan's last approval, so a

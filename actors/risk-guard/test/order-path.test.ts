@@ -26,6 +26,7 @@ let sim: OkxSimulator;
 beforeAll(async () => {
   f = await startFixture([
     orderPlan('flow', { requireTradeableForecast: 'false' }),
+    orderPlan('closing', { requireTradeableForecast: 'false' }),
     orderPlan('gated'),
     orderPlan('halt', { priceBand: '0.2' }),
   ]);
@@ -60,6 +61,34 @@ describe('intent → guard → executor → simulator → order events', () => {
     const filled = await eventOf(nats.bus, intent.clientOrderId, 'filled');
     expect(filled).toMatchObject({ plan: 'flow', venue: 'okx', inst: SWAP, filledSize: 1, avgPrice: PRICE });
     expect(filled.fill?.fee).toBeCloseTo(1 * 0.01 * PRICE * 0.001, 8);
+  });
+
+  it('judges a reduce-only close after the report of the market order it closes, which the agent may see at the venue first', async () => {
+    const open = intentOf('closing');
+    await sendIntent(nats.bus, open);
+    expect(await verdictOf(nats.bus, open.clientOrderId)).toMatchObject({ decision: 'approve' });
+    await eventOf(nats.bus, open.clientOrderId, 'accepted');
+    // The close comes while the buy is in flight (accepted, its fill not yet reported): the guard
+    // waits for the report instead of judging on a book that still says flat.
+    const close = intentOf('closing', { side: 'sell', reduceOnly: true });
+    await sendIntent(nats.bus, close);
+    await new Promise((r) => setTimeout(r, 300));
+    sim.step();
+    expect(await verdictOf(nats.bus, close.clientOrderId)).toMatchObject({ decision: 'approve', reason: 'OK' });
+    await eventOf(nats.bus, close.clientOrderId, 'accepted');
+    sim.step();
+    await eventOf(nats.bus, close.clientOrderId, 'filled');
+    // With no report coming (a buy the venue has not filled within reduceOnlyWaitMs), the book as
+    // read decides: nothing to reduce yet.
+    const again = intentOf('closing');
+    await sendIntent(nats.bus, again);
+    expect(await verdictOf(nats.bus, again.clientOrderId)).toMatchObject({ decision: 'approve' });
+    await eventOf(nats.bus, again.clientOrderId, 'accepted');
+    const early = intentOf('closing', { side: 'sell', reduceOnly: true });
+    await sendIntent(nats.bus, early);
+    expect(await verdictOf(nats.bus, early.clientOrderId)).toMatchObject({ decision: 'deny', reason: 'REDUCE_ONLY_WOULD_INCREASE' });
+    sim.step();
+    await eventOf(nats.bus, again.clientOrderId, 'filled');
   });
 
   it('denies new risk while the forecast is not tradeable, and lets the same order through once it is', async () => {
