@@ -1,16 +1,16 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   CandleContract,
+  candleMessageId,
   DeadLetterContract,
   DurableWorker,
   InvalidSubjectError,
   InvalidSubjectTokenError,
   KokexError,
-  SchemaVersionError,
-  candleMessageId,
   parseSubject,
-  subject,
+  SchemaVersionError,
   streamOf,
+  subject,
   subjectFilter,
   subjectMatches,
 } from '../src/index.js';
@@ -105,6 +105,27 @@ describe('bus on a real nats-server', () => {
     for await (const s of nats.bus.jsm.streams.names()) names.push(s);
     expect(names.filter((n) => n.startsWith('PROV_TEST'))).toEqual(['PROV_TEST']);
     expect((await nats.bus.jsm.streams.info('KV_prov-kv')).config.max_msgs_per_subject).toBe(5);
+  });
+
+  it('kvEntries() lists the live entries under a key filter, in key order, without deleted or purged keys', async () => {
+    await nats.bus.provision({ streams: [], kv: [{ bucket: 'entries-kv', history: 3 }], objectStores: [] });
+    const kv = await nats.bus.kv('entries-kv');
+    for (const key of ['b.x', 'a.y', 'a.x', 'c.z', 'a.gone', 'a.purged']) await kv.put(key, key);
+    await kv.put('a.x', 'a.x again');
+    await kv.delete('a.gone');
+    await kv.purge('a.purged');
+    const a = await nats.bus.kvEntries('entries-kv', 'a.>');
+    expect(a.map((e) => [e.key, e.string()])).toEqual([
+      ['a.x', 'a.x again'],
+      ['a.y', 'a.y'],
+    ]);
+    expect((await nats.bus.kvEntries('entries-kv')).map((e) => e.key)).toEqual(['a.x', 'a.y', 'b.x', 'c.z']);
+    expect(await nats.bus.kvEntries('entries-kv', 'none.>')).toEqual([]);
+    // Many keys: the server pages a long subject list; every key is read.
+    await Promise.all(Array.from({ length: 1200 }, (_, i) => kv.put(`many.k${String(i).padStart(4, '0')}`, String(i))));
+    const many = await nats.bus.kvEntries('entries-kv', 'many.>');
+    expect(many).toHaveLength(1200);
+    expect(many.at(-1)?.string()).toBe('1199');
   });
 
   it('last() answers the newest message of one subject from its topology stream, and undefined when none', async () => {

@@ -1,4 +1,4 @@
-import { type ApprovedOrder, type Bus, Buckets } from '@kokex/core';
+import { type ApprovedOrder, Buckets, type Bus } from '@kokex/core';
 
 /**
  * The executor's own note of every order it is working, in the `kokex-positions` bucket under
@@ -46,13 +46,9 @@ export class OrderRecords {
 
   /** Every record this venue has in the bucket (another replica's too). */
   async load(): Promise<void> {
-    const kv = await this.bus.kv(Buckets.positions);
-    for await (const key of await kv.keys(`${ORDERS_PREFIX}.${this.venue}.>`)) {
-      const entry = await kv.get(key);
-      if (entry?.operation === 'PUT' && entry.length > 0) {
-        const record = entry.json<OrderRecord>();
-        this.#byId.set(record.order.clientOrderId, record);
-      }
+    for (const entry of await this.bus.kvEntries(Buckets.positions, `${ORDERS_PREFIX}.${this.venue}.>`)) {
+      const record = entry.json<OrderRecord>();
+      this.#byId.set(record.order.clientOrderId, record);
     }
   }
 

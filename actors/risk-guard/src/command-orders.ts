@@ -1,6 +1,6 @@
 import { type ActorStatus, Buckets, type Bus, type CommandDefinition, readControl } from '@kokex/core';
 import { PlanBooks } from './books.js';
-import { appliedPlan, CommandUsageError, columns, num, commandArgs, withCommandBus } from './cli.js';
+import { appliedPlan, CommandUsageError, columns, commandArgs, num, withCommandBus } from './cli.js';
 import { executionVenueOf } from './config.js';
 import type { PlanLedger } from './ledger.js';
 import { OrdersTail } from './orders-tail.js';
@@ -14,11 +14,8 @@ const USAGE = `usage: kokex orders <plan> [--fills N] [--json]
 
 /** The status detail a running guard publishes for this plan, with the time it was written. */
 async function guardSummary(bus: Bus, plan: string): Promise<{ summary: PlanSummary; at: number } | undefined> {
-  const kv = await bus.kv(Buckets.actors);
   let best: { summary: PlanSummary; at: number } | undefined;
-  for await (const key of await kv.keys('risk-guard.>')) {
-    const entry = await kv.get(key);
-    if (entry?.operation !== 'PUT' || entry.length === 0) continue;
+  for (const entry of await bus.kvEntries(Buckets.actors, 'risk-guard.>')) {
     const status = entry.json<ActorStatus>();
     const summary = (status.detail.plans as PlanSummary[] | undefined)?.find((p) => p.plan === plan);
     if (summary && (!best || status.updatedAt > best.at)) best = { summary, at: status.updatedAt };
@@ -28,13 +25,7 @@ async function guardSummary(bus: Bus, plan: string): Promise<{ summary: PlanSumm
 
 /** What the executor last saw at the venue for this plan: `{plan}.{inst}` in the positions bucket. */
 async function venuePositions(bus: Bus, plan: string): Promise<Array<{ inst: string; size: number; avgPrice: number; at: number }>> {
-  const kv = await bus.kv(Buckets.positions);
-  const out: Array<{ inst: string; size: number; avgPrice: number; at: number }> = [];
-  for await (const key of await kv.keys(`${plan}.>`)) {
-    const entry = await kv.get(key);
-    if (entry?.operation === 'PUT' && entry.length > 0) out.push(entry.json());
-  }
-  return out;
+  return (await bus.kvEntries(Buckets.positions, `${plan}.>`)).map((entry) => entry.json());
 }
 
 function render(ledger: PlanLedger, fills: number): string[] {

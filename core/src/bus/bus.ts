@@ -1,12 +1,12 @@
 import { hostname } from 'node:os';
-import { type JetStreamClient, type JetStreamManager, type PubAck, jetstream, jetstreamManager } from '@nats-io/jetstream';
-import { type KV, Kvm } from '@nats-io/kv';
+import { type JetStreamClient, type JetStreamManager, jetstream, jetstreamManager, type PubAck } from '@nats-io/jetstream';
+import { type KV, type KvEntry, Kvm } from '@nats-io/kv';
 import { type ObjectStore, Objm } from '@nats-io/obj';
 import { connect, type NatsConnection, nkeyAuthenticator } from '@nats-io/transport-node';
 import { resolveNatsUrl } from '../config.js';
+import type { Contract, Envelope, EnvelopeMeta } from '../contracts/envelope.js';
 import { inboxPrefixFor } from '../deploy/access.js';
 import { embeddedCredentials } from '../deploy/embedded.js';
-import type { Contract, Envelope, EnvelopeMeta } from '../contracts/envelope.js';
 import { ErrorCode, KokexError } from '../errors.js';
 import { inPublishSpan, traceHeaders } from '../telemetry/tracing.js';
 import { type ProvisionOptions, type ProvisionResult, provision } from './provision.js';
@@ -64,6 +64,14 @@ export interface Bus {
    */
   last(subject: string, stream?: string): Promise<StoredMessage | undefined>;
   kv(bucket: string): Promise<KV>;
+  /**
+   * The live entries (last value a put, not a delete or purge) of a KV bucket whose keys match
+   * `filter` (NATS wildcards; default every key), in key order. The keys come from one stream-info
+   * request (`subjects_filter`) and each value from a get, so no consumer is made: `kv.keys()`
+   * makes a push consumer and waits for its pending count to reach zero, and under load on a bucket
+   * being written that wait was seen to hang for a minute (issue 12, `kokex orders`).
+   */
+  kvEntries(bucket: string, filter?: string): Promise<KvEntry[]>;
   objectStore(bucket: string): Promise<ObjectStore>;
   /** Makes the server hold `topology`; `options.replicas` (default KOKEX_STREAM_REPLICAS) sets `num_replicas`. */
   provision(topology?: Topology, options?: ProvisionOptions): Promise<ProvisionResult[]>;
@@ -122,7 +130,10 @@ class BusImpl implements Bus {
 
   async last(subject: string, stream?: string): Promise<StoredMessage | undefined> {
     const name = stream ?? streamOf(subject);
-    if (!name) throw new KokexError(ErrorCode.InvalidSubject, `no KOKEX stream stores subject "${subject}"; pass the stream name`, { data: { subject } });
+    if (!name)
+      throw new KokexError(ErrorCode.InvalidSubject, `no KOKEX stream stores subject "${subject}"; pass the stream name`, {
+        data: { subject },
+      });
     try {
       const msg = await this.jsm.streams.getMessage(name, { last_by_subj: subject });
       if (!msg) return undefined;
@@ -141,6 +152,21 @@ class BusImpl implements Bus {
       kv.catch(() => this.#kv.delete(bucket));
     }
     return kv;
+  }
+
+  async kvEntries(bucket: string, filter = '>'): Promise<KvEntry[]> {
+    const kv = await this.kv(bucket);
+    const prefix = `$KV.${bucket}.`;
+    const info = await this.jsm.streams.info(`KV_${bucket}`, { subjects_filter: `${prefix}${filter}` });
+    const keys = Object.keys(info.state.subjects ?? {})
+      .map((s) => s.slice(prefix.length))
+      .sort();
+    const out: KvEntry[] = [];
+    for (const key of keys) {
+      const entry = await kv.get(key);
+      if (entry?.operation === 'PUT' && entry.length > 0) out.push(entry);
+    }
+    return out;
   }
 
   objectStore(bucket: string): Promise<ObjectStore> {

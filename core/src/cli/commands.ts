@@ -1,10 +1,10 @@
 import type { Bus } from '../bus/bus.js';
 import { Buckets } from '../bus/topology.js';
+import { ErrorCode, KokexError } from '../errors.js';
 import type { ActorStatus } from '../host/instance.js';
 import { loadPlanFile } from '../plan/load.js';
 import { applyPlan, deletePlan, listPlans } from '../plan/store.js';
-import { discoverServices, callControl } from './discover.js';
-import { ErrorCode, KokexError } from '../errors.js';
+import { callControl, discoverServices } from './discover.js';
 import { UsageError } from './errors.js';
 import { ago, bytes, isoMinute, table } from './format.js';
 
@@ -76,12 +76,7 @@ export async function planRemove(bus: Bus, name: string | undefined): Promise<st
 }
 
 export async function actorStatuses(bus: Bus): Promise<Array<ActorStatus & { lag?: number }>> {
-  const kv = await bus.kv(Buckets.actors);
-  const out: Array<ActorStatus & { lag?: number }> = [];
-  for await (const key of await kv.keys()) {
-    const e = await kv.get(key);
-    if (e && e.operation === 'PUT' && e.length > 0) out.push(e.json());
-  }
+  const out: Array<ActorStatus & { lag?: number }> = (await bus.kvEntries(Buckets.actors)).map((e) => e.json());
   return out.sort((a, b) => a.kind.localeCompare(b.kind) || a.instanceId.localeCompare(b.instanceId));
 }
 

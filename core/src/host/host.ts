@@ -8,10 +8,10 @@ import { Buckets } from '../bus/topology.js';
 import { createHostContainer } from '../di/container.js';
 import { ErrorCode, KokexError } from '../errors.js';
 import type { Logger } from '../log/logger.js';
-import { HOST_VERSION } from '../plugin/manifest.js';
-import { type LoadedPlugin, loadPlugin, PluginRegistry } from '../plugin/loader.js';
 import type { Plan } from '../plan/schema.js';
 import type { StoredPlan } from '../plan/store.js';
+import { type LoadedPlugin, loadPlugin, PluginRegistry } from '../plugin/loader.js';
+import { HOST_VERSION } from '../plugin/manifest.js';
 import { AdapterRegistry } from '../ports/registry.js';
 import { type Clock, systemClock } from '../time/clock.js';
 import type { ActorKind } from './actor.js';
@@ -366,11 +366,10 @@ export class ActorHost {
 
   async #loadPlans(): Promise<void> {
     const kv = await this.#o.bus.kv(Buckets.plans);
-    for await (const key of await kv.keys()) {
-      const e = await kv.get(key);
-      if (e && e.operation === 'PUT' && e.length > 0) this.#plans.set(key, e.json<StoredPlan>().plan);
-    }
+    // Watch before reading, so a plan applied while the bucket is read is not missed (its update
+    // waits in the watch and is applied again after the read: the same value, or a later one).
     const watch = await kv.watch({ include: KvWatchInclude.UpdatesOnly });
+    for (const e of await this.#o.bus.kvEntries(Buckets.plans)) this.#plans.set(e.key, e.json<StoredPlan>().plan);
     this.#watchStop = () => watch.stop();
     void (async () => {
       for await (const e of watch) {

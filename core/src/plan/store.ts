@@ -79,13 +79,5 @@ export async function deletePlan(bus: Bus, name: string): Promise<boolean> {
 }
 
 export async function listPlans(bus: Bus): Promise<Array<StoredPlan & { revision: number }>> {
-  const kv = await bus.kv(Buckets.plans);
-  const names: string[] = [];
-  for await (const k of await kv.keys()) names.push(k);
-  const out: Array<StoredPlan & { revision: number }> = [];
-  for (const name of names.sort()) {
-    const p = await getStoredPlan(bus, name);
-    if (p) out.push({ ...p.stored, revision: p.revision });
-  }
-  return out;
+  return (await bus.kvEntries(Buckets.plans)).map((e) => ({ ...e.json<StoredPlan>(), revision: e.revision }));
 }
