@@ -1,6 +1,6 @@
 import {
-  barClose,
   type Bus,
+  barClose,
   type Candle,
   type Envelope,
   ErrorCode,

@@ -1,10 +1,13 @@
 import type { PlanForecast } from '@kokex/core';
+import { createRng } from '@kokex/kronos-runtime';
 import { describe, expect, it } from 'vitest';
+import type { Calibration } from '../src/index.js';
 import {
   bandValue,
   brier,
   conformalQuantile,
   crpsEnsemble,
+  crpsEnsembleFair,
   crpsNormal,
   emptyRecord,
   erf,
@@ -18,8 +21,6 @@ import {
   summarize,
   withScored,
 } from '../src/index.js';
-import type { Calibration } from '../src/index.js';
-import { createRng } from '@kokex/kronos-runtime';
 
 /** Scores, baselines, the gate and calibration against small cases worked out by hand (numbers from numpy). */
 const pending: PendingForecast = {
@@ -58,6 +59,41 @@ describe('scores', () => {
     expect(crpsEnsemble(samples, 0.7)).toBeCloseTo(crpsNormal(0, 1, 0.7), 3);
   });
 
+  it('the fair ensemble CRPS of paths from the true law averages its closed form; the empirical one is (1 + 1/n)× higher', () => {
+    // 20 000 forecasts of 32 paths each from N(0, 1), each scored at an outcome from N(0, 1):
+    // scored against its own law in closed form a perfect model averages 1/√π.
+    const rng = createRng(11, 0);
+    const normal = () => Math.sqrt(-2 * Math.log(1 - rng.next())) * Math.cos(2 * Math.PI * rng.next());
+    const rounds = 20_000;
+    const paths = 32;
+    let fair = 0;
+    let empirical = 0;
+    let closed = 0;
+    let model = 0;
+    let randomWalk = 0;
+    for (let r = 0; r < rounds; r++) {
+      const sorted = Float64Array.from({ length: paths }, normal).sort();
+      const y = normal();
+      fair += crpsEnsembleFair(sorted, y);
+      empirical += crpsEnsemble(sorted, y);
+      closed += crpsNormal(0, 1, y);
+      // The same forecast as the skill gate scores it: one step, the random walk's σ = 1 (its law).
+      const s = scoreForecast({ ...pending, steps: [1], lastClose: 1, closes: [sorted], median: [0], sigma: 1 }, [Math.exp(y)]);
+      model += s.model.crps;
+      randomWalk += s.baselines['random-walk'].crps;
+    }
+    // Standard error of each mean ≈ 0.6 / √20 000 ≈ 0.004 of 0.56; the bias is 0.0176 (3.1 %).
+    expect(fair / closed).toBeGreaterThan(0.985);
+    expect(fair / closed).toBeLessThan(1.015);
+    expect(empirical / fair).toBeCloseTo(1 + 1 / paths, 2);
+    // The gate's ratio of a model that is the random walk is 1, not 1 + 1/32 against the model.
+    expect(model / randomWalk).toBeGreaterThan(0.985);
+    expect(model / randomWalk).toBeLessThan(1.015);
+    expect(crpsEnsembleFair([0.3], -0.2)).toBe(crpsEnsemble([0.3], -0.2));
+    // By hand: mean|X − y| = 4/3, ½·ΣΣ|x_i − x_j| = 6, over n(n − 1) = 6.
+    expect(crpsEnsembleFair([-1, 0, 2], 1)).toBeCloseTo(4 / 3 - 1, 15);
+  });
+
   it('Brier and hit rate of P(up)', () => {
     expect(brier(0.7, 1)).toBeCloseTo(0.09, 15);
     expect([hit(0.7, 1), hit(0.3, 1), hit(0.3, 0), hit(0.5, 1)]).toEqual([1, 0, 1, 0.5]);
@@ -66,7 +102,8 @@ describe('scores', () => {
   it('scores a forecast and both baselines on a two-step case', () => {
     const s = scoreForecast(pending, [101, 102]); // actual log returns 0.00995, 0.01980
     expect(s.up).toBe(1);
-    expect(s.model.crps).toBeCloseTo(0.0033745069751086976, 10);
+    // Fair CRPS per step: mean|X − y| − (0.02 + 0.03 + 0.01) / (3·2); the empirical estimator, /3², was 0.0033745.
+    expect(s.model.crps).toBeCloseTo(0.0033745069751086976 - 0.06 / 6 + 0.06 / 9, 12);
     expect(s.model.mae).toBeCloseTo(0.00012352092532608942, 10);
     expect(s.model.brier).toBeCloseTo(0.04, 12);
     expect(s.model.hit).toBe(1);

@@ -1,6 +1,6 @@
 import type { PlanForecast, SkillMetric, SkillSummary } from '@kokex/core';
 import { table } from '../format.js';
-import { summarize, type SkillRecord } from './record.js';
+import { type SkillRecord, summarize } from './record.js';
 import type { MetricScores, ScoredForecast } from './scores.js';
 import { longRunVariance, overlapLag } from './significance.js';
 

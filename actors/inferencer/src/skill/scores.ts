@@ -5,7 +5,8 @@ import type { SkillBaseline } from '@kokex/core';
  * in log-return space relative to the forecast's last close (scale-free, ≈ fractions of price):
  * a path value x becomes ln(x / lastClose). Lower is better except `hit`.
  *  - crps: continuous ranked probability score of the close, averaged over the horizon steps
- *    (ensemble estimator from the paths; closed form for the random walk's normal);
+ *    (the fair ensemble estimator from the paths, unbiased like the closed form used for the
+ *    random walk's normal, so the ratio of the two does not favour the baseline by 1/paths);
  *  - mae: |median − actual| of the close, averaged over the steps;
  *  - brier: (P(up) − 1[final close > last close])²;
  *  - hit: 1 when the side P(up) favours was right, ½ at P(up) = ½, else 0.
@@ -105,8 +106,8 @@ export function erf(x: number): number {
 
 export const normalCdf = (z: number): number => 0.5 * (1 + erf(z / Math.SQRT2));
 
-/** CRPS of an ensemble given as sorted samples: mean|X − y| − ½·mean|X − X'|. */
-export function crpsEnsemble(sorted: ArrayLike<number>, y: number): number {
+/** Σ|x_i − y| and ½·ΣΣ|x_i − x_j| of sorted samples, in one pass. */
+function ensembleSums(sorted: ArrayLike<number>, y: number): { toActual: number; spread: number } {
   const n = sorted.length;
   let toActual = 0;
   let spread = 0;
@@ -116,7 +117,29 @@ export function crpsEnsemble(sorted: ArrayLike<number>, y: number): number {
     // Σ_i Σ_j |x_i − x_j| = 2 Σ_i (2i − n + 1) x_(i) for sorted samples.
     spread += (2 * i - n + 1) * x;
   }
+  return { toActual, spread };
+}
+
+/** CRPS of an ensemble given as sorted samples: mean|X − y| − ½·mean|X − X'| (the empirical law's CRPS). */
+export function crpsEnsemble(sorted: ArrayLike<number>, y: number): number {
+  const n = sorted.length;
+  const { toActual, spread } = ensembleSums(sorted, y);
   return toActual / n - spread / (n * n);
+}
+
+/**
+ * The fair CRPS of an ensemble given as sorted samples: mean|X − y| − ½·ΣΣ|x_i − x_j| / (n(n − 1)).
+ * `crpsEnsemble` divides the spread by n² (the pairs i = j count as zero spread), so for n paths
+ * drawn from the true law it is too high by E|X − X′| / 2n on average: a perfect model's CRPS is
+ * then (1 + 1/n)× the closed form, 3.1 % at 32 paths, against a random walk scored in closed form.
+ * This one is unbiased for the CRPS of the law the paths are drawn from (Ferro 2014, "fair"
+ * scores); one sample is a point mass, |x − y|.
+ */
+export function crpsEnsembleFair(sorted: ArrayLike<number>, y: number): number {
+  const n = sorted.length;
+  if (n < 2) return crpsEnsemble(sorted, y);
+  const { toActual, spread } = ensembleSums(sorted, y);
+  return toActual / n - spread / (n * (n - 1));
 }
 
 /** CRPS of N(mu, sigma²) at y (closed form); |y − mu| when sigma is 0. */
@@ -175,7 +198,7 @@ export function scoreForecast(f: PendingForecast, actualCloses: readonly number[
     up,
     ...vol,
     model: {
-      crps: average(y.map((v, h) => crpsEnsemble(f.closes[h] as Float64Array, v))),
+      crps: average(y.map((v, h) => crpsEnsembleFair(f.closes[h] as Float64Array, v))),
       mae: average(y.map((v, h) => Math.abs((f.median[h] as number) - v))),
       brier: brier(f.pUp, up),
       hit: hit(f.pUp, up),
