@@ -60,6 +60,8 @@ describe('chaos, short version', () => {
     expect(p?.venue).not.toBeNull();
     expect(p?.guard).toBe(p?.venue);
     expect(p?.executorFills).toBe(p?.venue);
+    // What kokex orders (and a guard starting without a snapshot) rebuilds from ORDERS.
+    expect(p?.guardRebuilt).toBe(p?.venue);
     expect(report.forged.map((f) => `${f.what}: ${f.actedOn ? 'ACTED ON' : 'ignored'} (${f.how})`)).toEqual(
       report.forged.map((f) => `${f.what}: ignored (${f.how})`),
     );
