@@ -13,6 +13,7 @@ import {
   type Logger,
   type OrderEvent,
   OrderEventContract,
+  type Position,
   type Reconcile,
   type ReconcileDifference,
   subject,
@@ -64,6 +65,11 @@ export interface SessionSpec {
 const encoder = new TextEncoder();
 /** Event ids remembered to skip a repeat publish; older repeats are left to the stream's de-duplication. */
 const PUBLISHED_KEPT = 10_000;
+/** Looks at the venue's positions per reconciliation before an instrument whose position keeps moving is deferred. */
+const RECONCILE_ATTEMPTS = 5;
+/** Wait before the next look, times the attempt number (wall time: an infrastructure retry). */
+const RECONCILE_RETRY_MS = 150;
+const sizeOf = (positions: Position[], inst: string) => Number((positions.find((p) => p.inst === inst)?.size ?? 0).toFixed(10));
 
 /**
  * One execution adapter (one venue account) and the orders the executor works on it. Placement
@@ -75,7 +81,9 @@ const PUBLISHED_KEPT = 10_000;
 export class VenueSession {
   readonly records: OrderRecords;
   readonly counters = { placed: 0, duplicates: 0, adopted: 0, rejected: 0, retried: 0, cancels: 0, events: 0, foreign: 0 };
-  lastReconcile: { at: number; open: number; resolved: number; foreign: number; differences: number } | undefined;
+  lastReconcile:
+    | { at: number; open: number; resolved: number; foreign: number; differences: number; deferred: number }
+    | undefined;
   /** What ORDERS says the plans hold, compared with the venue at each reconciliation. */
   readonly view: OrdersView;
   /** One id per session: reconciliations are `{source}:{session}:{n}`. */
@@ -232,15 +240,91 @@ export class VenueSession {
     return asked;
   }
 
-  /** Brings the records in line with the venue: final states reported, open orders confirmed, positions noted. */
+  /**
+   * Brings the records in line with the venue: final states reported, open orders confirmed, and
+   * per plan and instrument the venue's position compared with what ORDERS adds up to.
+   *
+   * Why the positions are read twice: a fill can land at the venue between the look at its
+   * positions and the read of ORDERS, and its event be stored before that read; the books then
+   * count a fill the positions do not show, and the reconciliation would report a difference that
+   * is not there and rebase the books on the stale size. So the positions are read before the
+   * records are swept and again at the comparison, and the comparison runs in the order-update
+   * queue (no event is stored between the read of ORDERS and the reconciliation). An instrument
+   * whose position moved between the two reads is compared again on the next attempt; one that
+   * keeps moving is left for the next run (`deferred`), and a first run that cannot settle fails
+   * and is retried, so the guard never trades on books rebased on a stale position.
+   */
   async reconcile(): Promise<void> {
     const adapter = this.#adapter;
     if (!adapter) return;
+    const first = this.#runs === 0;
+    const run = `${this.env.source}:${this.#session}:${++this.#runs}`;
     await this.records.load();
-    const open = await adapter.openOrders();
-    const [positions, balances] = await Promise.all([adapter.positions(), adapter.balances()]);
-    const openById = new Map(open.flatMap((o) => (o.clientOrderId ? [[o.clientOrderId, o] as const] : [])));
+    const plansOf = new Map<string, number>();
+    for (const [, inst] of this.#keys()) plansOf.set(inst, (plansOf.get(inst) ?? 0) + 1);
     const found = new Map<string, ReconcileDifference[]>();
+    let pending = this.#keys();
+    let open: VenueOrder[] = [];
+    let positions: Position[] = [];
+    let resolved = 0;
+    let differences = 0;
+    for (let attempt = 1; attempt <= RECONCILE_ATTEMPTS && pending.length > 0; attempt++) {
+      if (attempt > 1) await new Promise<void>((done) => this.env.clock.setTimeout(done, RECONCILE_RETRY_MS * (attempt - 1)));
+      const before = await adapter.positions();
+      const sweep = await this.#sweep(adapter, found);
+      open = sweep.open;
+      resolved += sweep.resolved;
+      const settled = await this.#inOrder(async () => {
+        const [now, balances] = await Promise.all([adapter.positions(), adapter.balances()]);
+        positions = now;
+        // Every event the sweep stored is in ORDERS now, and none can follow until this returns.
+        await this.view.catchUp();
+        const truth = { positions: now, open, balances, known: (id: string) => this.records.get(id) !== undefined };
+        const steady = pending.filter(([, inst]) => sizeOf(before, inst) === sizeOf(now, inst));
+        for (const [plan, inst] of steady) {
+          const data = reconcileOf({
+            plan,
+            venue: this.spec.venue,
+            inst,
+            run,
+            truth,
+            booked: this.view.booked(plan, inst),
+            found: found.get(`${plan}|${inst}`) ?? [],
+            shared: (plansOf.get(inst) ?? 0) > 1,
+          });
+          const { seq, reconcile } = await publishReconcile(this.env.bus, data, this.env.source);
+          this.view.rebase(plan, inst, seq, reconcile.position?.size ?? 0);
+          differences += reconcile.differences.length;
+          this.env.reconciled?.(reconcile);
+        }
+        return new Set(steady.map(([plan, inst]) => `${plan}|${inst}`));
+      });
+      pending = pending.filter(([plan, inst]) => !settled.has(`${plan}|${inst}`));
+    }
+    const foreign = open.filter((o) => !o.clientOrderId || !this.records.get(o.clientOrderId)).length;
+    this.lastReconcile = {
+      at: this.env.clock.now(),
+      open: open.length - foreign,
+      resolved,
+      foreign,
+      differences,
+      deferred: pending.length,
+    };
+    await this.#writePositions(positions);
+    if (pending.length > 0) {
+      const which = pending.map(([plan, inst]) => `${plan} ${inst}`).join(', ');
+      this.env.log.warn({ venue: this.spec.venue, deferred: which }, 'positions kept moving while reconciling; compared on the next run');
+      if (first) throw new Error(`the venue's positions of ${which} kept changing over ${RECONCILE_ATTEMPTS} looks; reconciling again`);
+    }
+  }
+
+  /**
+   * The sweep of one reconciliation attempt: the venue's open orders, and each record brought in
+   * line with the venue (its fills and final state stored); differences it finds go into `found`.
+   */
+  async #sweep(adapter: ExecutionAdapter, found: Map<string, ReconcileDifference[]>): Promise<{ open: VenueOrder[]; resolved: number }> {
+    const open = await adapter.openOrders();
+    const openById = new Map(open.flatMap((o) => (o.clientOrderId ? [[o.clientOrderId, o] as const] : [])));
     const note = (record: OrderRecord, d: ReconcileDifference) => {
       const k = `${record.order.plan}|${record.order.inst}`;
       found.set(k, [...(found.get(k) ?? []), d]);
@@ -278,33 +362,7 @@ export class VenueSession {
       }
       // A record still "placing" belongs to an approval not yet acked: its redelivery decides.
     }
-    const foreign = open.filter((o) => !o.clientOrderId || !this.records.get(o.clientOrderId)).length;
-    // Every event the loop above stored is in ORDERS now: what the stream says, against the venue.
-    await this.#serial;
-    await this.view.catchUp();
-    const run = `${this.env.source}:${this.#session}:${++this.#runs}`;
-    const truth = { positions, open, balances, known: (id: string) => this.records.get(id) !== undefined };
-    const plansOf = new Map<string, number>();
-    for (const [, inst] of this.#keys()) plansOf.set(inst, (plansOf.get(inst) ?? 0) + 1);
-    let differences = 0;
-    for (const [plan, inst] of this.#keys()) {
-      const data = reconcileOf({
-        plan,
-        venue: this.spec.venue,
-        inst,
-        run,
-        truth,
-        booked: this.view.booked(plan, inst),
-        found: found.get(`${plan}|${inst}`) ?? [],
-        shared: (plansOf.get(inst) ?? 0) > 1,
-      });
-      const { seq, reconcile } = await publishReconcile(this.env.bus, data, this.env.source);
-      this.view.rebase(plan, inst, seq, reconcile.position?.size ?? 0);
-      differences += reconcile.differences.length;
-      this.env.reconciled?.(reconcile);
-    }
-    this.lastReconcile = { at: this.env.clock.now(), open: open.length - foreign, resolved, foreign, differences };
-    await this.#writePositions(positions);
+    return { open, resolved };
   }
 
   /**
@@ -419,7 +477,12 @@ export class VenueSession {
    * view of an order); a venue update speaks for the venue's own time (`uTime`, `fillTime`).
    */
   #apply(update: VenueOrderUpdate, eventTime?: number): Promise<void> {
-    const next = this.#serial.then(() => this.#applyNow(update, eventTime));
+    return this.#inOrder(() => this.#applyNow(update, eventTime));
+  }
+
+  /** Runs `task` in the order-update queue: no venue update is stored while it runs. */
+  #inOrder<T>(task: () => Promise<T>): Promise<T> {
+    const next = this.#serial.then(task);
     this.#serial = next.catch(() => undefined);
     return next;
   }

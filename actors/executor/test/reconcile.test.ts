@@ -164,4 +164,47 @@ describe('startup reconciliation: the venue is the truth', () => {
       await host.stop();
     }
   }, 150_000);
+
+  it('does not rebase the books on a position read before a fill whose event ORDERS already holds', async () => {
+    const nats = await startTestNats();
+    servers.push(nats);
+    await applyPlan(nats.bus, simPlan('race'));
+    const host = await hostWith(
+      nats.bus,
+      ['executor'],
+      { executor: { ...executorSettings(port), reconcileEveryMs: 1000 } },
+      [PLUGIN_DIRS.okx, PLUGIN_DIRS.executor],
+    );
+    const raceReconciles = async () =>
+      (await stored(nats.bus, 'kokex.order.reconcile.race.*', (d) => ReconcileContract.decode(d).data as Reconcile)).filter(
+        (r) => r.status === 'reconciled',
+      );
+    try {
+      await venuesReady(host);
+      await eventually(async () => (await raceReconciles()).length > 0, 20_000);
+      const held = sim.account()?.positions.get(SWAP)?.pos ?? 0;
+      await approve(nats.bus, approval('race', 'race1', { size: 2 }));
+      await awaitEvent(nats.bus, 'race1', 'accepted');
+      await new Promise((r) => setTimeout(r, 500));
+      const startup = (await raceReconciles()).length;
+      // The venue answers the next positions request with the size before the fill, fills the
+      // order while that answer is in flight, and holds the answer until the fill's event is
+      // stored in ORDERS: the reconciliation then sees the fill in ORDERS but not in the position.
+      sim.beforeReply('/api/v5/account/positions', async () => {
+        sim.step();
+        await awaitEvent(nats.bus, 'race1', 'filled');
+        await new Promise((r) => setTimeout(r, 200));
+      });
+      await eventually(async () => (await raceReconciles()).filter((r) => r.position?.size === held + 2).length >= 2, 30_000);
+      const after = (await raceReconciles()).slice(startup);
+      for (const r of after) {
+        // Every reconciliation after the fill agrees with the venue: no difference, books = venue.
+        expect(r.differences).toEqual([]);
+        expect(r.booked).toBe(r.position?.size);
+      }
+      expect(after.some((r) => r.position?.size === held + 2)).toBe(true);
+    } finally {
+      await host.stop();
+    }
+  }, 90_000);
 });

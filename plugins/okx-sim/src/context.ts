@@ -62,4 +62,9 @@ export interface SimContext {
   idleTimeoutMs: number;
   /** `both`: nothing received *and* nothing pushed; `client`: nothing received. */
   idleRule: 'both' | 'client';
+  /**
+   * One-shot hooks per REST path, run after the answer is computed and before it is sent (tests:
+   * what a venue does between answering and the answer arriving, e.g. a fill while a reply is in flight).
+   */
+  replyHooks: Map<string, Array<() => unknown>>;
 }

@@ -224,6 +224,16 @@ export class OkxSimulator {
     this.faultInjector.set(partial);
   }
 
+  /**
+   * Runs `hook` once, for the next request to `path` (`/api/v5/account/positions`), after its answer
+   * is computed and before it is sent; the reply waits for the hook. A test's way to make the venue
+   * change between answering and the answer arriving.
+   */
+  beforeReply(path: string, hook: () => unknown): void {
+    const hooks = this.context().replyHooks;
+    hooks.set(path, [...(hooks.get(path) ?? []), hook]);
+  }
+
   /** Sends the 64008 notice now; the sockets close after `graceMs`. Returns how many got it. */
   sendNotice(filter: ConnFilter = {}, graceMs?: number): number {
     return this.gateway?.sendNotice(filter, graceMs) ?? 0;
@@ -314,6 +324,7 @@ export class OkxSimulator {
       enforceRateLimits: o.rateLimits ?? true,
       idleTimeoutMs: o.idleTimeoutMs ?? 30_000,
       idleRule: o.idleRule ?? 'both',
+      replyHooks: new Map(),
     };
   }
 

@@ -75,6 +75,8 @@ export class RestRouter {
     const faults = ctx.faults.faults;
     if (faults.slowResponseMs > 0) await new Promise((r) => setTimeout(r, faults.slowResponseMs));
     const answer = this.answer(req, rawTarget, url, bodyText);
+    const hook = ctx.replyHooks.get(url.pathname)?.shift();
+    if (hook) await hook();
     if (answer.body.code !== '0') ctx.stats.restRejected++;
     let text = JSON.stringify(answer.body);
     if (ctx.faults.roll(faults.malformedBodies)) text = text.slice(0, Math.max(1, Math.floor(text.length / 2)));
