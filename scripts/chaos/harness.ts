@@ -493,11 +493,10 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
     for (const s of steps.filter((x) => !x.done)) await s.run();
     print('chaos over: waiting for every host to run and the backlog to drain');
     for (const h of hosts) if (!h.running && !(await h.waitRunning(180_000))) print(`host ${h.name} did not come back:\n${h.tail()}`);
-    // Trading stops before the books are compared (the harness's own intents already have): a
-    // reconciliation made while a fill is on its way books the venue's position from before that
-    // fill, and the fill's event, stored first, is then not counted until the next one (a known
-    // transient, docs/operations.md). What must hold is that the books settle on the venue's
-    // truth once nothing trades: the audit reads them after a reconciliation made after the drain.
+    // Trading stops before the books are compared (the harness's own intents already have): what
+    // must hold is that the books settle on the venue's truth once nothing trades, so the audit
+    // reads them after a reconciliation made after the drain (a margin: a reconciliation while a
+    // fill is on its way no longer books a stale position, docs/orders.md).
     await byName('agent').stop();
     const drained = await until(
       async () => {

@@ -45,18 +45,24 @@ export class OrdersView {
     private readonly keys: () => Array<[plan: string, inst: string]>,
   ) {}
 
-  /** The newest stored reconciliation of each plan and instrument, and where reading the events starts. */
+  /**
+   * The newest stored `reconciled` reconciliation of each plan and instrument, and where reading
+   * the events starts. The last message on the subject can be an announcement (`reconciling`,
+   * `failed`: every start stores one first); it names the reconciliation before it (`since`).
+   */
   async load(): Promise<void> {
+    if (this.#loaded) return;
     let start = Number.POSITIVE_INFINITY;
     for (const [plan, inst] of this.keys()) {
       const last = await this.bus.last(subject('orderReconcile', { plan, inst }), Streams.orders);
-      let r: Reconcile | undefined;
-      try {
-        r = last ? ReconcileContract.decode(last.data).data : undefined;
-      } catch {
-        r = undefined;
+      let found = last ? { seq: last.seq, r: decodeReconcile(last.data) } : undefined;
+      if (found?.r && found.r.status !== 'reconciled' && found.r.since) {
+        const since = found.r.since;
+        const msg = await this.bus.jsm.streams.getMessage(Streams.orders, { seq: since }).catch(() => null);
+        found = msg ? { seq: since, r: decodeReconcile(msg.data) } : undefined;
       }
-      const base = r?.status === 'reconciled' && r.position && last ? { seq: last.seq, size: r.position.size } : undefined;
+      const r = found?.r?.plan === plan && found.r.inst === inst ? found.r : undefined;
+      const base = r?.status === 'reconciled' && r.position && found ? { seq: found.seq, size: r.position.size } : undefined;
       if (!base) {
         start = 1;
         continue;
@@ -69,9 +75,14 @@ export class OrdersView {
     this.#loaded = true;
   }
 
+  /** The stream sequence of the reconciliation the count of the plan and instrument starts from. */
+  baseSeq(plan: string, inst: string): number | undefined {
+    return this.#base.get(key(plan, inst))?.seq;
+  }
+
   /** Reads the order events stored since the last call. */
   async catchUp(): Promise<void> {
-    if (!this.#loaded) await this.load();
+    await this.load();
     const filter = subjectFilter('orderEvent', { venue: this.venue });
     const wanted = new Set(this.keys().map(([plan, inst]) => key(plan, inst)));
     for (;;) {
@@ -115,6 +126,14 @@ export class OrdersView {
 }
 
 const round = (n: number) => Number(n.toFixed(10));
+
+function decodeReconcile(data: Uint8Array): Reconcile | undefined {
+  try {
+    return ReconcileContract.decode(data).data;
+  } catch {
+    return undefined;
+  }
+}
 
 /** What one reconciliation run found at the venue, beside what the records loop resolved. */
 export interface VenueTruth {

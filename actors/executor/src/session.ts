@@ -81,9 +81,7 @@ const sizeOf = (positions: Position[], inst: string) => Number((positions.find((
 export class VenueSession {
   readonly records: OrderRecords;
   readonly counters = { placed: 0, duplicates: 0, adopted: 0, rejected: 0, retried: 0, cancels: 0, events: 0, foreign: 0 };
-  lastReconcile:
-    | { at: number; open: number; resolved: number; foreign: number; differences: number; deferred: number }
-    | undefined;
+  lastReconcile: { at: number; open: number; resolved: number; foreign: number; differences: number; deferred: number } | undefined;
   /** What ORDERS says the plans hold, compared with the venue at each reconciliation. */
   readonly view: OrdersView;
   /** One id per session: reconciliations are `{source}:{session}:{n}`. */
@@ -370,9 +368,19 @@ export class VenueSession {
    * (`status: reconciling`): the guard denies them new risk until a `reconciled` one follows.
    */
   async announce(status: 'reconciling' | 'failed' = 'reconciling', error?: string): Promise<void> {
-    const run = `${this.env.source}:${this.#session}:${status === 'reconciling' ? 0 : this.#runs + 1}`;
+    const run = `${this.env.source}:${this.#session}:${status === 'reconciling' ? 0 : Math.max(this.#runs, 1)}`;
+    await this.view.load();
     for (const [plan, inst] of this.#keys()) {
-      const data = { plan, venue: this.spec.venue, inst, status, run, ...(error ? { error: error.slice(0, 500) } : {}) };
+      const since = this.view.baseSeq(plan, inst);
+      const data = {
+        plan,
+        venue: this.spec.venue,
+        inst,
+        status,
+        run,
+        ...(error ? { error: error.slice(0, 500) } : {}),
+        ...(since ? { since } : {}),
+      };
       this.env.reconciled?.((await publishReconcile(this.env.bus, data, this.env.source)).reconcile);
     }
   }

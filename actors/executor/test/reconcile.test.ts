@@ -165,16 +165,14 @@ describe('startup reconciliation: the venue is the truth', () => {
     }
   }, 150_000);
 
-  it('does not rebase the books on a position read before a fill whose event ORDERS already holds', async () => {
+  it('does not rebase the books on a position read before a fill whose event ORDERS holds, and a restart counts from the last reconciliation', async () => {
     const nats = await startTestNats();
     servers.push(nats);
     await applyPlan(nats.bus, simPlan('race'));
-    const host = await hostWith(
-      nats.bus,
-      ['executor'],
-      { executor: { ...executorSettings(port), reconcileEveryMs: 1000 } },
-      [PLUGIN_DIRS.okx, PLUGIN_DIRS.executor],
-    );
+    let host = await hostWith(nats.bus, ['executor'], { executor: { ...executorSettings(port), reconcileEveryMs: 1000 } }, [
+      PLUGIN_DIRS.okx,
+      PLUGIN_DIRS.executor,
+    ]);
     const raceReconciles = async () =>
       (await stored(nats.bus, 'kokex.order.reconcile.race.*', (d) => ReconcileContract.decode(d).data as Reconcile)).filter(
         (r) => r.status === 'reconciled',
@@ -203,8 +201,41 @@ describe('startup reconciliation: the venue is the truth', () => {
         expect(r.booked).toBe(r.position?.size);
       }
       expect(after.some((r) => r.position?.size === held + 2)).toBe(true);
+
+      // A start that never finishes its reconciliation leaves its announcement (`reconciling`)
+      // last on the subject. The next executor still counts ORDERS from the last reconciliation
+      // (which the announcement names), not from the stream's first message, which knows nothing
+      // of the position the venue held before this store.
+      await host.stop();
+      const before = (await raceReconciles()).length;
+      const announcements = async () =>
+        (await stored(nats.bus, 'kokex.order.reconcile.race.*', (d) => ReconcileContract.decode(d).data as Reconcile)).filter(
+          (r) => r.status === 'reconciling',
+        );
+      const announcedBefore = (await announcements()).length;
+      sim.setFaults({ slowResponseMs: 5000 });
+      host = await hostWith(nats.bus, ['executor'], { executor: { ...executorSettings(port), reconcileEveryMs: 60_000 } }, [
+        PLUGIN_DIRS.okx,
+        PLUGIN_DIRS.executor,
+      ]);
+      await eventually(async () => (await announcements()).length > announcedBefore, 20_000);
+      await host.stop();
+      sim.setFaults({ slowResponseMs: 0 });
+      expect((await raceReconciles()).length).toBe(before);
+      host = await hostWith(nats.bus, ['executor'], { executor: { ...executorSettings(port), reconcileEveryMs: 60_000 } }, [
+        PLUGIN_DIRS.okx,
+        PLUGIN_DIRS.executor,
+      ]);
+      await eventually(async () => (await raceReconciles()).length > before, 20_000);
+      const announced = (
+        await stored(nats.bus, 'kokex.order.reconcile.race.*', (d) => ReconcileContract.decode(d).data as Reconcile)
+      ).filter((r) => r.status === 'reconciling');
+      expect(announced.at(-1)?.since).toBeGreaterThan(0);
+      const restarted = (await raceReconciles()).at(-1) as Reconcile;
+      expect(restarted).toMatchObject({ position: { size: held + 2 }, booked: held + 2, differences: [] });
     } finally {
+      sim.setFaults({ slowResponseMs: 0 });
       await host.stop();
     }
-  }, 90_000);
+  }, 120_000);
 });

@@ -82,6 +82,12 @@ export const reconcileSchema = z
     differences: z.array(reconcileDifferenceSchema).max(RECONCILE_MAX_ITEMS).default([]),
     /** The venue listed more than `RECONCILE_MAX_ITEMS` of something: the lists above are cut. */
     truncated: z.boolean().default(false),
+    /**
+     * With a status other than `reconciled`: the stream sequence of the newest `reconciled` one of
+     * this plan and instrument, where the executor's count of ORDERS starts after a restart (an
+     * announcement stored last must not send it back to the first message of the stream).
+     */
+    since: z.number().int().positive().max(Number.MAX_SAFE_INTEGER).optional(),
     /** The run: one id per executor session start and count (`{instance}:{n}`). */
     run: z.string().min(1).max(200),
   })
