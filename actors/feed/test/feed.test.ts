@@ -53,7 +53,10 @@ describe('feed actor against the OKX simulator', () => {
     const p = suite.use(await startPipeline({ bus: suite.bus, inst: 'PLANS-USDT', bars, historyBars: 60, withValidator: false }));
     const feedId = p.host.instances().find((i) => i.kind === 'feed')?.instanceId;
     await applyPlan(suite.bus, testPlan('plans-5m', 'PLANS-USDT', '2h', '1h', '5m'), 'test');
-    await eventually(() => p.feedDetail().series.length === 2);
+    // The new series is live (subscribed and caught up) before the market moves on.
+    await eventually(() =>
+      (p.feedDetail().series as unknown as Array<{ id: string; state: string }>).some((s) => s.id.endsWith(':5m') && s.state === 'live'),
+    );
     await p.replay(30);
     await eventually(async () => (await seriesShape(suite.bus, { ...p.key, tf: '5m' }, p.family)).count >= 12 + 6);
     const fiveMinutes = await seriesShape(suite.bus, { ...p.key, tf: '5m' }, p.family);
