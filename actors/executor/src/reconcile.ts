@@ -125,7 +125,8 @@ export class OrdersView {
   }
 }
 
-const round = (n: number) => Number(n.toFixed(10));
+/** A size rounded to 10 decimals, so float noise never reads as a difference. */
+export const round = (n: number) => Number(n.toFixed(10));
 
 function decodeReconcile(data: Uint8Array): Reconcile | undefined {
   try {

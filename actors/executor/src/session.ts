@@ -31,7 +31,7 @@ import {
 } from './errors.js';
 import { eventFromVenue, eventMessageId, isFinal, rejectionOf } from './events.js';
 import { canTrade, type SessionEvent, type SessionState, venueSessionMachine } from './machine.js';
-import { OrdersView, publishReconcile, reconcileOf } from './reconcile.js';
+import { OrdersView, publishReconcile, reconcileOf, round } from './reconcile.js';
 import { type OrderRecord, OrderRecords } from './records.js';
 
 /** What a session needs from the executor around it. */
@@ -69,7 +69,7 @@ const PUBLISHED_KEPT = 10_000;
 const RECONCILE_ATTEMPTS = 5;
 /** Wait before the next look, times the attempt number (wall time: an infrastructure retry). */
 const RECONCILE_RETRY_MS = 150;
-const sizeOf = (positions: Position[], inst: string) => Number((positions.find((p) => p.inst === inst)?.size ?? 0).toFixed(10));
+const sizeOf = (positions: Position[], inst: string) => round(positions.find((p) => p.inst === inst)?.size ?? 0);
 
 /**
  * One execution adapter (one venue account) and the orders the executor works on it. Placement
