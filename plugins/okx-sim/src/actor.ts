@@ -146,9 +146,11 @@ export function createOkxSimLogic(ctx: ActorContext<OkxSimConfig>): ActorLogic<O
 
   const stop = async () => {
     const was = running;
-    running = undefined;
-    was?.lockstep?.stop();
-    await was?.sim.stop();
+    if (!was) return;
+    was.lockstep?.stop();
+    await was.sim.stop();
+    // Cleared only once the port is closed: a status without a url promises nothing listens there.
+    if (running === was) running = undefined;
   };
 
   return {
