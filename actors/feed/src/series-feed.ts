@@ -46,8 +46,8 @@ const max = (a: number | undefined, b: number | undefined) => (a === undefined ?
  * adapter's parser needs to build a `Candle`: judging bars is the validator's one job. Its notion
  * of now is the venue's: the newest bar open the venue has pushed, never the local clock, so a
  * replay of 2016 behaves as 2016. Its states (subscribing, failed, catching up, retrying, live)
- * are `seriesFeedMachine`'s: while it catches up, closed live bars wait and follow, so the inbox
- * receives each series in time order.
+ * are `seriesFeedMachine`'s: until it is live, closed pushed bars wait and follow the catch-up, so
+ * the inbox receives each series in time order and the catch-up starts where the store ends.
  */
 export class SeriesFeed {
   readonly id: string;
@@ -132,8 +132,10 @@ export class SeriesFeed {
       this.#emitLive(candle);
       return;
     }
-    if (this.#machine.getSnapshot().matches('catchingUp')) this.#held.set(candle.ts, candle);
-    else this.#track(this.#publish([candle]));
+    // Only a live series publishes at once. Before the catch-up (subscribing, or retrying one that
+    // failed) a published bar would move the catch-up's start past the history it has yet to fetch.
+    if (this.#machine.getSnapshot().matches('live')) this.#track(this.#publish([candle]));
+    else this.#held.set(candle.ts, candle);
   }
 
   async stop(): Promise<void> {
