@@ -568,9 +568,13 @@ async function int8(): Promise<Int8Report> {
   const shippedInt8 = quantized(shipped, join(tmpdir(), 'kokex-bench-shipped-int8'));
   const candles = realCandles();
   if (shippedInt8 && candles) {
-    // Held-out windows: the shipped card's validation span (after its training data), lookback 96, horizon 24.
-    const card = JSON.parse(readFileSync(join(shipped, 'card.json'), 'utf8')) as { data: { validation: { first_ts: number } } };
-    const first = candles.findIndex((c) => c.ts >= card.data.validation.first_ts);
+    // Held-out windows: the shipped card's test period (or, for a card without one, its validation
+    // span after its training data), lookback 96, horizon 24.
+    const card = JSON.parse(readFileSync(join(shipped, 'card.json'), 'utf8')) as {
+      data: { test_from_ts?: number | null; validation?: { first_ts: number } };
+    };
+    const heldOutFrom = card.data.test_from_ts ?? card.data.validation?.first_ts ?? 0;
+    const first = Math.max(0, candles.findIndex((c) => c.ts >= heldOutFrom));
     const [a, b] = [await KronosModel.load({ dir: shipped }), await KronosModel.load({ dir: shippedInt8 })];
     let same1 = 0;
     let same2 = 0;

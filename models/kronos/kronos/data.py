@@ -254,6 +254,19 @@ class MultiWindowSet:
             out[key] = arr
         return out
 
+    def sample_starts(self, rng: np.random.Generator, size: int, mix: str = "rows") -> np.ndarray:
+        """Training draws as global indices. `rows`: uniform over every window, so a file weighs by
+        its bar count (a 5m file outweighs a 1h file of the same span twelve times). `equal`: a file
+        uniformly, then a window uniformly inside it, so every file weighs the same."""
+        if mix == "rows":
+            return rng.integers(0, self.n_starts, size=size)
+        if mix != "equal":
+            raise ValueError(f"unknown mix {mix!r}: rows or equal")
+        files = rng.integers(0, len(self.sets), size=size)
+        counts = np.diff(self.offsets)
+        local = np.minimum((rng.random(size) * counts[files]).astype(np.int64), counts[files] - 1)
+        return self.offsets[files] + local
+
     def eval_starts(self, max_windows: int) -> np.ndarray:
         """Evenly spaced windows in each file (about max_windows / files each), as global indices."""
         per = max(1, -(-max_windows // len(self.sets)))

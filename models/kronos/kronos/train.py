@@ -86,6 +86,9 @@ def add_train_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--weight-decay", type=float, default=0.1)
     p.add_argument("--patience", type=int, default=3, help="epochs without validation improvement before stopping")
     p.add_argument("--val-windows", type=int, default=256, help="validation windows (evenly spaced)")
+    p.add_argument("--mix", choices=["rows", "equal"], default="rows",
+                   help="with several --csv files, how training draws windows: rows (uniform over all "
+                        "windows, a file weighs by its bar count) or equal (each file equally often)")
     p.add_argument("--max-minutes", type=float, default=None, help="wall-clock cap per stage")
     p.add_argument("--tokenizer-minutes", type=float, default=None, help="wall-clock cap of stage 1 (default --max-minutes)")
     p.add_argument("--predictor-minutes", type=float, default=None, help="wall-clock cap of stage 2 (default --max-minutes)")
@@ -183,7 +186,7 @@ class StageRunner:
         tmp.replace(self.ckpt_path)
 
     def run(self, train_step: Callable[[np.ndarray], tuple], validate: Callable[[], Dict[str, float]],
-            n_starts: int) -> Dict:
+            n_starts: int, sample: Optional[Callable[[np.random.Generator, int], np.ndarray]] = None) -> Dict:
         args = self.args
         if self.finished:
             log(f"{self.stage}: already finished in {self.ckpt_path}, skipping")
@@ -202,7 +205,8 @@ class StageRunner:
             epoch_losses = []
             for _ in range(args.steps_per_epoch):
                 t0 = time.time()
-                starts = self.rng.integers(0, n_starts, size=args.batch_size)
+                starts = (self.rng.integers(0, n_starts, size=args.batch_size) if sample is None
+                          else sample(self.rng, args.batch_size))
                 loss, metrics = train_step(starts)
                 self.opt.zero_grad(set_to_none=True)
                 loss.backward()
@@ -335,6 +339,10 @@ def train(args) -> Dict:
     else:
         train_ws, val_ws = MultiWindowSet(train_sets), MultiWindowSet(val_sets)
     val_starts = val_ws.eval_starts(args.val_windows)
+    mix = getattr(args, "mix", "rows")
+    # The default draw (uniform over all windows) stays the RNG sequence of earlier runs.
+    sample = None if mix == "rows" or len(train_sets) == 1 else (
+        lambda rng, size: train_ws.sample_starts(rng, size, mix))
     if len(val_sets) == 1:
         sources[0]["validation"]["windows"] = int(len(val_starts))
     else:
@@ -355,7 +363,8 @@ def train(args) -> Dict:
             "validation": {"rows": sum(s["validation"]["rows"] for s in sources), "windows": int(len(val_starts))},
             "sources": sources,
         }
-    data_info.update({"holdout_months": args.holdout_months, "holdout_frac": args.holdout_frac,
+    data_info.update({"mix": mix if len(train_sets) > 1 else None,
+                      "holdout_months": args.holdout_months, "holdout_frac": args.holdout_frac,
                       "test_from_ts": test_from})
     n_train_rows = sum(s["train"]["rows"] for s in sources)
     n_val_rows = sum(s["validation"]["rows"] for s in sources)
@@ -423,7 +432,7 @@ def train(args) -> Dict:
                     "s1_codes_used": len(used1) / 2 ** tok_cfg.s1_bits,
                     "s2_codes_used": len(used2) / 2 ** tok_cfg.s2_bits}
 
-        metrics["tokenizer"] = runner.run(tok_step, tok_val, train_ws.n_starts)
+        metrics["tokenizer"] = runner.run(tok_step, tok_val, train_ws.n_starts, sample)
         emit({"stage": "tokenizer", "event": "stage_done", **{k: v for k, v in metrics["tokenizer"].items()
                                                               if k != "history"}})
         metrics_path.write_text(json.dumps(metrics, indent=2) + "\n")
@@ -475,7 +484,7 @@ def train(args) -> Dict:
             return {"val_loss": tot["loss"] / n, "val_ce_s1": tot["ce_s1"] / n, "val_ce_s2": tot["ce_s2"] / n,
                     "val_acc_s1": tot["acc_s1"] / n}
 
-        metrics["predictor"] = runner.run(pred_step, pred_val, train_ws.n_starts)
+        metrics["predictor"] = runner.run(pred_step, pred_val, train_ws.n_starts, sample)
         metrics["predictor"]["uniform_ce"] = math.log(2 ** pred_cfg.s1_bits)
         emit({"stage": "predictor", "event": "stage_done", **{k: v for k, v in metrics["predictor"].items()
                                                               if k != "history"}})

@@ -24,8 +24,14 @@ class ShippedModelTest(unittest.TestCase):
 
     def test_card_has_config_data_window_and_metrics(self):
         c = self.card
-        self.assertEqual(c["data"]["source"], "binance_BTCUSDT_1h_2021-06_2026-06.csv.gz")
-        self.assertLess(c["data"]["train"]["last_ts"], c["data"]["validation"]["first_ts"])
+        # One source, or several (each split on its own): training always ends before validation,
+        # and both before the held-out test period when there is one.
+        sources = c["data"].get("sources") or [c["data"]]
+        self.assertTrue(all(s["source"].endswith(".csv.gz") for s in sources))
+        for s in sources:
+            self.assertLess(s["train"]["last_ts"], s["validation"]["first_ts"], s["source"])
+            if c["data"].get("test_from_ts") is not None:
+                self.assertLess(s["validation"]["last_ts"], c["data"]["test_from_ts"], s["source"])
         for stage in ("tokenizer", "predictor"):
             self.assertIn("best_val_loss", c["metrics"][stage])
         self.assertTrue(c["training"]["command"].startswith("python3 -m kronos train"))

@@ -127,7 +127,7 @@ class TrainTest(unittest.TestCase):
             "train", "--csv", str(self.csv), "--csv", str(csv_b), "--out", str(out), "--lookback", "24",
             "--horizon", "8", "--holdout-frac", "0.3", "--test-from", str(test_from), "--epochs", "1",
             "--steps-per-epoch", "3", "--batch-size", "16", "--val-windows", "8", "--seed", "3",
-            "--export", str(out / "onnx")])
+            "--mix", "equal", "--export", str(out / "onnx")])
         seen = []
         original = train_mod._batch_tensors
 
@@ -140,6 +140,7 @@ class TrainTest(unittest.TestCase):
             result, lines = _run(args)
         cfg = json.loads((out / "config.json").read_text())
         srcs = cfg["data"]["sources"]
+        self.assertEqual(cfg["data"]["mix"], "equal")
         self.assertEqual([s["source"] for s in srcs], [self.csv.name, csv_b.name])
         for s in srcs:
             self.assertLess(s["train"]["last_ts"], s["validation"]["first_ts"])
@@ -218,6 +219,24 @@ class TrainTest(unittest.TestCase):
             m.batch(np.array([m.n_starts]))
         ev = m.eval_starts(8)
         self.assertTrue(((ev >= 0) & (ev < a.n_starts)).any() and (ev >= a.n_starts).any())
+
+    def test_equal_mix_draws_each_file_equally_often_whatever_its_size(self):
+        from kronos.data import MultiWindowSet, WindowSet, load_csv
+        big = WindowSet(load_csv(write_csv(self.dir / "synthetic_BIG_5m_x.csv.gz", 400, seed=6)), 32, 24)
+        small = WindowSet(load_csv(write_csv(self.dir / "synthetic_SMALL_1h_x.csv.gz", 60, seed=7,
+                                             start_ms=1_800_000_000_000)), 32, 24)
+        m = MultiWindowSet([big, small])
+        rng = np.random.default_rng(0)
+        by_rows = m.sample_starts(rng, 20_000, "rows")
+        equal = m.sample_starts(rng, 20_000, "equal")
+        share = lambda starts: float((starts >= big.n_starts).mean())
+        self.assertAlmostEqual(share(by_rows), small.n_starts / m.n_starts, delta=0.02)
+        self.assertAlmostEqual(share(equal), 0.5, delta=0.02)
+        # Every draw is a valid window, and the small file's windows are all reached.
+        self.assertTrue(((equal >= 0) & (equal < m.n_starts)).all())
+        self.assertEqual(len(np.unique(equal[equal >= big.n_starts])), small.n_starts)
+        with self.assertRaises(ValueError):
+            m.sample_starts(rng, 4, "by-volume")
 
     def test_a_few_steps_on_the_real_candles(self):
         p = real_data_path()
