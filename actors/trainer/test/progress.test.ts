@@ -26,10 +26,14 @@ describe('progress', () => {
   });
 
   it("flattens the card's metrics into numbers for model.ready", () => {
-    const card = JSON.parse(readFileSync(SHIPPED_CARD, 'utf8')) as { metrics: unknown };
+    const card = JSON.parse(readFileSync(SHIPPED_CARD, 'utf8')) as {
+      metrics: { predictor: { best_val_loss: number }; tokenizer: { best: { val_mse_full: number } } };
+    };
     const metrics = flattenMetrics(card.metrics);
-    expect(metrics['predictor.best_val_loss']).toBeCloseTo(1.4887, 3);
-    expect(metrics['tokenizer.best.val_mse_full']).toBeCloseTo(0.0358, 3);
+    // Nested keys become dotted paths holding the card's own numbers (whatever model is shipped).
+    expect(metrics['predictor.best_val_loss']).toBe(card.metrics.predictor.best_val_loss);
+    expect(metrics['tokenizer.best.val_mse_full']).toBe(card.metrics.tokenizer.best.val_mse_full);
+    expect(Object.values(metrics).every((v) => typeof v === 'number' && Number.isFinite(v))).toBe(true);
     expect(Object.keys(metrics).some((k) => k.includes('history') || k.includes('stopped'))).toBe(false);
   });
 
