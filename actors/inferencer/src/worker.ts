@@ -68,7 +68,9 @@ async function handle(msg: WorkerRequest): Promise<void> {
     case 'forecast': {
       const model = models.get(msg.handle);
       if (!model) throw new Error(`no model ${msg.handle} in the inference worker (disposed, or never loaded)`);
-      const paths = await model.forecast(msg.requests, msg.options);
+      const running = model.forecast(msg.requests, msg.options);
+      inFlight.add(running);
+      const paths = await running.finally(() => inFlight.delete(running));
       if (crashing) return;
       const reply: WorkerReply = { type: 'result', id: msg.id, paths };
       try {
@@ -100,7 +102,10 @@ async function handle(msg: WorkerRequest): Promise<void> {
       // Tests only: an uncaught error, as a native fault or a bug would end the thread. The sessions
       // are released first and nothing more is answered, so what the client sees is the exit alone:
       // a test crash must not leave live native sessions to the teardown of a thread that died.
+      // A forecast still inside ONNX Runtime finishes first (its answer is dropped): a session
+      // released, or a thread ended, under a running inference aborts the whole process.
       crashing = true;
+      await Promise.allSettled([...inFlight]);
       const all = [...models.values()];
       models.clear();
       for (const model of all) await model.dispose().catch(() => undefined);
@@ -114,6 +119,8 @@ async function handle(msg: WorkerRequest): Promise<void> {
 
 /** Set by the test crash: the thread is about to die, and answers nothing more. */
 let crashing = false;
+/** Forecasts running in ONNX Runtime now. */
+const inFlight = new Set<Promise<unknown>>();
 
 port.on('message', (msg: WorkerRequest) => {
   handle(msg).catch((err: unknown) => {

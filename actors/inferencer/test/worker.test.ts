@@ -136,7 +136,10 @@ describe('inference worker (the thread alone)', () => {
     expect(liveInferenceWorkers().has(worker)).toBe(true);
     const model = await worker.load(files, 'shipped');
     const inFlight = model.forecast([request(5, 64, 64)]).catch((e: unknown) => e);
-    await worker.thread.terminate();
+    // The thread dies of an uncaught error. (Not `thread.terminate()` under a running inference:
+    // ONNX Runtime's native callback then throws into a torn-down thread and aborts the whole
+    // process — CI lost a test worker to it.)
+    worker.crashForTest('the thread died');
     const err = await inFlight;
     expect(isKokexError(err) && err.code).toBe(InferencerErrorCode.Worker);
     expect((err as Error).message).toMatch(/inference worker exited \(code 1\)/);
@@ -226,7 +229,7 @@ describe('the inferencer’s inference thread', () => {
 
     // The thread dies: the actor sees it (failed → restarting → running) and starts another.
     const [worker] = [...liveInferenceWorkers()].filter((w) => w.thread.threadId === first?.threadId);
-    await worker?.thread.terminate();
+    worker?.crashForTest('the thread died');
     await eventually(() => {
       const t = thread();
       return host.instances()[0]?.state === 'running' && t?.alive === true && t.threadId !== first?.threadId;
