@@ -8,9 +8,9 @@ import { assign, fromPromise, setup } from 'xstate';
  *   to 16×, so a plugin loaded or a plan fixed later heals the series without a restart;
  * - **catchingUp**: the closed bars missed are fetched over REST and published; live closed bars
  *   arriving meanwhile (or before it, while subscribing or retrying) are held and released when it
- *   ends (`releaseHeld`, on exit), so the inbox
- *   receives the series in time order. A request while fetching (a resubscribe, a failed publish)
- *   runs the fetch once more afterwards: coalesced, never in parallel;
+ *   ends (`releaseHeld`, on exit), so the inbox receives the series in time order. A request while
+ *   fetching (a resubscribe, a failed publish) runs the fetch once more afterwards: coalesced,
+ *   never in parallel;
  * - **retrying**: a catch-up failed; again after the same growing delay, or at once when asked;
  * - **live**: caught up, pushes flow; a resubscribe or a failed publish catches up again.
  *

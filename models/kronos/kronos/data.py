@@ -202,6 +202,10 @@ class WindowSet:
         x, mean, std = normalize(self.feats[idx], self.lookback, self.clip)
         return {"x": x, "stamp": self.stamps[idx], "mean": mean, "std": std}
 
+    def sample_starts(self, rng: np.random.Generator, size: int, mix: str = "rows") -> np.ndarray:
+        """Training draws, uniform over the windows (one file: every mix is the same draw)."""
+        return rng.integers(0, self.n_starts, size=size)
+
     def eval_starts(self, max_windows: int) -> np.ndarray:
         """Evenly spaced, deterministic windows for validation."""
         count = min(self.n_starts, max_windows)

@@ -186,7 +186,7 @@ class StageRunner:
         tmp.replace(self.ckpt_path)
 
     def run(self, train_step: Callable[[np.ndarray], tuple], validate: Callable[[], Dict[str, float]],
-            n_starts: int, sample: Optional[Callable[[np.random.Generator, int], np.ndarray]] = None) -> Dict:
+            sample: Callable[[np.random.Generator, int], np.ndarray]) -> Dict:
         args = self.args
         if self.finished:
             log(f"{self.stage}: already finished in {self.ckpt_path}, skipping")
@@ -205,8 +205,7 @@ class StageRunner:
             epoch_losses = []
             for _ in range(args.steps_per_epoch):
                 t0 = time.time()
-                starts = (self.rng.integers(0, n_starts, size=args.batch_size) if sample is None
-                          else sample(self.rng, args.batch_size))
+                starts = sample(self.rng, args.batch_size)
                 loss, metrics = train_step(starts)
                 self.opt.zero_grad(set_to_none=True)
                 loss.backward()
@@ -340,9 +339,9 @@ def train(args) -> Dict:
         train_ws, val_ws = MultiWindowSet(train_sets), MultiWindowSet(val_sets)
     val_starts = val_ws.eval_starts(args.val_windows)
     mix = getattr(args, "mix", "rows")
-    # The default draw (uniform over all windows) stays the RNG sequence of earlier runs.
-    sample = None if mix == "rows" or len(train_sets) == 1 else (
-        lambda rng, size: train_ws.sample_starts(rng, size, mix))
+    # `rows` (the default) is the draw of earlier runs, so their RNG sequences are unchanged.
+    def sample(rng, size):
+        return train_ws.sample_starts(rng, size, mix)
     if len(val_sets) == 1:
         sources[0]["validation"]["windows"] = int(len(val_starts))
     else:
@@ -432,7 +431,7 @@ def train(args) -> Dict:
                     "s1_codes_used": len(used1) / 2 ** tok_cfg.s1_bits,
                     "s2_codes_used": len(used2) / 2 ** tok_cfg.s2_bits}
 
-        metrics["tokenizer"] = runner.run(tok_step, tok_val, train_ws.n_starts, sample)
+        metrics["tokenizer"] = runner.run(tok_step, tok_val, sample)
         emit({"stage": "tokenizer", "event": "stage_done", **{k: v for k, v in metrics["tokenizer"].items()
                                                               if k != "history"}})
         metrics_path.write_text(json.dumps(metrics, indent=2) + "\n")
@@ -484,7 +483,7 @@ def train(args) -> Dict:
             return {"val_loss": tot["loss"] / n, "val_ce_s1": tot["ce_s1"] / n, "val_ce_s2": tot["ce_s2"] / n,
                     "val_acc_s1": tot["acc_s1"] / n}
 
-        metrics["predictor"] = runner.run(pred_step, pred_val, train_ws.n_starts, sample)
+        metrics["predictor"] = runner.run(pred_step, pred_val, sample)
         metrics["predictor"]["uniform_ce"] = math.log(2 ** pred_cfg.s1_bits)
         emit({"stage": "predictor", "event": "stage_done", **{k: v for k, v in metrics["predictor"].items()
                                                               if k != "history"}})
