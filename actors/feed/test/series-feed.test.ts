@@ -1,7 +1,8 @@
 import { type Candle, type MarketDataAdapter, storedCandles, systemClock } from '@kokex/core';
-import { captureLogger, eventually, startTestNats, type TestNats } from '@kokex/core/testing';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { captureLogger, eventually } from '@kokex/core/testing';
+import { describe, expect, it } from 'vitest';
 import { SeriesFeed } from '../src/series-feed.js';
+import { pipelineSuite } from './support.js';
 
 const MIN = 60_000;
 const T0 = Date.UTC(2026, 0, 5, 0, 0);
@@ -11,18 +12,12 @@ const bar = (i: number): Candle => {
 };
 
 describe('series feed', () => {
-  let nats: TestNats;
-  beforeAll(async () => {
-    nats = await startTestNats();
-  });
-  afterAll(async () => {
-    await nats?.stop();
-  });
+  const suite = pipelineSuite();
 
   it('holds a closed bar pushed while the series is still subscribing, so the catch-up still fetches the window before it', async () => {
     const series = { venue: 'okx', mode: 'sim', inst: 'RACE-USDT', tf: '1m', windowMs: 30 * MIN, scanEveryMs: 60_000 };
     const feed = new SeriesFeed(series, {
-      bus: nats.bus,
+      bus: suite.bus,
       log: captureLogger('error').log,
       clock: systemClock,
       source: 'feed-test',
@@ -46,8 +41,8 @@ describe('series feed', () => {
       feed.onCandle(bar(39));
     });
     await eventually(() => feed.state === 'live');
-    await eventually(async () => (await storedCandles(nats.bus, series, 'rawCandle')).length >= 30);
-    const stored = await storedCandles(nats.bus, series, 'rawCandle');
+    await eventually(async () => (await storedCandles(suite.bus, series, 'rawCandle')).length >= 30);
+    const stored = await storedCandles(suite.bus, series, 'rawCandle');
     const times = stored.map((c) => c.ts);
     // The plan's window (30 minutes back from the venue's bar 40) is there in full and in order.
     expect(times[0]).toBe(bar(10).ts);
