@@ -71,6 +71,8 @@ interface Running {
   address: OkxSimulatorAddress;
   origin: string;
   lockstep?: LockstepControl;
+  /** Set by the first stop: a second stop while it closes waits for the same one. */
+  stopped?: Promise<void>;
 }
 
 /**
@@ -147,8 +149,11 @@ export function createOkxSimLogic(ctx: ActorContext<OkxSimConfig>): ActorLogic<O
   const stop = async () => {
     const was = running;
     if (!was) return;
-    was.lockstep?.stop();
-    await was.sim.stop();
+    was.stopped ??= (async () => {
+      was.lockstep?.stop();
+      await was.sim.stop();
+    })();
+    await was.stopped;
     // Cleared only once the port is closed: a status without a url promises nothing listens there.
     if (running === was) running = undefined;
   };
